@@ -1,0 +1,67 @@
+"""``lamina.build``: a spec and input/output sizes -> a ready ``HiddenNet``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .._errors import ParameterError
+from .._validation import check_int, check_memory, resolve_device, resolve_dtype
+from ..spec import HiddenSpec, parse_spec
+from ._net import HiddenNet
+
+# parameters + gradients + two optimizer moments (Adam), the usual training footprint
+_TRAINING_COPIES = 4
+
+
+def build(spec: Any, in_features: int | None = None, out: int | None = None, *,
+          in_shape: tuple[int, ...] | None = None, activation: str | None = None,
+          init: str | None = None, seed: int | None = None, dtype: Any = "float32",
+          device: Any = "cpu") -> HiddenNet:
+    """Build a :class:`HiddenNet` from a hidden-layer spec.
+
+    Parameters
+    ----------
+    spec : tuple of int, str or HiddenSpec
+        E.g. ``(256, 128)``, ``"256:tanh-128"``, ``"conv(32,3)-pool-dense(128)"``.
+    in_features : int
+        Width of a flat input (or give ``in_shape`` for images/sequences).
+    out : int or None
+        Number of outputs of the linear head; None builds a feature extractor.
+    seed : int, optional
+        Seeds the initialisation (same seed -> identical weights), without touching the global RNG.
+
+    Examples
+    --------
+    >>> net = build("64:tanh-32", in_features=10, out=3, seed=0)
+    >>> [name for name, _ in net.named_children()]
+    ['hidden', 'head']
+    """
+    hidden = spec if isinstance(spec, HiddenSpec) else parse_spec(spec, activation=activation,
+                                                                  init=init)
+    if in_shape is None:
+        if in_features is None:
+            raise ParameterError("in_features", None, "the input size is needed to build a network",
+                                 "Pass in_features=N for flat inputs or in_shape=(C, H, W).")
+        in_shape = (check_int("in_features", in_features, 1),)
+    if not isinstance(in_shape, (tuple, list)) or not in_shape or any(
+            isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in in_shape):
+        raise ParameterError("in_shape", in_shape, "a non-empty tuple of positive ints",
+                             "Pass e.g. in_shape=(1, 28, 28).")
+    if out is not None:
+        out = check_int("out", out, 1)
+    dev = resolve_device(device)
+    dt = resolve_dtype(dtype)
+
+    with torch.device("meta"):               # count parameters without allocating them
+        probe = HiddenNet(hidden, tuple(in_shape), out)
+    n_params = sum(p.numel() for p in probe.parameters())
+    itemsize = torch.empty((), dtype=dt).element_size()
+    check_memory("spec", str(hidden), n_params * itemsize * _TRAINING_COPIES, dev)
+
+    with torch.random.fork_rng(devices=[]):
+        if seed is not None:
+            torch.manual_seed(check_int("seed", seed, 0))
+        net = HiddenNet(hidden, tuple(in_shape), out)
+    return net.to(device=dev, dtype=dt)
