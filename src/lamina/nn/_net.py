@@ -10,14 +10,15 @@ from torch import nn
 
 from ..spec import DenseSpec, HiddenSpec
 from ._dense import DenseLayer
+from ._input import accepts_variable_length, check_net_input
 from ._registry import make_layer
 
 
 class DenseStep(NamedTuple):
     """One affine+activation step of a pure dense network, as the explicit engine sees it."""
 
-    weight: nn.Parameter          # (out, in), as nn.Linear stores it
-    bias: nn.Parameter | None     # (out,)
+    weight: torch.Tensor          # (out, in) nn.Parameter, as nn.Linear stores it
+    bias: torch.Tensor | None     # (out,)
     activation: str               # canonical name; "identity" for the head
     dropout: float
 
@@ -28,6 +29,13 @@ class HiddenNet(nn.Module):
     ``net.hidden[i]`` (module name ``hidden.i``) outputs the activations of layer ``i``'s hidden
     units; ``net.head`` maps the last hidden representation to ``out`` raw scores (logits or
     regression values, no output activation). ``out=None`` builds a feature extractor.
+
+    Sequences: ``net(x, lengths)`` passes ``lengths`` (``(B,)`` true step counts of the padded
+    sequences) to every layer that declares ``takes_lengths = True`` (recurrent, attn, seqpool);
+    a layer with a ``next_lengths(x, lengths)`` method (embed: lengths read from padding ids)
+    updates them for the layers after it. Every layer's output stays one tensor, the units'
+    activations. Networks with non-dense layers check each batch first (shape, channels, NaN,
+    lengths) and raise a lamina error quoting what was expected; pure dense networks do not.
     """
 
     def __init__(self, spec: HiddenSpec, in_shape: tuple[int, ...], out: int | None) -> None:
@@ -41,11 +49,23 @@ class HiddenNet(nn.Module):
             layers.append(module)
         self.hidden = nn.ModuleList(layers)
         self.feature_shape = shape
+        self.uses_lengths = any(getattr(layer, "takes_lengths", False) for layer in layers)
+        self.variable_length = accepts_variable_length(layers)   # may T differ between batches?
+        self._checks_input = not spec.is_dense
         self.head = nn.Linear(math.prod(shape), out) if out is not None else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, lengths: Any = None) -> torch.Tensor:
+        if self._checks_input or lengths is not None:
+            lengths = check_net_input(self, x, lengths)   # before torch's own shape errors
         for layer in self.hidden:
-            x = layer(x)                     # (B, *layer_out_shape)
+            x_in = x
+            if getattr(layer, "takes_lengths", False):
+                x = layer(x, lengths)        # (B, *layer_out_shape); padded steps masked
+            else:
+                x = layer(x)                 # (B, *layer_out_shape)
+            update = getattr(layer, "next_lengths", None)
+            if update is not None:           # e.g. embed reads lengths from padding ids
+                lengths = update(x_in, lengths)
         if self.head is None:
             return x
         if x.dim() > 2:

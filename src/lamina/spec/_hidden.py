@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .._errors import SpecError, did_you_mean
+from .._errors import ParameterError, SpecError, did_you_mean
 from ._activations import ACTIVATION_ALIASES, ACTIVATIONS
 from ._dense import DenseSpec
 from ._registry import kind_class, kinds
@@ -138,6 +138,7 @@ def _parse_token(token: str, defaults: dict[str, Any]) -> Any:
             raise SpecError("spec", raw, f"unknown option {opt!r}; an option is an activation ("
                             + ", ".join(ACTIVATIONS) + ") or key=value",
                             (hint.strip() + " ") if hint else "Write e.g. '128:tanh'.")
+    assert klass is not None
     return klass.from_token(args, options, raw, defaults)  # type: ignore[attr-defined]
 
 
@@ -197,8 +198,8 @@ def parse_spec(spec: Any, *, param: str = "spec", activation: str | None = None,
                                     "positive ints, spec strings, layer dataclasses",
                                     "Pass e.g. (256, 128).")
             return HiddenSpec(tuple(layers))
-    except SpecError as err:
-        if err.param == param:
+    except ParameterError as err:  # SpecError, or a field check of a layer dataclass
+        if isinstance(err, SpecError) and err.param == param:
             raise
         raise SpecError(param, spec, f"{err.param}={err.value!r}: {err.allowed}", err.fix) from None
     raise SpecError(param, spec, "expected a tuple of widths, a spec string such as "

@@ -1,0 +1,202 @@
+"""``lamina search DATA``: choose the hidden-layer configuration from the command line.
+
+Trials go to a SQLite file in the output folder unless ``--storage`` names a database (e.g.
+PostgreSQL), in which case any number of workers on any machines can run the same command with
+the same ``--study`` and share the search. ``--resume`` continues an interrupted study.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ._app import app, friendly
+
+
+@app.command("search")
+@friendly
+def search_command(
+    data: str = typer.Argument(..., help="Dataset name (see `lamina datasets`) or a "
+                               "CSV/Parquet/NPZ file."),
+    budget: str = typer.Option("10m", "--budget", "-b",
+                               help="Wall-clock budget of the search: 30s, 5m, 1h."),
+    n_trials: int = typer.Option(0, "--n-trials", help="Stop after this many trials (0: no "
+                                 "limit but the budget)."),
+    storage: str = typer.Option("", "--storage", help="Optuna storage URL, e.g. "
+                                "postgresql://user:pass@host/db. Default: sqlite in --out."),
+    study: str = typer.Option("", "--study", help="Study name (default: the data's name). "
+                              "Workers with the same name share the study."),
+    objective: str = typer.Option("auto", "--objective", help="accuracy | r2 | "
+                                  "accuracy,latency | accuracy,params (auto: by the data)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an existing (interrupted) "
+                                "study, with the space it was created with."),
+    out: str = typer.Option("", "--out", "-o", help="Output folder (default runs/search-NAME)."),
+    n_samples: int = typer.Option(0, "--n-samples", help="Use a seeded subsample of this many "
+                                  "rows (0: all)."),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, mps."),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the sampler and the splits."),
+    population: int = typer.Option(4, "--population", help="Candidates per shape, trained "
+                                   "together."),
+    batch: int = typer.Option(8, "--batch", help="Shapes asked per round."),
+    refit: bool = typer.Option(True, "--refit/--no-refit", help="Refit the best configuration "
+                               "on all the data and save it to OUT/model."),
+    space: str = typer.Option("", "--space", help="Search space as JSON (or a .json file): "
+                              '{"n_layers": {"low": 1, "high": 3}, "width": {"low": 32, '
+                              '"high": 512, "log": true}, "activation": ["relu", "tanh"]}. '
+                              "Keys left out keep the default ranges."),
+    heartbeat: int = typer.Option(5, "--heartbeat", help="Seconds between heartbeats of running "
+                                  "trials in a database; a worker silent for 4x this long is "
+                                  "presumed dead and its trials are retried."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Search depth, widths, activation, learning rate, batch size, dropout and L2 penalty."""
+    from .._validation import check_int
+    from ..datasets import load
+    from ..search import open_storage, parse_budget, search
+
+    parse_budget(budget, "--budget")            # bad options fail before loading any data
+    check_int("--heartbeat", heartbeat, 1)
+    the_space = _parse_space(space) if space else None
+    ds = load(data, n_samples=n_samples or None, seed=seed)
+    if ds.task not in ("classification", "regression"):
+        from .._errors import ParameterError
+
+        raise ParameterError("DATA", data, f"its task is {ds.task!r}; search handles "
+                             "classification and regression tables",
+                             "Pick a classification or regression set, e.g. digits.")
+    X = ds.X.reshape(len(ds.X), -1)
+    name = study or ds.name
+    folder = Path(out or f"runs/search-{ds.name}").resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    url = storage or f"sqlite:///{folder / 'search.db'}"
+    store = open_storage(url, heartbeat_interval=heartbeat, grace_period=4 * heartbeat)
+    objectives: Any = None if objective == "auto" else tuple(objective.split(","))
+    if objectives is not None and len(objectives) == 1:
+        objectives = objectives[0]
+
+    bar = None if quiet else _Bar(budget)
+    try:
+        if bar is not None:
+            bar.start()
+        res = search(X, ds.y, the_space, budget=budget, n_trials=n_trials or None,
+                     objective=objectives, storage=store, study=name, resume=resume, device=device, random_state=seed,
+                     population=population, batch=batch, refit=refit,
+                     callback=bar.update if bar is not None else None)
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.stop()
+        print(f"interrupted; continue with: lamina search {data} --storage {url} --study "
+              f"{name} --resume", file=sys.stderr)
+        raise typer.Exit(130) from None
+    finally:
+        if bar is not None:
+            bar.stop()
+    _write_outputs(res, folder, ds)
+    print(res.summary())
+    print(f"trials: {folder / 'trials.csv'}  best: {folder / 'best.json'}  study: {name} in "
+          f"{_masked(url)}")
+
+
+def _parse_space(text: str) -> Any:
+    """``--space``: JSON text or a ``.json`` file; ``{"low": .., "high": .., "log": ..}`` is a
+    range, a list is a set of choices, a single value is fixed."""
+    from .._errors import ParameterError
+
+    raw = Path(text).read_text() if text.strip().endswith(".json") else text
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise ParameterError("--space", text, f"not valid JSON ({err.msg} at char {err.pos})",
+                             'Write e.g. --space \'{"n_layers": {"low": 1, "high": 3}}\'.'
+                             ) from None
+    if not isinstance(data, dict):
+        raise ParameterError("--space", text, "a JSON object of dimensions",
+                             'Write e.g. --space \'{"activation": ["relu"]}\'.')
+    space: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            if set(value) - {"low", "high", "log"} or not {"low", "high"} <= set(value):
+                raise ParameterError("--space", json.dumps({key: value}), "a range is "
+                                     '{"low": L, "high": H} with optional "log": true',
+                                     "Fix that entry.")
+            space[key] = (value["low"], value["high"], "log" if value.get("log") else "linear")
+        else:
+            space[key] = value
+    return space
+
+
+def _write_outputs(res: Any, folder: Path, ds: Any) -> None:
+    best = {"score": res.best_score_, "objective": list(res.objective_),
+            "params": {k: (list(v) if isinstance(v, tuple) else v)
+                       for k, v in res.best_params_.items()},
+            "spec": res.best_spec_, "trial": res.best_trial_.number,
+            "trials_this_run": res.n_trials_, "elapsed_s": res.elapsed_,
+            "configs_per_minute": res.configs_per_minute_,
+            "overhead_ms_per_trial": res.overhead_ms_, "states": res.states_}
+    if res.best_estimator_ is not None:
+        res.best_estimator_.save(folder / "model")
+        best["model"] = str(folder / "model")
+        if ds.X_test is not None and ds.y_test is not None:
+            Xt = ds.X_test.reshape(len(ds.X_test), -1)
+            best["test_score"] = float(res.best_estimator_.score(Xt, ds.y_test))
+            print(f"test {res.objective_[0]} of the refit model: {best['test_score']:.4f}")
+    _atomic_write(folder / "best.json", json.dumps(best, indent=2, default=str))
+    _atomic_write(folder / "trials.csv", res.trials_.to_csv(index=False))
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _masked(url: str) -> str:
+    from ..search._storage import mask_url
+
+    return mask_url(url)
+
+
+class _Bar:
+    """A rich progress bar over the budget, showing the best score so far."""
+
+    def __init__(self, budget: str) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from ..search import parse_budget
+
+        self.total = parse_budget(budget)
+        self.progress = Progress(TextColumn("[bold]search"), BarColumn(), TimeElapsedColumn(),
+                                 TextColumn("{task.description}"), transient=False)
+        self.task = self.progress.add_task("starting", total=self.total)
+        self.running = False
+
+    def start(self) -> None:
+        self.progress.start()
+        self.running = True
+
+    def stop(self) -> None:
+        if self.running:
+            self.progress.stop()
+            self.running = False
+
+    def update(self, info: dict[str, Any]) -> None:
+        best = info["best"]
+        text = f"{info['trials']} trials | best {best:.4f}" if best is not None else \
+            f"{info['trials']} trials"
+        self.progress.update(self.task, completed=min(self.total, info["elapsed"]),
+                             description=text)
+
+
+__all__ = ["search_command"]

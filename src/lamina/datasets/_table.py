@@ -1,0 +1,201 @@
+"""Read a user's own table (CSV, TSV, Parquet) or arrays (NPZ) into a :class:`Dataset`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._errors import DataError, ParameterError, did_you_mean
+from .._validation import check_choice
+from ._dataset import Dataset
+
+__all__ = ["read_table", "TABLE_SUFFIXES", "TARGET_NAMES"]
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".npz")
+#: column names taken as the target when ``target`` is not given (case-insensitive)
+TARGET_NAMES = ("target", "label", "y")
+# An integral numeric target with at most this many distinct values is read as class labels.
+_MAX_CLASSES_GUESS = 20
+
+
+def read_table(path: str | Path, *, target: str | None = None, task: str | None = None,
+               drop: Sequence[str] = ()) -> Dataset:
+    """Read a CSV/TSV/Parquet table or an NPZ archive as a :class:`Dataset`.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.csv``, ``.tsv``, ``.parquet``/``.pq`` (pyarrow) or ``.npz``. A table has a header
+        row; its column names become ``feature_names``. An NPZ holds arrays ``X`` and ``y``
+        (optionally ``feature_names`` and ``target_names``); ``X`` with more than 2 dimensions
+        is flattened and its sample shape kept as ``image_shape``.
+    target : str, optional
+        The target column (or NPZ array). Default: the first column named ``target``,
+        ``label`` or ``y`` (any case), else the **last** column; for NPZ, ``"y"``.
+    task : str, optional
+        ``"classification"`` or ``"regression"``; default: classification when the target is
+        not numeric, or integral with at most 20 distinct values; regression otherwise.
+    drop : sequence of str
+        Columns to leave out (ids, free text, ...).
+
+    Returns
+    -------
+    Dataset
+        ``X`` float32 ``(N, D)``; ``y`` int64 class indices with ``target_names`` the sorted
+        original labels (classification) or float32 (regression).
+
+    Raises
+    ------
+    DataError
+        A feature column is not numeric (named, with the fix), a class label is missing, or
+        the file cannot be read.
+
+    Examples
+    --------
+    >>> ds = read_table("houses.csv", target="price")  # doctest: +SKIP
+    >>> ds.task, ds.feature_names[:2]  # doctest: +SKIP
+    ('regression', ['rooms', 'area'])
+    """
+    p = Path(path).expanduser()
+    suffix = p.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise ParameterError("path", str(path), "expected a file ending in "
+                             + ", ".join(TABLE_SUFFIXES), "Convert the data to CSV or Parquet.")
+    if not p.is_file():
+        raise DataError(f"file not found: {str(p)!r}. Check the path (relative paths start "
+                        f"from {Path.cwd()}).")
+    if task is not None:
+        task = check_choice("task", task, ["classification", "regression"])
+    if suffix == ".npz":
+        return _read_npz(p, target, task)
+    import pandas as pd
+
+    try:
+        if suffix in (".parquet", ".pq"):
+            frame = pd.read_parquet(p)
+        else:
+            frame = pd.read_csv(p, sep="\t" if suffix == ".tsv" else ",")
+    except Exception as exc:  # pandas/pyarrow raise many types; the user needs the file + reason
+        raise DataError(f"could not read {str(p)!r}: {type(exc).__name__}: {exc}") from None
+    return _from_frame(frame, p.stem, target, task, drop)
+
+
+def _from_frame(frame: Any, name: str, target: str | None, task: str | None,
+                drop: Sequence[str]) -> Dataset:
+    columns = [str(c) for c in frame.columns]
+    frame.columns = columns
+    for col in drop:
+        if col not in columns:
+            raise ParameterError("drop", col, "not a column of the table (columns: "
+                                 + ", ".join(columns[:20]) + ")", did_you_mean(col, columns).strip())
+    frame = frame.drop(columns=list(drop))
+    columns = list(frame.columns)
+    if target is None:
+        lowered = {c.lower(): c for c in reversed(columns)}
+        target = next((lowered[t] for t in TARGET_NAMES if t in lowered), columns[-1])
+    elif target not in columns:
+        raise ParameterError("target", target, "not a column of the table (columns: "
+                             + ", ".join(columns[:20]) + ")",
+                             (did_you_mean(target, columns) + " Pass target='<column>'.").strip())
+    features = [c for c in columns if c != target]
+    if not features:
+        raise DataError(f"the table has no feature columns besides the target {target!r}. "
+                        "Add feature columns.")
+    X = _numeric_features(frame[features])
+    y, task, target_names = _encode_target(frame[target], task, target)
+    return Dataset(name=name, task=task, X=X, y=y, feature_names=features,
+                   target_names=target_names,
+                   description=f"table {name!r}: {len(X)} rows, {len(features)} features, "
+                               f"target {target!r} ({task}).",
+                   extras={"target": target})
+
+
+def _numeric_features(features: Any) -> np.ndarray:
+    import pandas as pd
+
+    bad = [c for c in features.columns
+           if not (pd.api.types.is_numeric_dtype(features[c])
+                   or pd.api.types.is_bool_dtype(features[c]))]
+    if bad:
+        example = features[bad[0]].dropna()
+        sample = f" (e.g. {example.iloc[0]!r})" if len(example) else ""
+        raise DataError(f"feature column {bad[0]!r}{sample} is not numeric"
+                        + (f" (also: {', '.join(map(repr, bad[1:6]))})" if len(bad) > 1 else "")
+                        + ". Encode it (e.g. sklearn.preprocessing.OneHotEncoder or "
+                          f"OrdinalEncoder) or leave it out with drop=[{bad[0]!r}].")
+    return features.to_numpy(dtype=np.float32, na_value=np.nan)
+
+
+def _encode_target(col: Any, task: str | None, name: str) -> tuple[np.ndarray, str, list[str] | None]:
+    import pandas as pd
+
+    numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+    if task is None:
+        if not numeric:
+            task = "classification"
+        else:
+            values = col.dropna().to_numpy(dtype=np.float64)
+            integral = bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
+            task = ("classification" if integral and len(np.unique(values)) <= _MAX_CLASSES_GUESS
+                    else "regression")
+    if task == "regression":
+        if not numeric:
+            raise DataError(f"target {name!r} is not numeric, so it cannot be regressed on. "
+                            "Pass task='classification', or encode it as numbers.")
+        return col.to_numpy(dtype=np.float32, na_value=np.nan), task, None
+    missing = np.flatnonzero(col.isna().to_numpy())
+    if len(missing):
+        raise DataError(f"target {name!r} has {len(missing)} missing labels (rows "
+                        f"{_rows(missing)}). Drop those rows or fill the labels.")
+    labels, y = np.unique(col.to_numpy(), return_inverse=True)
+    return y.astype(np.int64).reshape(-1), task, [str(v) for v in labels]
+
+
+def _read_npz(p: Path, target: str | None, task: str | None) -> Dataset:
+    key = target or "y"
+    with np.load(p, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    if "X" not in arrays or key not in arrays:
+        raise DataError(f"{str(p)!r} must hold arrays 'X' and {key!r}; it holds "
+                        f"{sorted(arrays)}. Save with np.savez(path, X=X, y=y).")
+    X = arrays["X"]
+    if X.dtype.kind not in "biuf":
+        raise DataError(f"array 'X' in {str(p)!r} has dtype {X.dtype}, not numeric. Encode it "
+                        "as numbers before saving.")
+    if X.ndim < 2:
+        raise DataError(f"array 'X' in {str(p)!r} is {X.ndim}-D with shape {X.shape}; lamina "
+                        "expects (n_samples, n_features). Save X.reshape(-1, 1) for one feature.")
+    image_shape = None
+    if X.ndim > 2:
+        image_shape = tuple(int(d) for d in X.shape[1:])
+        if len(image_shape) == 2:
+            image_shape = (1, *image_shape)  # (N, H, W) grey images: one channel
+        X = X.reshape(len(X), -1)
+    import pandas as pd
+
+    y, task, target_names = _encode_target(pd.Series(arrays[key]), task, key)
+    if "target_names" in arrays and task == "classification":
+        # the labels are indices into target_names: keep them (and the names) as they are
+        names = [str(v) for v in arrays["target_names"]]
+        raw = arrays[key].reshape(-1)
+        if raw.dtype.kind not in "iu" or raw.min() < 0 or raw.max() >= len(names):
+            raise DataError(f"array {key!r} in {str(p)!r} must hold class indices 0.."
+                            f"{len(names) - 1} to match its {len(names)} target_names; it holds "
+                            f"{raw.dtype} values {raw.min()}..{raw.max()}. Save the labels as "
+                            "indices, or leave target_names out.")
+        y, target_names = raw.astype(np.int64), names
+    feature_names = ([str(v) for v in arrays["feature_names"]] if "feature_names" in arrays
+                     else None)
+    return Dataset(name=p.stem, task=task, X=X.astype(np.float32), y=y,
+                   feature_names=feature_names, target_names=target_names,
+                   image_shape=image_shape,
+                   description=f"arrays from {p.name}: X {X.shape}, {key!r} ({task}).",
+                   extras={"target": key})
+
+
+def _rows(idx: np.ndarray, limit: int = 5) -> str:
+    shown = ", ".join(str(int(i)) for i in idx[:limit])
+    return shown + (f", ... ({len(idx) - limit} more)" if len(idx) > limit else "")

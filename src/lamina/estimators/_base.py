@@ -1,0 +1,308 @@
+"""Shared machinery of the MLP estimators: sklearn's parameters and fitted attributes over a
+lamina ``HiddenNet`` trained by :class:`~lamina.train.Trainer` (explicit engine when possible)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import column_or_1d, validate_data
+
+from .._errors import DataError, NotFittedError
+from ..nn import HiddenNet, build
+from ..spec import OptimizerSpec
+from ..train import History, LossTolerance, MaxEpochs, Schedule, Trainer
+from ._params import validate_params
+
+_PREDICT_BATCH = 16384
+
+
+class BaseMLP(BaseEstimator):
+    """Base of :class:`MLPClassifier` and :class:`MLPRegressor` (not for direct use)."""
+
+    _loss: str = "half_mse"
+    _y_numeric: bool = True  # regressors coerce object targets to float, as sklearn does
+
+    def __init__(self, hidden_layer_sizes: Any = (100,), activation: str = "relu", *,
+                 solver: str = "adam", alpha: float = 0.0001, batch_size: int | str = "auto",
+                 learning_rate: str = "constant", learning_rate_init: float = 0.001,
+                 power_t: float = 0.5, max_iter: int = 200, shuffle: bool = True,
+                 random_state: Any = None, tol: float = 1e-4, verbose: bool = False,
+                 warm_start: bool = False, momentum: float = 0.9,
+                 nesterovs_momentum: bool = True, early_stopping: bool = False,
+                 validation_fraction: float = 0.1, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-8, n_iter_no_change: int = 10, max_fun: int = 15000,
+                 device: Any = "cpu", dtype: Any = "float32") -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.device = device
+        self.dtype = dtype
+
+    # ----------------------------------------------------------- subclass hooks
+    def _encode_y(self, y: np.ndarray, incremental: bool, classes: Any = None) -> np.ndarray:
+        raise NotImplementedError
+
+    def _validation_y(self, y: np.ndarray) -> np.ndarray:
+        return y
+
+    # ----------------------------------------------------------- data checks
+    def _check_X(self, X: Any, reset: bool, y: Any = None) -> Any:
+        kw: dict[str, Any] = {"accept_sparse": False, "dtype": (np.float64, np.float32),
+                              "reset": reset}
+        try:
+            if y is None:
+                return validate_data(self, X, **kw)
+            return validate_data(self, X, y, multi_output=True, y_numeric=self._y_numeric, **kw)
+        except ValueError as err:
+            raise DataError(_with_fix(str(err))) from None
+
+    def _to_tensor(self, X: np.ndarray) -> torch.Tensor:
+        p = next(self.module_.parameters())
+        return torch.as_tensor(np.ascontiguousarray(X)).to(device=p.device, dtype=p.dtype)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "module_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator (predict, score, coefs_, ...).")
+
+    # ----------------------------------------------------------- fitting
+    def fit(self, X: Any, y: Any) -> BaseMLP:
+        """Fit the network to ``X`` (n_samples, n_features) and targets ``y``."""
+        return self._fit(X, y, incremental=False)
+
+    def _fit(self, X: Any, y: Any, incremental: bool, classes: Any = None) -> BaseMLP:
+        p = validate_params(self)
+        if y is None:
+            raise DataError(f"{type(self).__name__} requires y to be passed, but the target y is "
+                            "None. Pass the labels/targets as fit(X, y).")
+        first = not (incremental and hasattr(self, "module_"))
+        X, y = self._check_X(X, reset=first, y=y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        Y = self._encode_y(y, incremental=not first, classes=classes)
+        n_samples = X.shape[0]
+        if incremental and p["early_stopping"]:
+            raise DataError("partial_fit does not support early_stopping=True; set "
+                            "early_stopping=False or use fit().")
+        if not hasattr(self, "_rng") or not (incremental or p["warm_start"]) \
+                or not hasattr(self, "module_"):
+            self._rng = check_random_state(self.random_state)
+        rng = self._rng
+        reuse = hasattr(self, "module_") and (incremental or p["warm_start"])
+        if not reuse:
+            self.module_ = build(p["spec"], in_features=X.shape[1], out=Y.shape[1], init="sklearn",
+                                 seed=int(rng.randint(0, 2**31 - 1)), dtype=p["dtype"],
+                                 device=p["device"])
+            self.history_ = History()
+            self.t_ = 0
+            self._best_loss = np.inf
+        X_val = y_val = None
+        if p["early_stopping"]:
+            stratify = y if self._stratify() else None
+            X, X_val, Y, y_val = train_test_split(X, Y, random_state=rng,
+                                                  test_size=p["validation_fraction"],
+                                                  stratify=stratify)
+            if X_val.shape[0] < 2:
+                raise DataError("The validation set is too small: validation_fraction="
+                                f"{p['validation_fraction']} of {n_samples} samples leaves "
+                                f"{X_val.shape[0]}. Increase validation_fraction or add data.")
+        n_train = X.shape[0]
+        if p["batch_size"] == "auto":
+            batch = min(200, n_train)
+        else:
+            if p["batch_size"] > n_train:
+                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
+                              "going to be clipped", stacklevel=2)
+            batch = int(np.clip(p["batch_size"], 1, n_train))
+        if p["solver"] == "lbfgs":
+            batch = n_train
+        trainer = getattr(self, "_trainer", None) if incremental and reuse else None
+        if trainer is None:
+            trainer = self._make_trainer(p, batch, incremental, rng)
+            self._trainer: Trainer | None = trainer
+        loss_y = Y if self._loss != "cross_entropy" else Y.argmax(1)
+        val = None
+        if X_val is not None and y_val is not None:
+            val = (X_val, y_val if self._loss != "cross_entropy" else y_val.argmax(1))
+        history = trainer.fit((X, loss_y), val, history=self.history_ if reuse else None,
+                              keep_optimizer=incremental)
+        self.history_ = history
+        self.stop_reason_ = history.stop_reason
+        self.engine_ = trainer.engine_used_
+        self._set_fitted_attributes(p, history, trainer)
+        if not incremental:
+            self._trainer = None  # only partial_fit continues an optimizer
+            if history.stop_reason.startswith("reached max_epochs"):
+                what = ("lbfgs failed to converge" if p["solver"] == "lbfgs" else
+                        "Stochastic Optimizer: Maximum iterations")
+                warnings.warn(f"{what} ({p['max_iter']} iterations reached) and the optimization "
+                              "hasn't converged yet.", ConvergenceWarning, stacklevel=2)
+        return self
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_trainer", None)  # holds a torch.Generator and buffers: not part of the model
+        return state
+
+    def _make_trainer(self, p: dict[str, Any], batch: int, incremental: bool,
+                      rng: np.random.RandomState) -> Trainer:
+        solver = p["solver"]
+        opt = OptimizerSpec(solver, lr=p["learning_rate_init"], momentum=p["momentum"],
+                            nesterov=p["nesterovs_momentum"], beta1=p["beta_1"],
+                            beta2=p["beta_2"], eps=p["epsilon"], alpha=p["alpha"])
+        schedule = "constant"
+        if solver == "sgd" and p["learning_rate"] in ("invscaling", "adaptive"):
+            schedule = p["learning_rate"]
+        elif p["learning_rate"] == "cosine":
+            schedule = "cosine"
+        epochs = 1 if incremental else p["max_iter"]
+        stop: list[Any] = [MaxEpochs(epochs)]
+        if not incremental:
+            stop.append(LossTolerance(
+                p["tol"], p["n_iter_no_change"],
+                monitor="val_score" if p["early_stopping"] else "train_loss",
+                adaptive_lr=(schedule == "adaptive"), restore_best=p["early_stopping"]))
+        return Trainer(self.module_, loss=self._loss, optimizer=opt, batch_size=batch,
+                       stop=stop,
+                       schedule=Schedule(schedule, lr0=p["learning_rate_init"],
+                                         power_t=p["power_t"], t_max=p["max_iter"]),
+                       metrics=[self._val_metric()], shuffle=p["shuffle"],
+                       seed=int(rng.randint(0, 2**31 - 1)), verbose=p["verbose"],
+                       max_fun=p["max_fun"])
+
+    def _set_fitted_attributes(self, p: dict[str, Any], history: History,
+                               trainer: Trainer) -> None:
+        curve = [float(v) for v in history["train_loss"]]
+        state = trainer.state_
+        # as sklearn: n_iter_ counts this call's epochs; loss_curve_ and t_ accumulate
+        self.n_iter_ = state.epoch - state.start_epoch
+        self.t_ = int(getattr(self, "t_", 0) or 0) + int(state.samples_seen)
+        self.loss_curve_ = curve
+        self.loss_ = curve[-1] if curve else float("nan")
+        self.validation_scores_: list[float] | None
+        self.best_validation_score_: float | None
+        self.best_loss_: float | None
+        if p["early_stopping"]:
+            self.validation_scores_ = [float(v) for v in history["val_score"]]
+            self.best_validation_score_ = max(self.validation_scores_)
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = float(np.nanmin(curve)) if curve else float("nan")
+        self.n_layers_ = len(self.module_.hidden) + 2
+        self.n_outputs_ = int(self.module_.out or 0)
+
+    # ----------------------------------------------------------- inference
+    def _forward(self, X: Any) -> np.ndarray:
+        """Raw outputs (logits / values) for validated ``X``, as float64 numpy."""
+        self._check_fitted()
+        X = self._check_X(X, reset=False)
+        net: HiddenNet = self.module_
+        was_training = net.training
+        net.eval()
+        try:
+            with torch.no_grad():
+                xt = self._to_tensor(X)
+                if xt.shape[0] <= _PREDICT_BATCH:
+                    out = net(xt)
+                else:
+                    out = torch.cat([net(xt[s:s + _PREDICT_BATCH])
+                                     for s in range(0, xt.shape[0], _PREDICT_BATCH)])
+        finally:
+            net.train(was_training)
+        return out.double().cpu().numpy()
+
+    # ----------------------------------------------------------- sklearn attributes
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """Weight matrices, ``coefs_[i]`` of shape (n_in, n_out), as in sklearn."""
+        self._check_fitted()
+        return [w.detach().cpu().numpy().T.copy() for w in self._weights()]
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        self._check_fitted()
+        return [
+            (b.detach().cpu().numpy().copy() if b is not None
+             else np.zeros(w.shape[0], dtype=np.float32))
+            for w, b in zip(self._weights(), self._biases())]
+
+    def _weights(self) -> list[torch.Tensor]:
+        steps = self.module_.dense_stack() or []
+        return [step.weight for step in steps]
+
+    def _biases(self) -> list[torch.Tensor | None]:
+        steps = self.module_.dense_stack() or []
+        return [step.bias for step in steps]
+
+    # ----------------------------------------------------------- persistence
+    def save(self, path: Any) -> Any:
+        """Write a run directory: ``config.json`` + ``weights.safetensors`` + ``history.jsonl``.
+
+        Examples
+        --------
+        >>> import lamina, numpy as np
+        >>> X, y = np.random.rand(40, 3), np.arange(40) % 2
+        >>> est = lamina.MLPClassifier((8,), max_iter=5).fit(X, y)  # doctest: +SKIP
+        >>> est.save("runs/demo"); lamina.load("runs/demo")          # doctest: +SKIP
+        """
+        from ._persist import save_run
+
+        self._check_fitted()
+        return save_run(self, path)
+
+    # hooks used by subclasses
+    def _stratify(self) -> bool:
+        return False
+
+    def _val_metric(self) -> str:
+        return "r2"
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.non_deterministic = False
+        return tags
+
+
+def _with_fix(message: str) -> str:
+    """Add a fix to sklearn's data-validation messages where it gives none."""
+    low = message.lower()
+    if "nan" in low or "infinity" in low:
+        return (message + " Remove or impute the missing/infinite values first, e.g. with "
+                "sklearn.impute.SimpleImputer.") if "imput" not in low else message
+    if "inconsistent numbers of samples" in low:
+        return message + " X and y must have one row per sample; check they come from the " \
+            "same split."
+    if "features, but" in low:
+        return message + " Pass data with the same columns as at fit time."
+    return message

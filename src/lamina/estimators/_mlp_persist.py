@@ -1,0 +1,80 @@
+"""Run-directory (de)serialisation of the MLP estimators' fitted state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.preprocessing import LabelBinarizer
+
+from .._errors import RunDirError
+from ..nn import HiddenNet
+from ._classifier import MLPClassifier
+from ._persist import register_estimator
+from ._regressor import MLPRegressor
+
+_COMMON = ("n_features_in_", "n_iter_", "t_", "loss_", "best_loss_", "loss_curve_",
+           "validation_scores_", "best_validation_score_", "n_layers_", "n_outputs_",
+           "out_activation_", "stop_reason_", "engine_")
+
+
+def _to_config(est: Any) -> dict[str, Any]:
+    fitted: dict[str, Any] = {k: getattr(est, k, None) for k in _COMMON}
+    fitted["_loss"] = est._loss
+    if hasattr(est, "feature_names_in_"):
+        fitted["feature_names_in_"] = [str(f) for f in est.feature_names_in_]
+    if isinstance(est, MLPClassifier):
+        classes = est.classes_
+        fitted["classes_"] = classes.tolist()
+        fitted["classes_dtype"] = classes.dtype.str if classes.dtype != object else "object"
+        fitted["multilabel"] = bool(est._multilabel)
+    else:
+        fitted["y_1d"] = bool(est._y_1d)
+    return fitted
+
+
+def _from_config(config: dict[str, Any], weights: dict[str, torch.Tensor]) -> Any:
+    cls = MLPClassifier if config["estimator"] == "MLPClassifier" else MLPRegressor
+    params = dict(config["params"])
+    if isinstance(params.get("hidden_layer_sizes"), list):
+        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+    est = cls(**params)
+    net = HiddenNet.from_config(config["network"])
+    expected = {k: tuple(v.shape) for k, v in net.state_dict().items()}
+    got = {k: tuple(v.shape) for k, v in weights.items()}
+    if expected != got:
+        missing = sorted(set(expected) - set(got))
+        extra = sorted(set(got) - set(expected))
+        wrong = sorted(k for k in set(expected) & set(got) if expected[k] != got[k])
+        raise RunDirError(f"weights.safetensors does not fit the network in config.json "
+                          f"(missing {missing}, unexpected {extra}, wrong shapes {wrong}).")
+    dtype = next(iter(weights.values())).dtype if weights else torch.float32
+    net = net.to(dtype=dtype)
+    net.load_state_dict(weights)
+    net.eval()
+    est.module_ = net
+    fitted = config["fitted"]
+    for key in _COMMON:
+        setattr(est, key, fitted.get(key))
+    est._loss = fitted["_loss"]
+    if fitted.get("feature_names_in_") is not None:
+        est.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
+    if cls is MLPClassifier:
+        dt = fitted["classes_dtype"]
+        classes = np.asarray(fitted["classes_"], dtype=object if dt == "object" else np.dtype(dt))
+        est.classes_ = classes
+        est._multilabel = fitted["multilabel"]
+        lb = LabelBinarizer()
+        if est._multilabel:
+            lb.fit(np.eye(len(classes), dtype=int))
+        else:
+            lb.fit(classes)
+        est._label_binarizer = lb
+    else:
+        est._y_1d = fitted["y_1d"]
+    return est
+
+
+register_estimator(MLPClassifier, _to_config, _from_config)
+register_estimator(MLPRegressor, _to_config, _from_config)

@@ -1,0 +1,159 @@
+"""Run directories: ``config.json`` + ``weights.safetensors`` + ``history.jsonl``.
+
+No pickle: weights are safetensors, everything else JSON. ``config.json`` is written last and
+records the SHA-256 of the weights file, so a partly written or tampered directory is refused
+with a clear :class:`~lamina.RunDirError`. Loading never imports or executes anything named in
+the files: the estimator class is looked up in a fixed registry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._errors import RunDirError
+from ..train import History, atomic_write_bytes, atomic_write_text
+
+FORMAT = "lamina-run"
+FORMAT_VERSION = 1
+
+# class name -> (class, to_config, from_config); filled by register_estimator
+_REGISTRY: dict[str, tuple[type, Callable[[Any], dict[str, Any]],
+                           Callable[[dict[str, Any], dict[str, Any]], Any]]] = {}
+
+
+def register_estimator(cls: type, to_config: Callable[[Any], dict[str, Any]],
+                       from_config: Callable[[dict[str, Any], dict[str, Any]], Any]) -> None:
+    """Make ``cls`` saveable/loadable: ``to_config(est) -> dict`` (JSON-able fitted state) and
+    ``from_config(config, weights) -> est``."""
+    _REGISTRY[cls.__name__] = (cls, to_config, from_config)
+
+
+def _jsonable_params(params: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, np.random.RandomState):
+            value = None  # a RandomState object cannot be stored; the fitted weights are
+        elif hasattr(value, "type") and type(value).__name__ == "device":
+            value = str(value)
+        elif hasattr(value, "is_floating_point") or type(value).__name__ == "dtype":
+            value = str(value).replace("torch.", "")
+        out[key] = value
+    return out
+
+
+def save_run(est: Any, path: Any) -> Path:
+    """Save a fitted estimator into the run directory ``path`` (created if needed)."""
+    from safetensors.torch import save
+
+    name = type(est).__name__
+    if name not in _REGISTRY:
+        raise RunDirError(f"{name} cannot be saved as a run directory: not a registered lamina "
+                          "estimator.")
+    _, to_config, _ = _REGISTRY[name]
+    root = Path(path)
+    state = {k: v.detach().contiguous().cpu() for k, v in est.module_.state_dict().items()}
+    blob = save(state)
+    atomic_write_bytes(root / "weights.safetensors", blob)
+    est.history_.save(root / "history.jsonl")
+    config = {
+        "format": FORMAT, "format_version": FORMAT_VERSION,
+        "lamina_version": _version(), "estimator": name,
+        "params": _jsonable_params(est.get_params(deep=False)),
+        "network": est.module_.config(),
+        "fitted": to_config(est),
+        "weights_sha256": hashlib.sha256(blob).hexdigest(),
+    }
+    atomic_write_text(root / "config.json", json.dumps(config, indent=2, sort_keys=True))
+    return root
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+def load(path: Any, *, device: Any = None) -> Any:
+    """Load a run directory written by ``est.save(path)``; returns the fitted estimator.
+
+    Raises
+    ------
+    RunDirError
+        When a file is missing, unreadable, not lamina's format, or the weights do not match
+        the checksum or the architecture recorded in ``config.json``.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load as load_bytes
+
+    root = Path(path)
+    if not root.is_dir():
+        raise RunDirError(f"run directory {str(root)!r} does not exist. Pass the folder given to "
+                          "est.save(...) or `lamina train --out`.")
+    config = _read_config(root)
+    name = config.get("estimator")
+    if name not in _REGISTRY:
+        raise RunDirError(f"{root / 'config.json'}: estimator {name!r} is not a lamina estimator "
+                          f"(known: {', '.join(sorted(_REGISTRY))}); refusing to load it.")
+    weights_path = root / "weights.safetensors"
+    if not weights_path.is_file():
+        raise RunDirError(f"{weights_path} is missing; the run directory is incomplete. Re-save "
+                          "the model.")
+    blob = weights_path.read_bytes()
+    digest = hashlib.sha256(blob).hexdigest()
+    if digest != config.get("weights_sha256"):
+        raise RunDirError(f"{weights_path} does not match the SHA-256 recorded in config.json "
+                          f"(got {digest[:12]}…, expected {str(config.get('weights_sha256'))[:12]}"
+                          "…): the file is corrupt or was modified. Re-save the model.")
+    try:
+        weights = load_bytes(blob)
+    except (SafetensorError, ValueError, OSError) as err:
+        raise RunDirError(f"{weights_path} is not a valid safetensors file ({err}).") from None
+    cls, _, from_config = _REGISTRY[name]
+    try:
+        est = from_config(config, weights)
+    except RunDirError:
+        raise
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise RunDirError(f"{root}: config.json and weights.safetensors do not describe a "
+                          f"valid {name} ({type(err).__name__}: {err}). Re-save the model.") \
+            from None
+    history_path = root / "history.jsonl"
+    try:
+        est.history_ = History.load(history_path) if history_path.is_file() else History()
+    except (json.JSONDecodeError, OSError) as err:
+        raise RunDirError(f"{history_path} is not valid JSON lines ({err}).") from None
+    est.history_.stop_reason = getattr(est, "stop_reason_", "")
+    if device is not None:
+        est.set_params(device=device)
+        from .._validation import resolve_device
+
+        est.module_.to(resolve_device(device))
+    return est
+
+
+def _read_config(root: Path) -> dict[str, Any]:
+    cfg_path = root / "config.json"
+    if not cfg_path.is_file():
+        raise RunDirError(f"{cfg_path} is missing: {str(root)!r} is not a lamina run directory "
+                          "(expected config.json, weights.safetensors, history.jsonl).")
+    try:
+        config = json.loads(cfg_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise RunDirError(f"{cfg_path} is not valid JSON ({err}). The file is corrupt; re-save "
+                          "the model.") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise RunDirError(f"{cfg_path} is not a lamina run config (format "
+                          f"{config.get('format') if isinstance(config, dict) else None!r}, "
+                          f"expected {FORMAT!r}).")
+    if config.get("format_version") != FORMAT_VERSION:
+        raise RunDirError(f"{cfg_path} has format_version {config.get('format_version')!r}; "
+                          f"this lamina reads version {FORMAT_VERSION}. Upgrade lamina.")
+    return config

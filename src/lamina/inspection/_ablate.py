@@ -1,0 +1,262 @@
+"""Unit ablation: the loss/score change when one unit is zeroed, every unit of a layer at once.
+
+Zeroing unit ``j`` of a layer is simulated for a *chunk* of units in one forward: the batch is
+replicated once per unit of the chunk and copy ``i`` has its unit zeroed. For a ``HiddenNet``
+only the layers after the ablated one are run (the prefix is computed once per batch), and when
+the next step is linear (a dense layer or the head) its pre-activation is updated by a rank-1
+correction ``z - h[:, j] * W[:, j]`` instead of being recomputed, so ablating the last hidden
+layer costs a fraction of one forward pass. Any other module is ablated through a forward hook
+that masks the layer's output (cost: about one forward pass per unit).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .._errors import DataError
+from ._data import DataSource
+from ._hooks import eval_mode, forward_hooks, model_device, model_float_dtype
+from ._model import resolve_model
+from ._taps import Tap, first_tensor, resolve_taps
+from ._targets import Task, correct, encode, example_loss, infer_task, output_width
+
+# largest tensor (elements) a chunk of replicated activations may take
+_CHUNK_ELEMENTS = 2 ** 24
+
+
+def ablate_units(model: Any, X: Any, y: Any, layers: Any = None, *,
+                 batch_size: int = 1024) -> pd.DataFrame:
+    """Zero each unit of ``layers`` in turn and measure the loss and score on ``(X, y)``.
+
+    Returns
+    -------
+    DataFrame
+        One row per unit: ``layer, unit, loss, delta_loss, score, delta_score`` (score =
+        accuracy for classifiers, R^2 for regressors) and, for classifiers, the change of each
+        class's recall ``delta_recall[<label>]``. ``df.attrs`` holds the baseline loss/score.
+
+    Examples
+    --------
+    >>> df = ins.ablate(X, y)                                     # doctest: +SKIP
+    >>> df.sort_values("delta_loss", ascending=False).head()      # the units that matter most
+    """
+    target = resolve_model(model)
+    net = target.net
+    taps = resolve_taps(net, layers)
+    dev = model_device(net)
+    source = DataSource(X, y, batch_size, target, dev, model_float_dtype(net))
+    acc: dict[str, dict[str, torch.Tensor]] = {}
+    base = {"loss": 0.0, "n": 0, "score": 0.0}
+    task: Task | None = None
+    ys: list[np.ndarray] = []
+    with eval_mode(net), torch.no_grad():
+        for batch in source:
+            if batch.y is None:
+                raise DataError("ablation needs targets: pass y=... (or batches of (inputs, "
+                                "targets)).")
+            out = net(batch.x)
+            if task is None:
+                task = infer_task(target, batch.y, output_width(out))
+            t = encode(task, batch.y, dev, model_float_dtype(net))
+            ys.append(np.asarray(batch.y))
+            base["loss"] += float(example_loss(task, out, t).sum())
+            base["score"] += float(correct(task, out, t).sum())
+            base["n"] += batch.x.shape[0]
+            base_class = _per_class(task, correct(task, out, t)[None], t)
+            acc.setdefault("_base", {"class": torch.zeros_like(base_class[0])})
+            acc["_base"]["class"] += base_class[0]
+            for tap in taps:
+                _ablate_layer(net, tap, batch.x, t, task, acc)
+    assert task is not None
+    return _table(taps, acc, base, task, np.concatenate(ys))
+
+
+def _per_class(task: Task, corr: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """``(copies, C)`` correct counts per class (zeros for regression)."""
+    n_classes = len(task.classes) if task.classes is not None else 0
+    if task.kind != "classification" or n_classes == 0:
+        return torch.zeros(corr.shape[0], 1, dtype=torch.float64, device=corr.device)
+    out = torch.zeros(corr.shape[0], n_classes, dtype=torch.float64, device=corr.device)
+    return out.scatter_add_(1, t.expand(corr.shape[0], -1), corr.double())
+
+
+def _accumulate(acc: dict[str, dict[str, torch.Tensor]], name: str, units: torch.Tensor,
+                width: int, task: Task, out: torch.Tensor, t: torch.Tensor) -> None:
+    copies = units.shape[0]
+    batch = t.shape[0]
+    tt = t.repeat((copies,) + (1,) * (t.dim() - 1))
+    loss = example_loss(task, out, tt).view(copies, batch).double()
+    corr = correct(task, out, tt).view(copies, batch)
+    slot = acc.setdefault(name, {
+        "loss": torch.zeros(width, dtype=torch.float64, device=out.device),
+        "score": torch.zeros(width, dtype=torch.float64, device=out.device),
+        "class": torch.zeros(width, _per_class(task, corr[:1], t).shape[1],
+                             dtype=torch.float64, device=out.device)})
+    slot["loss"].index_add_(0, units, loss.sum(1))
+    slot["score"].index_add_(0, units, corr.double().sum(1))
+    slot["class"].index_add_(0, units, _per_class(task, corr, t))
+
+
+def _chunks(width: int, rows: int, per_row: int) -> list[torch.Tensor]:
+    size = max(1, min(width, _CHUNK_ELEMENTS // max(1, rows * per_row)))
+    return list(torch.arange(width).split(size))
+
+
+def _ablate_layer(net: torch.nn.Module, tap: Tap, x: torch.Tensor, t: torch.Tensor,
+                  task: Task, acc: dict[str, dict[str, torch.Tensor]]) -> None:
+    index = _hidden_index(net, tap)
+    if index is not None:
+        _ablate_hidden(net, index, tap, x, t, task, acc)
+    else:
+        _ablate_hooked(net, tap, x, t, task, acc)
+
+
+def _hidden_index(net: torch.nn.Module, tap: Tap) -> int | None:
+    """Position of ``tap`` in a HiddenNet whose suffix can be run on its own, else None."""
+    hidden = getattr(net, "hidden", None)
+    if (getattr(net, "head", None) is None or not isinstance(hidden, torch.nn.ModuleList)
+            or getattr(net, "uses_lengths", False) or not tap.name.startswith("hidden.")):
+        return None
+    try:
+        index = int(tap.name.split(".", 1)[1])
+    except ValueError:
+        return None
+    return index if 0 <= index < len(hidden) and hidden[index] is tap.module else None
+
+
+def _suffix(net: Any, start: int, h: torch.Tensor) -> torch.Tensor:
+    """Run hidden layers ``start, start+1, ...`` and the head."""
+    for layer in net.hidden[start:]:
+        h = layer(h)
+    if h.dim() > 2:
+        h = h.flatten(1)
+    return net.head(h)
+
+
+def _ablate_hidden(net: Any, index: int, tap: Tap, x: torch.Tensor, t: torch.Tensor,
+                   task: Task, acc: dict[str, dict[str, torch.Tensor]]) -> None:
+    h = x
+    for layer in net.hidden[: index + 1]:
+        h = layer(h)                                          # (B, *shape) of the layer
+    batch, width = h.shape[0], h.shape[tap.unit_axis % h.dim()]
+    nxt = net.hidden[index + 1] if index + 1 < len(net.hidden) else None
+    linear = net.head if nxt is None else getattr(nxt, "linear", None)
+    if h.dim() == 2 and isinstance(linear, torch.nn.Linear):
+        z = linear(h)                                         # (B, m) next pre-activation
+        weight = linear.weight                                # (m, width)
+        for units in _chunks(width, batch, z.shape[1]):
+            units = units.to(h.device)
+            # zeroing unit j removes h[:, j] * W[:, j] from the next pre-activation
+            delta = h[:, units].T[:, :, None] * weight[:, units].T[:, None, :]   # (c, B, m)
+            zc = (z[None] - delta).reshape(-1, z.shape[1])    # (c*B, m)
+            if nxt is None:
+                out = zc
+            else:
+                out = _suffix(net, index + 2, nxt.dropout(nxt.act(nxt.norm(zc))))
+            _accumulate(acc, tap.name, units, width, task, out, t)
+        return
+    per_row = int(np.prod(h.shape[1:]))
+    axis = tap.unit_axis % h.dim()
+    for units in _chunks(width, batch, per_row):
+        units = units.to(h.device)
+        out = _suffix(net, index + 1, _masked_copies(h, units, axis))
+        _accumulate(acc, tap.name, units, width, task, out, t)
+
+
+def _masked_copies(h: torch.Tensor, units: torch.Tensor, axis: int) -> torch.Tensor:
+    """``(c * B, ...)``: copy ``i`` of ``h`` with unit ``units[i]`` (along ``axis``) zeroed."""
+    copies, width = units.shape[0], h.shape[axis]
+    mask = torch.ones(copies, width, dtype=h.dtype, device=h.device)
+    mask[torch.arange(copies, device=h.device), units] = 0
+    shape = [copies] + [1] * h.dim()
+    shape[1 + axis] = width
+    return (h[None] * mask.view(shape)).reshape((-1,) + tuple(h.shape[1:]))
+
+
+def _ablate_hooked(net: torch.nn.Module, tap: Tap, x: torch.Tensor, t: torch.Tensor,
+                   task: Task, acc: dict[str, dict[str, torch.Tensor]]) -> None:
+    """Any module: replicate the batch, mask the layer's output in a forward hook."""
+    batch = x.shape[0]
+    probe: dict[str, Any] = {}
+
+    def measure(tap_: Tap, call: int, output: Any) -> None:
+        if call == 0:
+            out = first_tensor(output)
+            probe["shape"] = tuple(out.shape)
+    with forward_hooks([tap], measure):
+        net(x[:1])
+    shape = probe["shape"]
+    unit_axis = tap.unit_axis % len(shape)
+    batch_axis = tap.batch_axis % len(shape)
+    width = shape[unit_axis]
+    per_row = int(np.prod(shape)) // max(1, shape[batch_axis])
+    for units in _chunks(width, batch, max(per_row, int(np.prod(x.shape[1:])))):
+        units = units.to(x.device)
+        copies = units.shape[0]
+
+        def zero(tap_: Tap, call: int, output: Any, units: torch.Tensor = units) -> Any:
+            if call != 0:
+                return None
+            out = first_tensor(output)
+            moved = out.movedim(batch_axis, 0)                # (c*B, ...)
+            inner = moved.reshape((copies, batch) + tuple(moved.shape[1:]))
+            # axes after moving the batch first and splitting it into (copies, B)
+            ax = (unit_axis + 1 if unit_axis < batch_axis else unit_axis) + 1
+            masked = _masked_copies_grouped(inner, units, ax)
+            new = masked.reshape(moved.shape).movedim(0, batch_axis)
+            if isinstance(output, tuple):
+                return (new,) + tuple(output[1:])
+            return new
+        with forward_hooks([tap], zero, replace=True):
+            out = net(x.repeat((copies,) + (1,) * (x.dim() - 1)))
+        _accumulate(acc, tap.name, units, width, task, first_tensor(out), t)
+
+
+def _masked_copies_grouped(inner: torch.Tensor, units: torch.Tensor, axis: int) -> torch.Tensor:
+    """``inner`` is ``(c, B, ...)``; zero unit ``units[i]`` along ``axis`` of group ``i``."""
+    copies, width = units.shape[0], inner.shape[axis]
+    mask = torch.ones(copies, width, dtype=inner.dtype, device=inner.device)
+    mask[torch.arange(copies, device=inner.device), units] = 0
+    shape = [1] * inner.dim()
+    shape[0], shape[axis] = copies, width
+    return inner * mask.view(shape)
+
+
+def _table(taps: list[Tap], acc: dict[str, dict[str, torch.Tensor]], base: dict[str, Any],
+           task: Task, y: np.ndarray) -> pd.DataFrame:
+    n = base["n"]
+    base_loss = base["loss"] / n
+    if task.kind == "classification":
+        base_score = base["score"] / n
+    else:
+        sst = float(((y.reshape(n, -1) - y.reshape(n, -1).mean(0)) ** 2).sum())
+        base_score = 1.0 - base["score"] / sst if sst > 0 else float("nan")
+    frames = []
+    class_totals = None
+    if task.kind == "classification" and task.classes is not None:
+        idx = encode(task, y, torch.device("cpu"), torch.float64).numpy()
+        class_totals = np.bincount(idx, minlength=len(task.classes)).astype(np.float64)
+    for tap in taps:
+        slot = {k: v.cpu().numpy() for k, v in acc[tap.name].items()}
+        loss = slot["loss"] / n
+        if task.kind == "classification":
+            score = slot["score"] / n
+        else:
+            score = 1.0 - slot["score"] / sst if sst > 0 else np.full_like(loss, np.nan)
+        frame = pd.DataFrame({"layer": tap.name, "unit": np.arange(len(loss)), "loss": loss,
+                              "delta_loss": loss - base_loss, "score": score,
+                              "delta_score": score - base_score})
+        if class_totals is not None and task.classes is not None:
+            base_recall = acc["_base"]["class"].cpu().numpy() / np.maximum(class_totals, 1)
+            recall = slot["class"] / np.maximum(class_totals, 1)
+            for c, label in enumerate(task.classes):
+                frame[f"delta_recall[{label}]"] = recall[:, c] - base_recall[c]
+        frames.append(frame)
+    result = pd.concat(frames, ignore_index=True)
+    result.attrs.update({"base_loss": base_loss, "base_score": base_score,
+                         "metric": task.metric, "n_rows": n})
+    return result

@@ -1,0 +1,190 @@
+"""One pass over the data in batches, whatever form it comes in.
+
+Arrays, tensors, DataFrames and lists are sliced into batches of ``batch_size`` rows (nothing is
+copied up front); a ``DataLoader`` or any other iterable is read batch by batch as it comes, each
+item being an input array/tensor or a tuple ``(inputs, targets, ...)``. Inputs are batched along
+their first axis.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._errors import DataError, ParameterError
+from ._model import Target
+
+
+@dataclass
+class Batch:
+    x: torch.Tensor            # (B, *example_shape) on the compute device
+    y: np.ndarray | None       # (B, ...) targets, when known
+    start: int                 # global index of the first row
+
+
+def _as_array(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value
+    if hasattr(value, "to_numpy") and hasattr(value, "columns"):          # pandas DataFrame
+        return value.to_numpy()
+    return np.asarray(value)
+
+
+def is_indexable(X: Any) -> bool:
+    """Arrays, tensors, DataFrames and lists of rows are sliced; a list whose items are tuples
+    or whole batches (tensors/arrays of 2+ dims) is an iterable of batches."""
+    if isinstance(X, list):
+        first = X[0] if X else None
+        return not (isinstance(first, tuple) or (isinstance(first, (np.ndarray, torch.Tensor))
+                                                 and first.ndim >= 2))
+    return isinstance(X, (np.ndarray, torch.Tensor)) or (
+        hasattr(X, "to_numpy") and hasattr(X, "shape"))
+
+
+class DataSource:
+    """Batches of ``X`` (and ``y``) converted for ``target``'s network on ``device``."""
+
+    def __init__(self, X: Any, y: Any, batch_size: int, target: Target, device: torch.device,
+                 dtype: torch.dtype, *, param: str = "X") -> None:
+        if isinstance(X, (str, bytes, dict)) or X is None:
+            raise ParameterError(param, X, "expected an array, a tensor, a DataFrame, a "
+                                 "DataLoader or an iterable of batches",
+                                 "Pass e.g. X as a numpy array of shape (n_samples, ...).")
+        self.target = target
+        self.batch_size = batch_size
+        self.device = device
+        self.dtype = dtype
+        self.param = param
+        self.X: Any = None
+        self.n_rows: int | None = None
+        self.y: np.ndarray | None = None
+        if is_indexable(X):
+            arr = _as_array(X)
+            if isinstance(arr, np.ndarray) and arr.dtype == object:
+                try:
+                    arr = arr.astype(np.float64)
+                except (TypeError, ValueError):
+                    raise DataError(f"{param} holds non-numeric values (dtype object, e.g. "
+                                    f"{arr.flat[0]!r}); encode them as numbers first.") from None
+            if arr.ndim == 0 or arr.shape[0] == 0:
+                raise DataError(f"{param} is empty (shape {tuple(arr.shape)}): there is no row "
+                                "to inspect. Pass at least one example.")
+            self._check_shape(tuple(arr.shape))
+            self.X, self.n_rows = arr, int(arr.shape[0])
+            self.iterable = None
+        else:
+            try:
+                self.iterable = iter(X) if not hasattr(X, "__len__") else X
+                iter(self.iterable)
+            except TypeError:
+                raise ParameterError(param, X, "expected an array, a tensor, a DataFrame, a "
+                                     "DataLoader or an iterable of batches",
+                                     "Pass e.g. a numpy array of shape (n_samples, ...).") from None
+        if y is not None:
+            y_arr = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+            if y_arr.ndim == 0:
+                raise DataError(f"y must hold one target per row of {param}; got a scalar "
+                                f"{y_arr!r}.")
+            if self.n_rows is not None and y_arr.shape[0] != self.n_rows:
+                raise DataError(f"y has {y_arr.shape[0]} entries but {param} has {self.n_rows} "
+                                f"rows; pass the targets of exactly these rows, in order.")
+            self.y = y_arr
+
+    # ------------------------------------------------------------------ checks
+    def _check_shape(self, shape: tuple[int, ...]) -> None:
+        want = self.target.in_shape
+        if want is None:
+            if len(shape) < 2 and not self.target.int_inputs:
+                raise DataError(f"{self.param} has shape {shape}: inputs need a batch axis first "
+                                "and at least one feature axis. Reshape with "
+                                f"{self.param}.reshape(-1, 1) for a single feature.")
+            return
+        got = shape[1:]
+        ok = got == want or (len(want) == 1 and len(got) >= 1 and math.prod(got) == want[0]
+                             and not self.target.int_inputs)
+        if self.target.variable_length and len(got) == len(want):
+            ok = ok or got[1:] == want[1:]
+        if not ok:
+            expected = ", ".join(str(d) for d in want)
+            if len(shape) == 1 and len(want) == 1:
+                fix = (f"{self.param} must be 2-D (n_samples, {want[0]}); reshape a single "
+                       f"sample with {self.param}.reshape(1, -1).")
+            elif len(want) == 1:
+                fix = f"Pass {want[0]} features per row, the columns the model was trained on."
+            else:
+                fix = f"Reshape the inputs to (n_samples, {expected})."
+            raise DataError(f"{self.param} has shape {shape} but the model expects inputs of "
+                            f"shape (n_samples, {expected}) ({_count(want)} per example). {fix}")
+
+    # ------------------------------------------------------------------ conversion
+    def _to_tensor(self, x: Any) -> torch.Tensor:
+        t = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.ascontiguousarray(x))
+        if t.is_floating_point() or t.dtype == torch.bool or not self.target.int_inputs:
+            if t.is_complex():
+                raise DataError(f"{self.param} is complex-valued; pass real numbers.")
+            t = t.to(dtype=self.dtype)
+        else:
+            t = t.to(dtype=torch.int64)
+        return t.to(self.device, non_blocking=True)
+
+    def __iter__(self) -> Iterator[Batch]:
+        if self.X is not None:
+            assert self.n_rows is not None
+            for start in range(0, self.n_rows, self.batch_size):
+                stop = min(start + self.batch_size, self.n_rows)
+                x = self._to_tensor(self.X[start:stop])
+                y = self.y[start:stop] if self.y is not None else None
+                yield Batch(x, y, start)
+            return
+        start = 0
+        for item in self.iterable:  # type: ignore[union-attr]
+            x, y = _split_item(item, self.param)
+            x_arr = _as_array(x)
+            if x_arr.ndim == 0 or x_arr.shape[0] == 0:
+                continue
+            if start == 0:
+                self._check_shape(tuple(x_arr.shape))
+            if y is not None:
+                y = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+                if y.shape[:1] != x_arr.shape[:1]:
+                    raise DataError(f"a batch of {self.param} has {x_arr.shape[0]} rows but its "
+                                    f"targets have {y.shape[0] if y.ndim else 0}; each batch must "
+                                    "be (inputs, targets) with one target per row.")
+            if self.y is not None:
+                end = start + x_arr.shape[0]
+                if end > self.y.shape[0]:
+                    raise DataError(f"y has {self.y.shape[0]} entries but {self.param} yields "
+                                    f"more rows; pass the targets of exactly these rows.")
+                y = self.y[start:end]
+            yield Batch(self._to_tensor(x_arr), y, start)
+            start += int(x_arr.shape[0])
+        if start == 0:
+            raise DataError(f"{self.param} yielded no rows (an empty iterable or DataLoader, or "
+                            "one already consumed); pass data with at least one example.")
+        if self.y is not None and self.y.shape[0] != start:
+            raise DataError(f"y has {self.y.shape[0]} entries but {self.param} yielded {start} "
+                            "rows; pass the targets of exactly these rows, in order.")
+        self.n_rows = start
+
+
+def _split_item(item: Any, param: str) -> tuple[Any, Any]:
+    if isinstance(item, (tuple, list)):
+        if not item:
+            raise DataError(f"{param} yielded an empty tuple; each batch must be inputs or "
+                            "(inputs, targets).")
+        return item[0], (item[1] if len(item) > 1 else None)
+    if isinstance(item, dict):
+        raise DataError(f"{param} yielded a dict (keys {list(item)[:5]}); lamina reads batches "
+                        "that are inputs or tuples (inputs, targets). Wrap the loader, e.g. "
+                        "((b['x'], b['y']) for b in loader).")
+    return item, None
+
+
+def _count(shape: tuple[int, ...]) -> str:
+    n = math.prod(shape)
+    return f"{n} value{'s' if n != 1 else ''}"

@@ -1,0 +1,149 @@
+"""Gradient flow: how strongly the loss gradient reaches each layer and unit.
+
+Per unit ``u`` of a layer: ``grad_rms = sqrt(mean_i sum_p (d loss_i / d h_{i,p,u})^2)``, the
+root-mean-square over examples ``i`` (summed over positions ``p`` of conv/sequence layers) of
+the per-example loss gradient with respect to the unit's output. Per layer: ``grad_rms`` is the
+RMS over its units (width-independent), ``ratio`` divides it by the last inspected layer's (the
+one closest to the output), and ``param_grad_norm`` is the norm of the gradient of the mean loss
+with respect to the layer's own parameters. A layer is flagged **vanishing** when
+``ratio < vanishing`` (default 1e-2: it learns 100x slower than the top) and **exploding** when
+``ratio > exploding`` (default 1e2) or a gradient is not finite.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .._errors import DataError, ParameterError
+from ._data import DataSource
+from ._hooks import eval_mode, forward_hooks, model_device, model_float_dtype
+from ._model import resolve_model
+from ._taps import Tap, first_tensor, resolve_taps
+from ._targets import Task, encode, example_loss, infer_task, output_width
+
+
+@dataclass(frozen=True)
+class GradientFlow:
+    """Result of :func:`gradient_flow`: a per-layer and a per-unit table."""
+
+    layers: pd.DataFrame     # layer, width, grad_rms, ratio, param_grad_norm, vanishing, ...
+    units: pd.DataFrame      # layer, unit, grad_rms
+
+    @property
+    def vanishing(self) -> list[str]:
+        return list(self.layers.loc[self.layers["vanishing"], "layer"])
+
+    @property
+    def exploding(self) -> list[str]:
+        return list(self.layers.loc[self.layers["exploding"], "layer"])
+
+
+def gradient_flow(model: Any, X: Any, y: Any, layers: Any = None, *, batch_size: int = 1024,
+                  vanishing: float = 1e-2, exploding: float = 1e2) -> GradientFlow:
+    """Gradient norms per layer and unit over ``(X, y)`` (see the module docstring).
+
+    Examples
+    --------
+    >>> gf = ins.gradient_flow(X, y)         # doctest: +SKIP
+    >>> gf.layers[["layer", "grad_rms", "ratio", "vanishing"]]
+    """
+    for name, value in (("vanishing", vanishing), ("exploding", exploding)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ParameterError(name, value, "must be a positive number",
+                                 f"Pass e.g. {name}={1e-2 if name == 'vanishing' else 1e2}.")
+    target = resolve_model(model)
+    net = target.net
+    taps = resolve_taps(net, layers)
+    dev = model_device(net)
+    source = DataSource(X, y, batch_size, target, dev, model_float_dtype(net))
+    captured: list[tuple[Tap, torch.Tensor]] = []
+
+    def grab(tap: Tap, call: int, output: Any) -> None:
+        if call == 0:
+            captured.append((tap, first_tensor(output)))
+
+    unit_sq: dict[str, torch.Tensor] = {}
+    param_sum: dict[str, list[torch.Tensor | None]] = {}
+    task: Task | None = None
+    n = 0
+    # cuDNN only differentiates recurrent layers in training mode; eval mode is what we want
+    cudnn = torch.backends.cudnn.flags(enabled=False) if dev.type == "cuda" else nullcontext()
+    with eval_mode(net), torch.enable_grad(), cudnn, forward_hooks(taps, grab) as hooks:
+        for batch in source:
+            if batch.y is None:
+                raise DataError("gradient_flow needs targets: pass y=... (or batches of "
+                                "(inputs, targets)).")
+            captured.clear()
+            hooks.new_forward()
+            x = batch.x.requires_grad_(True) if batch.x.is_floating_point() else batch.x
+            out = net(x)
+            if task is None:
+                task = infer_task(target, batch.y, output_width(out))
+            t = encode(task, batch.y, dev, model_float_dtype(net))
+            loss = example_loss(task, first_tensor(out), t).sum()
+            outs = [o for _, o in captured if o.requires_grad]
+            if len(outs) != len(captured):
+                raise DataError("some inspected layers do not depend on anything that needs a "
+                                "gradient (frozen parameters and integer inputs?); unfreeze the "
+                                "parameters to measure gradient flow.")
+            params = {tap.name: [p for p in tap.module.parameters() if p.requires_grad]
+                      for tap, _ in captured}
+            flat_params = [p for ps in params.values() for p in ps]
+            grads = torch.autograd.grad(loss, outs + flat_params, allow_unused=True)
+            for (tap, o), g in zip(captured, grads[: len(outs)]):
+                g = torch.zeros_like(o) if g is None else g
+                moved = g.movedim((tap.batch_axis % g.dim(), tap.unit_axis % g.dim()), (0, -1))
+                sq = moved.double().square().reshape(-1, moved.shape[-1]).sum(0)
+                unit_sq[tap.name] = unit_sq[tap.name] + sq if tap.name in unit_sq else sq
+            rest = list(grads[len(outs):])
+            for tap, _ in captured:
+                got = [rest.pop(0) for _ in params[tap.name]]
+                prev = param_sum.get(tap.name)
+                param_sum[tap.name] = [
+                    (g.detach().double() if g is not None else None) if prev is None else
+                    (prev[i] + g.detach().double() if g is not None and prev[i] is not None
+                     else prev[i]) for i, g in enumerate(got)]
+            n += batch.x.shape[0]
+        hooks.check_fired()
+    return _tables(taps, unit_sq, param_sum, n, vanishing, exploding)
+
+
+def _tables(taps: list[Tap], unit_sq: dict[str, torch.Tensor],
+            param_sum: dict[str, list[torch.Tensor | None]], n: int, vanishing: float,
+            exploding: float) -> GradientFlow:
+    rows, unit_frames = [], []
+    for tap in taps:
+        rms_units = (unit_sq[tap.name] / n).sqrt().cpu().numpy()
+        grads = [g for g in param_sum.get(tap.name, []) if g is not None]
+        pnorm = math.sqrt(sum(float((g / n).square().sum()) for g in grads)) if grads \
+            else float("nan")
+        # the unit's incoming weights: a parameter whose first axis indexes the units
+        rows_of = [g for g in grads if g.dim() >= 2 and g.shape[0] == len(rms_units)]
+        weight_grad = ((rows_of[0] / n).reshape(len(rms_units), -1).norm(dim=1).cpu().numpy()
+                       if rows_of else np.full(len(rms_units), np.nan))
+        stalled = weight_grad == 0 if rows_of else rms_units == 0
+        rows.append({"layer": tap.name, "width": len(rms_units),
+                     "grad_rms": float(np.sqrt(np.mean(rms_units ** 2))),
+                     "param_grad_norm": pnorm, "zero_grad_units": int(stalled.sum())})
+        unit_frames.append(pd.DataFrame({"layer": tap.name, "unit": np.arange(len(rms_units)),
+                                         "grad_rms": rms_units,
+                                         "weight_grad_norm": weight_grad}))
+    layers = pd.DataFrame(rows)
+    top = float(layers["grad_rms"].iloc[-1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = layers["grad_rms"].to_numpy() / top
+    layers["ratio"] = ratio
+    finite = np.isfinite(layers["grad_rms"].to_numpy())
+    with np.errstate(invalid="ignore"):
+        layers["vanishing"] = finite & np.isfinite(ratio) & (ratio < vanishing)
+        layers["exploding"] = ~finite | (np.isfinite(ratio) & (ratio > exploding))
+    layers = layers[["layer", "width", "grad_rms", "ratio", "param_grad_norm",
+                     "zero_grad_units", "vanishing", "exploding"]]
+    return GradientFlow(layers, pd.concat(unit_frames, ignore_index=True))

@@ -1,0 +1,247 @@
+"""``lamina.inspect``: one streamed pass over the data -> an :class:`Inspection`."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._errors import DataError
+from .._validation import check_int, resolve_device
+from ._data import Batch, DataSource, is_indexable
+from ._hooks import eval_mode, forward_hooks, model_device, model_float_dtype, on_device
+from ._inspection import Inspection, LayerRecord
+from ._model import Target, describe_model, resolve_model
+from ._reservoir import Reservoir
+from ._stats import LayerStats, StatsConfig
+from ._taps import Tap, first_tensor, resolve_taps, to_units
+
+# inputs up to this many values per example are kept in the sample (input probe, 2-D maps)
+_MAX_SAMPLED_INPUT = 4096
+# per-feature input ranges are tracked for inputs this small (2-D planes, tabular data)
+_MAX_RANGED_INPUT = 64
+
+
+def inspect(model: Any, X: Any, y: Any = None, layers: Any = None, batch_size: int = 1024,
+            top_k: int = 9, device: Any = None, *, sample_size: int = 2048, bins: int = 128,
+            sketch_rows: int | None = 256, random_state: int = 0) -> Inspection:
+    """Census of every hidden unit: stream ``X`` through ``model`` once, in bounded memory.
+
+    Parameters
+    ----------
+    model : lamina estimator, HiddenNet or torch.nn.Module
+        A fitted ``MLPClassifier``/``MLPRegressor`` (its ``module_`` is inspected), a network
+        from :func:`lamina.build`, or any torch module.
+    X : array, tensor, DataFrame, DataLoader or iterable of batches
+        Inputs, batched along the first axis. Items of an iterable are input batches or tuples
+        ``(inputs, targets, ...)``.
+    y : array-like, optional
+        Targets of the rows (or take them from the batches). Kept for the sampled rows only:
+        they colour PCA plots and train probes.
+    layers : None, str, list of str or dict {name: unit_axis}
+        Module names to inspect. ``None`` = the default rule: a ``HiddenNet``'s hidden layers
+        ``hidden.0, hidden.1, ...``; for any other module, every module with a ``unit_axis``
+        attribute and every ``nn.LSTM``/``nn.GRU``/``nn.RNN``/``nn.TransformerEncoderLayer``/
+        ``nn.TransformerDecoderLayer``/``nn.MultiheadAttention`` block (modules inside them are
+        not inspected separately), plus every other leaf activation module (``nn.ReLU``,
+        ``nn.GELU``, ``nn.Tanh``, ``nn.Sigmoid``, ``nn.SiLU``, ``nn.ELU``, ``nn.LeakyReLU``, ...).
+        A unit is axis 1 of the output (``(B, C, H, W)`` -> a channel, averaged over positions);
+        for recurrent and attention blocks the last axis (a hidden-state/feature dimension,
+        averaged over time). A module called several times per forward gives one layer per
+        call, named ``name#0``, ``name#1``, ...
+    batch_size : int
+        Rows per forward pass for array inputs.
+    top_k : int
+        How many most/least exciting examples to keep per unit.
+    device : str or torch.device, optional
+        Where to run; default: where the model's parameters are. The model is moved there for
+        the pass and moved back afterwards.
+    sample_size : int
+        Rows kept (uniformly at random, reservoir sampling) per layer for correlations,
+        effective rank, CKA, probes and PCA.
+    bins : int
+        Bins of each unit's histogram sketch (quantile error <= one bin width).
+    sketch_rows : int or None
+        Rows of each batch fed to the sketch (every s-th row; None = all). Quantiles then come
+        from a systematic subsample, which keeps the pass cheap on large batches.
+    random_state : int
+        Seed of the reservoir sample.
+
+    Returns
+    -------
+    Inspection
+        ``.units`` and ``.layers`` tables, ``top_examples``, ``cka``, ``probe``, ``ablate``,
+        ``gradient_flow`` and ``plot_*`` figures.
+
+    Notes
+    -----
+    The model runs in eval mode (dropout off, batch-norm running statistics) under
+    ``torch.inference_mode``; every submodule's mode is restored afterwards, and the forward
+    hooks are removed even if the forward raises. Memory does not grow with the number of rows.
+
+    Examples
+    --------
+    >>> import lamina, numpy as np
+    >>> net = lamina.build((8, 4), in_features=3, out=2, seed=0)
+    >>> ins = lamina.inspect(net, np.random.default_rng(0).normal(size=(100, 3)))
+    >>> list(ins.layers["layer"])
+    ['hidden.0', 'hidden.1']
+    """
+    target = resolve_model(model)
+    batch_size = check_int("batch_size", batch_size, 1)
+    config = StatsConfig(top_k=check_int("top_k", top_k, 1, 10_000), bins=check_int(
+        "bins", bins, 8, 65_536), sketch_rows=None if sketch_rows is None else check_int(
+        "sketch_rows", sketch_rows, 1), sample_size=check_int("sample_size", sample_size, 10))
+    seed = check_int("random_state", random_state, 0)
+    taps = resolve_taps(target.net, layers)
+    dev = resolve_device(device) if device is not None else model_device(target.net)
+    source = DataSource(X, y, batch_size, target, dev, model_float_dtype(target.net))
+    collector = _Collector(taps, config, Reservoir(config.sample_size, seed), dev)
+    was_training = target.net.training
+    with on_device(target.net, dev), eval_mode(target.net), torch.inference_mode():
+        with forward_hooks(taps, collector.on_output) as hooks:
+            for batch in source:
+                collector.begin(batch)
+                hooks.new_forward()
+                _forward(target, batch)
+        hooks.check_fired()
+    meta = {
+        "n_rows": collector.reservoir.seen, "batch_size": batch_size, "top_k": config.top_k,
+        "bins": config.bins, "sketch_rows": config.sketch_rows,
+        "sample_size": config.sample_size, "random_state": seed,
+        "model": describe_model(target), "model_was_training": bool(was_training),
+        "device": str(dev), "created": _dt.datetime.now(_dt.timezone.utc).isoformat(
+            timespec="seconds"), "lamina_version": _version(),
+    }
+    ins = Inspection(meta, collector.records(), collector.sample_meta(), collector.input_info())
+    ins._attach(target, source.X if is_indexable(X) else None, source.y)
+    return ins
+
+
+def _forward(target: Target, batch: Batch) -> None:
+    try:
+        target.net(batch.x)
+    except RuntimeError as err:
+        if batch.start != 0:
+            raise
+        raise DataError(f"the model's forward failed on the first batch of X (shape "
+                        f"{tuple(batch.x.shape)}, dtype {batch.x.dtype}): {err}. Check that X "
+                        "has the shape and type the model was built for.") from err
+
+
+class _Collector:
+    """Receives every tapped output during the pass and feeds the layer statistics."""
+
+    def __init__(self, taps: list[Tap], config: StatsConfig, reservoir: Reservoir,
+                 device: torch.device) -> None:
+        self.taps = taps
+        self.config = config
+        self.reservoir = reservoir
+        self.device = device
+        self.sites: dict[tuple[str, int], LayerStats] = {}
+        self.site_info: dict[tuple[str, int], tuple[Tap, tuple[int, ...]]] = {}
+        self.batch: Batch | None = None
+        self.rows = torch.zeros(0, dtype=torch.int64)
+        self.slots = torch.zeros(0, dtype=torch.int64)
+        self.sample_y: np.ndarray | None = None
+        self.sample_x: torch.Tensor | None = None
+        self.x_min = math.inf
+        self.x_max = -math.inf
+        self.example_shape: tuple[int, ...] | None = None
+        self.x_dtype = ""
+
+    def begin(self, batch: Batch) -> None:
+        self.batch = batch
+        n = batch.x.shape[0]
+        rows, slots = self.reservoir.plan(n)
+        self.rows = torch.as_tensor(rows, device=self.device)
+        self.slots = torch.as_tensor(slots, device=self.device)
+        if self.example_shape is None:
+            self.example_shape = tuple(batch.x.shape[1:])
+            self.x_dtype = str(batch.x.dtype).replace("torch.", "")
+        if batch.y is not None and len(rows):
+            if self.sample_y is None:
+                self.sample_y = np.zeros((self.reservoir.size,) + batch.y.shape[1:],
+                                         dtype=batch.y.dtype)
+            self.sample_y[slots] = batch.y[rows]
+        if batch.x.is_floating_point():
+            self._input_stats(batch.x.reshape(n, -1))
+
+    def _input_stats(self, x: torch.Tensor) -> None:
+        """Keep the sampled rows' inputs; inputs too wide to sample get their range tracked on
+        a systematic subsample of rows (ranges only bound plots and activation maximisation)."""
+        if x.shape[1] <= _MAX_SAMPLED_INPUT:
+            if self.sample_x is None:
+                self.sample_x = torch.zeros(self.reservoir.size, x.shape[1], dtype=x.dtype,
+                                            device=x.device)
+            if len(self.rows):
+                self.sample_x.index_copy_(0, self.slots, x.index_select(0, self.rows))
+            return
+        part = x[:: max(1, x.shape[0] // 64)]
+        part = torch.where(torch.isfinite(part), part, torch.zeros((), dtype=x.dtype,
+                                                                    device=x.device))
+        self.x_min = min(self.x_min, float(part.min()))
+        self.x_max = max(self.x_max, float(part.max()))
+
+    def on_output(self, tap: Tap, call: int, output: Any) -> None:
+        assert self.batch is not None
+        pooled, elements = to_units(output, tap, self.batch.x.shape[0])
+        key = (tap.name, call)
+        stats = self.sites.get(key)
+        if stats is None:
+            t = first_tensor(output)
+            shape = tuple(t.shape[:tap.batch_axis % t.dim()] + t.shape[tap.batch_axis % t.dim()
+                                                                         + 1:])
+            stats = LayerStats(pooled.shape[1], tap.activation, self.config, self.device)
+            self.sites[key] = stats
+            self.site_info[key] = (tap, shape)
+        elif stats.width != pooled.shape[1]:
+            raise DataError(f"layer {tap.name!r} had {stats.width} units in earlier batches and "
+                            f"{pooled.shape[1]} now; its unit axis must keep a fixed size.")
+        stats.update(pooled, elements, self.batch.start, self.rows, self.slots)
+
+    def records(self) -> list[LayerRecord]:
+        calls: dict[str, int] = {}
+        for name, call in self.sites:
+            calls[name] = max(calls.get(name, 0), call + 1)
+        out = []
+        filled = self.reservoir.filled
+        for (name, call), stats in self.sites.items():
+            tap, shape = self.site_info[(name, call)]
+            label = name if calls[name] == 1 else f"{name}#{call}"
+            out.append(LayerRecord(label, name, call, tap.kind, tap.activation, shape,
+                                   stats.width, stats.finalize(filled)))
+        return out
+
+    def sample_meta(self) -> dict[str, Any]:
+        filled = self.reservoir.filled
+        return {
+            "index": self.reservoir.index[:filled].copy(),
+            "y": self.sample_y[:filled].copy() if self.sample_y is not None else None,
+            "x": (self.sample_x[:filled].cpu().numpy() if self.sample_x is not None else None),
+        }
+
+    def input_info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {"shape": list(self.example_shape or ()), "dtype": self.x_dtype}
+        if self.sample_x is not None:
+            x = self.sample_x[: self.reservoir.filled].double()
+            x = torch.where(torch.isfinite(x), x, torch.zeros((), dtype=x.dtype))
+            if x.shape[0]:
+                self.x_min, self.x_max = float(x.min()), float(x.max())
+                if x.shape[1] <= _MAX_RANGED_INPUT:
+                    info["feature_min"] = x.amin(0).cpu().tolist()
+                    info["feature_max"] = x.amax(0).cpu().tolist()
+        if math.isfinite(self.x_min):
+            info["min"], info["max"] = self.x_min, self.x_max
+        return info
+
+
+def _version() -> str:
+    try:
+        from .. import __version__
+        return str(__version__)
+    except ImportError:  # pragma: no cover
+        return "unknown"

@@ -1,0 +1,82 @@
+"""CKA between layers of two models (or two layers of one model), streamed over the inputs."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from typing import Any
+
+import torch
+
+from .._errors import DataError, ParameterError
+from .._validation import check_int, resolve_device
+from ._cka import CKAAccumulator, _hsic_u_from_sums, _ratio
+from ._data import DataSource
+from ._hooks import eval_mode, forward_hooks, model_device, model_float_dtype, on_device
+from ._model import resolve_model
+from ._taps import Tap, resolve_taps, to_units
+
+
+def _pair(value: Any, name: str) -> tuple[Any, str]:
+    if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], str)):
+        raise ParameterError(name, value, "expected an activation matrix or a (model, "
+                             "layer_name) pair, like the other argument",
+                             f"Pass {name}=(model, 'hidden.0').")
+    return value[0], value[1]
+
+
+def cka_models(A: Any, B: Any, X: Any, *, unbiased: bool, batch_size: int | None,
+               device: Any) -> float:
+    """Exact (or minibatch) linear CKA of ``A=(model, layer)`` and ``B=(model, layer)`` on X."""
+    (model_a, layer_a), (model_b, layer_b) = _pair(A, "A"), _pair(B, "B")
+    if X is None:
+        raise ParameterError("X", None, "comparing (model, layer) pairs needs the inputs to run "
+                             "through both models", "Pass X=... (an array or DataLoader).")
+    ta, tb = resolve_model(model_a), resolve_model(model_b)
+    tap_a = resolve_taps(ta.net, [layer_a])[0]
+    tap_b = resolve_taps(tb.net, [layer_b])[0]
+    dev = resolve_device(device) if device is not None else model_device(ta.net)
+    rows = 1024 if batch_size is None else check_int("batch_size", batch_size, 4)
+    source = DataSource(X, None, rows, ta, dev, model_float_dtype(ta.net))
+    captured: dict[str, torch.Tensor] = {}
+
+    def grab(key: str) -> Any:
+        def callback(tap: Tap, call: int, output: Any) -> None:
+            if call == 0:
+                captured[key] = to_units(output, tap, n_rows[0])[0].double()
+        return callback
+
+    n_rows = [0]
+    acc = CKAAccumulator()
+    sums = [0.0, 0.0, 0.0]
+    nets = [ta.net] if tb.net is ta.net else [ta.net, tb.net]
+    with ExitStack() as stack, torch.inference_mode():
+        for net in nets:
+            stack.enter_context(on_device(net, dev))
+            stack.enter_context(eval_mode(net))
+        hooks_a = stack.enter_context(forward_hooks([tap_a], grab("a")))
+        hooks_b = stack.enter_context(forward_hooks([tap_b], grab("b")))
+        for batch in source:
+            n_rows[0] = batch.x.shape[0]
+            for net in nets:
+                net(batch.x)
+            a, b = captured.pop("a"), captured.pop("b")
+            if batch_size is None:
+                acc.update(a, b)
+            elif a.shape[0] >= 4:
+                block = CKAAccumulator()
+                block.update(a, b)
+                s, n = block.sums, block.n
+                sums[0] += _hsic_u_from_sums(n, s["ab"], s["sa"], s["sb"], s["na"], s["nb"],
+                                             s["nanb"], s["a_nb"], s["b_na"])
+                sums[1] += _hsic_u_from_sums(n, s["aa"], s["sa"], s["sa"], s["na"], s["na"],
+                                             s["na2"], s["a_na"], s["a_na"])
+                sums[2] += _hsic_u_from_sums(n, s["bb"], s["sb"], s["sb"], s["nb"], s["nb"],
+                                             s["nb2"], s["b_nb"], s["b_nb"])
+        hooks_a.check_fired()
+        hooks_b.check_fired()
+    if batch_size is not None:
+        if sums == [0.0, 0.0, 0.0]:
+            raise DataError(f"no batch had the 4 rows the minibatch estimator needs "
+                            f"(batch_size={batch_size}); pass more data.")
+        return _ratio(*sums)
+    return acc.cka(unbiased)

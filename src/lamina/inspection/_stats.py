@@ -1,0 +1,199 @@
+"""Streaming statistics of one layer's units, accumulated on the device in one pass.
+
+Per batch: shifted sums and sums of squares (mean/std without cancellation), min/max, sum of
+|activation|, counts of active (> 0) and saturated elements, non-finite counts, the histogram
+sketch (quantiles), the top/bottom-k heaps and the reservoir rows. All ops are batched over
+units; the common case (every value finite) takes a fast path with ~10 tensor ops, and the
+masked path runs only for batches that hold NaN/inf.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ._sketch import HistogramSketch
+from ._taps import SATURATING
+
+# activations whose outputs are never negative (sum |x| = sum x)
+NONNEGATIVE = frozenset({"relu", "relu6", "sigmoid", "softplus"})
+from ._topk import TopK
+
+
+@dataclass(frozen=True)
+class StatsConfig:
+    """How much to keep per unit (all sizes are independent of the number of rows)."""
+
+    top_k: int = 9
+    bins: int = 128
+    sketch_rows: int | None = 256     # rows of each batch fed to the sketch (None = all)
+    sample_size: int = 2048           # reservoir rows kept per layer
+
+
+def saturation_mask(x: torch.Tensor, activation: str | None, out: torch.Tensor) -> torch.Tensor:
+    """Write 1.0 where ``x`` is saturated (tanh |a| > 0.99; sigmoid a < 0.01 or > 0.99)."""
+    if activation == "sigmoid":
+        torch.sub(x, 0.5, out=out)
+        out.abs_()
+        return torch.gt(out, 0.49, out=out)
+    torch.abs(x, out=out)
+    return torch.gt(out, 0.99, out=out)
+
+
+class LayerStats:
+    """Accumulators for ``width`` units of one layer."""
+
+    def __init__(self, width: int, activation: str | None, config: StatsConfig,
+                 device: torch.device, dtype: torch.dtype = torch.float32) -> None:
+        f64 = dict(dtype=torch.float64, device=device)
+        self.width = width
+        self.activation = activation
+        self.config = config
+        self.saturating = activation in SATURATING
+        self.nonnegative = activation in NONNEGATIVE
+        self.rows = 0                                  # examples seen
+        self.elements = 0                              # element positions per unit seen
+        self.shift: torch.Tensor | None = None         # per-unit shift K for stable moments
+        self.count = torch.zeros(width, dtype=torch.int64, device=device)
+        self.s1 = torch.zeros(width, **f64)            # sum (x - K)
+        self.s2 = torch.zeros(width, **f64)            # sum (x - K)^2
+        self.s_abs = torch.zeros(width, **f64)
+        self.vmin = torch.full((width,), float("inf"), dtype=dtype, device=device)
+        self.vmax = torch.full((width,), float("-inf"), dtype=dtype, device=device)
+        self.active = torch.zeros(width, **f64)
+        self.saturated = torch.zeros(width, **f64)
+        self.nonfinite = torch.zeros(width, dtype=torch.int64, device=device)
+        self.sketch = HistogramSketch(width, config.bins, device)
+        self.topk = TopK(width, config.top_k, device, dtype)
+        self.sample = torch.zeros(config.sample_size, width, dtype=dtype, device=device)
+        self._buffers: dict[str, torch.Tensor] = {}
+
+    def _scratch(self, key: str, like: torch.Tensor) -> torch.Tensor:
+        """A reusable buffer shaped like ``like``: fresh multi-MB allocations every batch cost
+        page faults that can exceed the arithmetic itself."""
+        buf = self._buffers.get(key)
+        if (buf is None or buf.shape[0] < like.shape[0] or buf.shape[1:] != like.shape[1:]
+                or buf.dtype != like.dtype or buf.device != like.device):
+            buf = torch.empty_like(like)
+            self._buffers[key] = buf
+        return buf[: like.shape[0]]
+
+    def update(self, pooled: torch.Tensor, elements: torch.Tensor, start: int,
+               rows: torch.Tensor, slots: torch.Tensor) -> None:
+        """Add one batch: ``pooled`` (B, d) per-example values, ``elements`` (B*P, d)."""
+        batch = pooled.shape[0]
+        if self.shift is None:
+            first = torch.where(torch.isfinite(pooled), pooled, torch.zeros_like(pooled))
+            self.shift = first.mean(0)                 # close to the mean: no cancellation
+        buf = torch.sub(pooled, self.shift, out=self._scratch("buf", pooled))  # (B, d)
+        s1 = buf.sum(0)
+        if bool(torch.isfinite(s1).all()):
+            self._fast(pooled, elements, buf, s1, start)
+        else:
+            self._masked(pooled, elements, start)
+        self.rows += batch
+        self.elements += elements.shape[0]
+        if len(rows):
+            self.sample.index_copy_(0, slots, pooled.index_select(0, rows).to(self.sample.dtype))
+
+    def _fast(self, pooled: torch.Tensor, elements: torch.Tensor, buf: torch.Tensor,
+              s1: torch.Tensor, start: int) -> None:
+        self.count += pooled.shape[0]
+        self.s1 += s1
+        buf.square_()
+        self.s2 += buf.sum(0)
+        bmax, bmin = pooled.amax(0), pooled.amin(0)
+        torch.maximum(self.vmax, bmax, out=self.vmax)
+        torch.minimum(self.vmin, bmin, out=self.vmin)
+        if self.nonnegative:
+            self.s_abs += s1 + pooled.shape[0] * self.shift     # |x| = x: no extra pass
+        else:
+            torch.abs(pooled, out=buf)
+            self.s_abs += buf.sum(0)
+        ebuf = buf if elements is pooled else self._scratch("elements", elements)
+        self.active += torch.gt(elements, 0, out=ebuf).sum(0)
+        if self.saturating:
+            self.saturated += saturation_mask(elements, self.activation, ebuf).sum(0)
+        self.sketch.update(self._sketch_rows(pooled), bmin, bmax, finite=True)
+        self.topk.update(pooled, start, bmax, bmin)
+
+    def _masked(self, pooled: torch.Tensor, elements: torch.Tensor, start: int) -> None:
+        """Same statistics over the finite values only; non-finite ones are counted."""
+        ok = torch.isfinite(pooled)
+        ok_el = torch.isfinite(elements)
+        self.nonfinite += (~ok_el).sum(0)
+        self.count += ok.sum(0)
+        zero = torch.zeros((), dtype=pooled.dtype, device=pooled.device)
+        assert self.shift is not None
+        centred = torch.where(ok, pooled - self.shift, zero)
+        self.s1 += centred.sum(0)
+        self.s2 += centred.square().sum(0)
+        self.s_abs += torch.where(ok, pooled.abs(), zero).sum(0)
+        high = torch.where(ok, pooled, float("-inf"))
+        low = torch.where(ok, pooled, float("inf"))
+        bmax, bmin = high.amax(0), low.amin(0)
+        self.vmax = torch.maximum(self.vmax, bmax)
+        self.vmin = torch.minimum(self.vmin, bmin)
+        self.active += ((elements > 0) & ok_el).sum(0)
+        if self.saturating:
+            sat = saturation_mask(torch.where(ok_el, elements, zero), self.activation,
+                                  torch.empty_like(elements))
+            self.saturated += sat.sum(0)
+        values = torch.where(ok, pooled, float("nan"))
+        self.sketch.update(self._sketch_rows(values), bmin, bmax, finite=False)
+        self.topk.update(high, start, bmax, bmin, low_values=low)
+
+    def _sketch_rows(self, values: torch.Tensor) -> torch.Tensor:
+        """A systematic subsample of the batch's rows for the sketch (every s-th row)."""
+        cap = self.config.sketch_rows
+        if cap is None or values.shape[0] <= cap:
+            return values
+        step = -(-values.shape[0] // cap)
+        return values[::step]
+
+    # ------------------------------------------------------------------ results
+    def finalize(self, filled: int) -> dict[str, Any]:
+        """Numpy arrays of every statistic (see ``Inspection.units`` for their meaning)."""
+        n = self.count.double()
+        safe = n.clamp(min=1)
+        shift = self.shift.double() if self.shift is not None else torch.zeros_like(n)
+        mean_c = self.s1 / safe
+        var = (self.s2 / safe - mean_c.square()).clamp(min=0)
+        n_el = (self.elements - self.nonfinite).double().clamp(min=1)
+        nan = torch.full_like(n, float("nan"))
+        none = n == 0
+        # ReLU outputs are exactly 0 when inactive: keep that point mass exact in the quantiles
+        exact_zero = self.activation in ("relu", "relu6") and self.elements == self.rows
+        zero_frac = (1.0 - self.active / n_el) if exact_zero else None
+        qs = self.sketch.quantiles([0.05, 0.25, 0.5, 0.75, 0.95], self.vmin, self.vmax,
+                                   zero_frac=zero_frac)
+        out = {
+            "count": self.count, "mean": torch.where(none, nan, shift + mean_c),
+            "std": torch.where(none, nan, var.sqrt()), "min": torch.where(none, nan, self.vmin),
+            "max": torch.where(none, nan, self.vmax),
+            "mean_abs": torch.where(none, nan, self.s_abs / safe),
+            "frac_active": self.active / n_el,
+            "saturated": self.saturated / n_el if self.saturating else nan,
+            "nonfinite": self.nonfinite, "quantiles": qs,
+            "top_val": self.topk.top_val, "top_idx": self.topk.top_idx,
+            "bottom_val": self.topk.bottom_val, "bottom_idx": self.topk.bottom_idx,
+            "sketch_counts": self.sketch.counts, "sketch_e": self.sketch.e,
+            "sketch_t": self.sketch.t, "sample": self.sample[:filled],
+        }
+        result = {k: v.detach().cpu().numpy() for k, v in out.items()}
+        result["rows"] = self.rows
+        result["elements"] = self.elements
+        return result
+
+
+def arrays_to_sketch(counts: np.ndarray, e: np.ndarray, t: np.ndarray) -> HistogramSketch:
+    """Rebuild a sketch from saved arrays (for histograms after ``Inspection.load``)."""
+    sketch = HistogramSketch(counts.shape[0], counts.shape[1])
+    sketch.counts = torch.as_tensor(counts, dtype=torch.int64)
+    sketch.e = torch.as_tensor(e, dtype=torch.int64)
+    sketch.t = torch.as_tensor(t, dtype=torch.int64)
+    sketch.ready = sketch.counts.sum(1) > 0
+    return sketch

@@ -1,0 +1,114 @@
+"""The ``units`` and ``layers`` tables of an inspection, built from the streamed statistics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._taps import RECTIFIERS
+
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+UNIT_COLUMNS = ["layer", "unit", "mean", "std", "min", "max", "q05", "q25", "q50", "q75", "q95",
+                "mean_abs", "frac_active", "dead", "saturated", "max_corr", "most_correlated",
+                "nonfinite"]
+
+
+def dead_units(stats: dict[str, Any], activation: str | None) -> np.ndarray:
+    """Rectifier-like units (ReLU, GELU, ...) are dead when never > 0; any other unit when its
+    output never changes over the data (max - min <= 1e-6 * max(1, |max|))."""
+    lo, hi = stats["min"], stats["max"]
+    with np.errstate(invalid="ignore"):
+        constant = (hi - lo) <= 1e-6 * np.maximum(1.0, np.abs(hi))
+    constant = np.where(np.isfinite(hi), constant, False)
+    if activation in RECTIFIERS:
+        return (stats["frac_active"] == 0) & (stats["count"] > 0)
+    return constant & (stats["count"] > 0)
+
+
+def clean_sample(sample: np.ndarray) -> np.ndarray:
+    """Sampled activations with non-finite entries replaced by 0 (float64)."""
+    s = np.asarray(sample, dtype=np.float64)
+    return np.where(np.isfinite(s), s, 0.0)
+
+
+def redundancy(sample: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each unit, the other unit of the layer it is most correlated with (by |r|) and the
+    signed correlation; -1 / NaN for a unit without variance or when the layer has one unit."""
+    s = clean_sample(sample)
+    n, d = s.shape
+    partner = np.full(d, -1, dtype=np.int64)
+    corr = np.full(d, np.nan)
+    if n < 3 or d < 2:
+        return partner, corr
+    c = s - s.mean(0)
+    std = np.sqrt((c * c).sum(0))
+    ok = std > 1e-12 * max(1.0, float(np.abs(s).max()))
+    if ok.sum() < 2:
+        return partner, corr
+    z = np.zeros_like(c)
+    z[:, ok] = c[:, ok] / std[ok]
+    r = z.T @ z                                          # (d, d) correlation
+    np.fill_diagonal(r, 0.0)
+    r[:, ~ok] = 0.0
+    best = np.abs(r).argmax(1)
+    partner[ok] = best[ok]
+    corr[ok] = r[np.arange(d), best][ok]
+    return partner, corr
+
+
+def effective_rank(sample: np.ndarray) -> float:
+    """Roy & Vetterli (2007): ``exp(entropy(s / sum(s)))`` of the singular values ``s`` of the
+    centred activations. r equal-variance independent directions give r; a copy of one unit 1."""
+    s = clean_sample(sample)
+    if s.shape[0] < 2:
+        return float("nan")
+    sv = np.linalg.svd(s - s.mean(0), compute_uv=False)
+    total = sv.sum()
+    if total <= 1e-12 * max(1.0, float(np.abs(s).max())):
+        return 0.0
+    p = sv[sv > 0] / total
+    return float(np.exp(-(p * np.log(p)).sum()))
+
+
+def units_table(records: list[Any]) -> pd.DataFrame:
+    frames = []
+    for rec in records:
+        st = rec.stats
+        q = st["quantiles"]
+        partner, corr = redundancy(st["sample"])
+        frame = pd.DataFrame({
+            "layer": rec.name, "unit": np.arange(rec.width), "mean": st["mean"],
+            "std": st["std"], "min": st["min"], "max": st["max"],
+            **{f"q{int(round(p * 100)):02d}": q[:, i] for i, p in enumerate(QUANTILES)},
+            "mean_abs": st["mean_abs"], "frac_active": st["frac_active"],
+            "dead": dead_units(st, rec.activation), "saturated": st["saturated"],
+            "max_corr": corr, "most_correlated": partner, "nonfinite": st["nonfinite"],
+        })
+        frames.append(frame[UNIT_COLUMNS])
+    if not frames:
+        return pd.DataFrame(columns=UNIT_COLUMNS)
+    return pd.concat(frames, ignore_index=True)
+
+
+def layers_table(records: list[Any], units: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for rec in records:
+        u = units[units["layer"] == rec.name]
+        sat = u["saturated"].to_numpy(dtype=float)
+        rows.append({
+            "layer": rec.name, "module": rec.module, "kind": rec.kind,
+            "activation": rec.activation or "", "width": rec.width,
+            "shape": "x".join(str(d) for d in rec.shape),
+            "dead_pct": 100.0 * float(u["dead"].mean()) if len(u) else float("nan"),
+            "saturated_pct": (100.0 * float(np.nanmean(sat)) if np.isfinite(sat).any()
+                              else float("nan")),
+            "mean_abs": float(np.nanmean(u["mean_abs"])) if len(u) else float("nan"),
+            "effective_rank": effective_rank(rec.stats["sample"]),
+            "nonfinite": int(u["nonfinite"].sum()),
+        })
+    frame = pd.DataFrame(rows, columns=["layer", "module", "kind", "activation", "width",
+                                        "shape", "dead_pct", "saturated_pct", "mean_abs",
+                                        "effective_rank", "nonfinite"])
+    return frame

@@ -1,0 +1,213 @@
+"""Which modules of a network are inspected ("taps"), and how an output becomes unit values.
+
+Default rule for an arbitrary ``torch.nn.Module`` (documented in :func:`lamina.inspect`):
+
+* every module that declares ``unit_axis`` (lamina's hidden layers) is a tap, and so is every
+  ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` / ``nn.TransformerEncoderLayer`` /
+  ``nn.TransformerDecoderLayer`` / ``nn.MultiheadAttention`` block; modules *inside* a tapped
+  block are not tapped again;
+* every other *leaf* module that is an activation function (``nn.ReLU``, ``nn.GELU``,
+  ``nn.Tanh``, ``nn.Sigmoid``, ``nn.SiLU``, ``nn.ELU``, ``nn.LeakyReLU``, ...) is a tap.
+
+A :class:`~lamina.nn.HiddenNet` is inspected at ``hidden.0``, ``hidden.1``, ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from .._errors import DataError, ParameterError, did_you_mean
+
+# activation module -> the canonical activation name (drives "dead" and "saturated")
+_ACTIVATION_NAMES: dict[type[nn.Module], str] = {
+    nn.ReLU: "relu", nn.ReLU6: "relu6", nn.LeakyReLU: "leaky_relu", nn.PReLU: "leaky_relu",
+    nn.RReLU: "leaky_relu", nn.ELU: "elu", nn.CELU: "elu", nn.SELU: "selu", nn.GELU: "gelu",
+    nn.SiLU: "silu", nn.Mish: "mish", nn.Hardswish: "hardswish", nn.Hardtanh: "hardtanh",
+    nn.Tanh: "tanh", nn.Softsign: "tanh", nn.Sigmoid: "sigmoid", nn.Hardsigmoid: "sigmoid",
+    nn.Softplus: "softplus", nn.Tanhshrink: "tanhshrink", nn.LogSigmoid: "logsigmoid",
+    nn.GLU: "glu", nn.Threshold: "relu", nn.Softshrink: "shrink", nn.Hardshrink: "shrink",
+}
+ACTIVATION_TYPES: tuple[type[nn.Module], ...] = tuple(_ACTIVATION_NAMES)
+BLOCK_TYPES: tuple[type[nn.Module], ...] = (
+    nn.RNNBase, nn.TransformerEncoderLayer, nn.TransformerDecoderLayer, nn.MultiheadAttention)
+
+# a rectifier's unit is "active" when its output is > 0; one that never is, is dead
+RECTIFIERS = frozenset({"relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "mish",
+                        "hardswish"})
+# activations that saturate: output near the bounds where the derivative vanishes
+SATURATING = frozenset({"tanh", "hardtanh", "sigmoid"})
+
+
+@dataclass(frozen=True)
+class Tap:
+    """One inspected module: where its batch and unit axes are and what activation it ends in."""
+
+    name: str
+    module: nn.Module
+    kind: str                  # "lamina", "activation", "recurrent", "attention" or "module"
+    activation: str | None     # canonical activation name, None when unknown
+    batch_axis: int = 0
+    unit_axis: int = 1
+
+
+def _activation_of(module: nn.Module) -> str | None:
+    spec = getattr(module, "spec", None)
+    act = getattr(spec, "activation", None)
+    if isinstance(act, str):
+        if getattr(spec, "kind", None) in ("rnn", "lstm", "gru") and act not in ("relu",):
+            return "tanh"
+        return act
+    if isinstance(module, nn.RNNBase):
+        return "relu" if getattr(module, "nonlinearity", "tanh") == "relu" else "tanh"
+    for klass, name in _ACTIVATION_NAMES.items():
+        if type(module) is klass:
+            return name
+    return None
+
+
+def _batch_first(module: nn.Module) -> bool:
+    if isinstance(module, (nn.RNNBase, nn.MultiheadAttention)):
+        return bool(module.batch_first)
+    attn = getattr(module, "self_attn", None)
+    return bool(getattr(attn, "batch_first", True))
+
+
+def make_tap(name: str, module: nn.Module, unit_axis: int | None = None) -> Tap:
+    """Describe ``module`` as a tap; ``unit_axis`` overrides the rule for where units live."""
+    activation = _activation_of(module)
+    if hasattr(module, "unit_axis"):
+        kind, batch, unit = "lamina", 0, int(module.unit_axis)
+    elif isinstance(module, nn.RNNBase):
+        kind, batch, unit = "recurrent", (0 if _batch_first(module) else 1), -1
+    elif isinstance(module, BLOCK_TYPES):
+        kind, batch, unit = "attention", (0 if _batch_first(module) else 1), -1
+    elif isinstance(module, ACTIVATION_TYPES):
+        kind, batch, unit = "activation", 0, 1
+    else:
+        kind, batch, unit = "module", 0, 1
+    if unit_axis is not None:
+        unit = unit_axis
+    return Tap(name, module, kind, activation, batch, unit)
+
+
+def default_layer_names(net: nn.Module) -> list[str]:
+    """Names of the modules inspected when ``layers=None`` (see the module docstring)."""
+    hidden_names = getattr(net, "hidden_names", None)
+    if isinstance(hidden_names, list) and hidden_names:
+        return list(hidden_names)
+    picked: list[str] = []
+    blocks: list[str] = []
+    for name, module in net.named_modules():
+        if not name or any(name.startswith(b + ".") for b in blocks):
+            continue
+        if hasattr(module, "unit_axis") or isinstance(module, BLOCK_TYPES):
+            picked.append(name)
+            blocks.append(name)
+        elif isinstance(module, ACTIVATION_TYPES) and not any(True for _ in module.children()):
+            picked.append(name)
+    return picked
+
+
+def resolve_taps(net: nn.Module, layers: Any) -> list[Tap]:
+    """Turn the user's ``layers`` (None, a name, names, or ``{name: unit_axis}``) into taps."""
+    modules = dict(net.named_modules())
+    modules.pop("", None)
+    axes: dict[str, int | None]
+    if layers is None:
+        names = default_layer_names(net)
+        if not names:
+            listing = _listing(list(modules))
+            raise ParameterError(
+                "layers", None, "this model has no activation modules (nn.ReLU, nn.Tanh, ...) "
+                "and no recurrent/attention blocks, so there is no default layer to inspect; "
+                f"its modules are {listing}",
+                "Pass layers=['name', ...] with the modules whose outputs are hidden units.")
+        axes = dict.fromkeys(names)
+    elif isinstance(layers, str):
+        axes = {layers: None}
+    elif isinstance(layers, Mapping):
+        axes = {}
+        for key, axis in layers.items():
+            if axis is not None and (isinstance(axis, bool) or not isinstance(axis, int)):
+                raise ParameterError("layers", dict(layers), f"the unit axis of {key!r} must be "
+                                     f"an int or None, got {axis!r}",
+                                     "Pass e.g. layers={'encoder': -1}.")
+            axes[key] = axis
+    else:
+        try:
+            axes = dict.fromkeys(list(layers))
+        except TypeError:
+            raise ParameterError("layers", layers, "expected None, a module name, a list of "
+                                 "module names or a dict {name: unit_axis}",
+                                 "Pass e.g. layers=['hidden.0'].") from None
+        if not axes:
+            raise ParameterError("layers", layers, "an empty list names no layer",
+                                 "Pass layers=None to inspect the default layers.")
+    taps = []
+    for name, axis in axes.items():
+        if not isinstance(name, str) or name not in modules:
+            default = default_layer_names(net)
+            hint = did_you_mean(name, list(modules))
+            raise ParameterError(
+                "layers", name, "no module of the model has this name; inspectable layers "
+                f"(the default) are {_listing(default)}; every module name: "
+                f"{_listing(list(modules))}",
+                (hint.strip() + " ") if hint else "Pick names from the lists above.")
+        taps.append(make_tap(name, modules[name], axis))
+    return taps
+
+
+def _listing(names: list[str], limit: int = 30) -> str:
+    if not names:
+        return "(none)"
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
+
+
+def first_tensor(output: Any) -> Any:
+    """The tensor a module produced: LSTM's ``(out, (h, c))`` and MHA's ``(out, w)`` -> ``out``."""
+    while isinstance(output, (tuple, list)) and output:
+        output = output[0]
+    return output
+
+
+def to_units(output: Any, tap: Tap, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(pooled, elements)`` of an output: ``(B, units)`` per-example unit values (mean over
+    positions/time) and ``(B * positions, units)`` for element-wise counts (active, saturated)."""
+    t = first_tensor(output)
+    if not isinstance(t, torch.Tensor):
+        raise DataError(f"layer {tap.name!r} returned {type(t).__name__}, not a tensor, so it "
+                        "has no unit activations to inspect (a PackedSequence? inspect a module "
+                        "that sees the padded tensor instead). Choose other layers=...")
+    if not t.is_floating_point() or t.dtype in (torch.float16, torch.bfloat16):
+        t = t.float()
+    t = t.detach()
+    if t.dim() == 0:
+        raise DataError(f"layer {tap.name!r} returned a scalar, which has no batch axis; choose "
+                        "another layer.")
+    if t.dim() == 1:
+        t = t[:, None]                                       # (B,) -> (B, 1): one unit
+    batch_axis = tap.batch_axis % t.dim()
+    unit_axis = tap.unit_axis % t.dim() if -t.dim() <= tap.unit_axis < t.dim() else None
+    if unit_axis is None or unit_axis == batch_axis:
+        raise DataError(f"layer {tap.name!r}: unit axis {tap.unit_axis} does not fit its output "
+                        f"of shape {tuple(t.shape)} (batch axis {batch_axis}). Pass "
+                        f"layers={{{tap.name!r}: axis}} with the axis that indexes the units.")
+    if t.shape[batch_axis] != batch:
+        raise DataError(f"layer {tap.name!r} returned shape {tuple(t.shape)}, whose axis "
+                        f"{batch_axis} is not the batch ({batch} examples); lamina can only "
+                        "inspect outputs that keep one row per example. Choose another layer.")
+    if t.dim() == 2:
+        units = t if unit_axis == 1 else t.t()
+        units = units.contiguous()                           # (B, d)
+        return units, units
+    moved = t.movedim((batch_axis, unit_axis), (0, -1))      # (B, ..., d)
+    width = moved.shape[-1]
+    elements = moved.reshape(-1, width)                      # (B * positions, d)
+    pooled = elements.view(batch, -1, width).mean(1)         # (B, d) mean over positions
+    return pooled, elements

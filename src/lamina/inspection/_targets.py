@@ -1,0 +1,114 @@
+"""Targets for analyses that need a loss (ablation, gradient flow): task, encoding, loss, score.
+
+* A lamina classifier: labels are mapped through ``classes_``; its loss is what it trained on
+  (softmax cross-entropy, or sigmoid binary cross-entropy for one output).
+* A lamina regressor: mean squared error, score R^2.
+* Any other module: integer/bool labels (or integral floats with >= 2 outputs) are class indices
+  ``0..C-1`` of the outputs (cross-entropy; sigmoid BCE for a single output); other targets are
+  regression targets compared with the outputs by squared error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .._errors import DataError
+from ._model import Target
+
+
+@dataclass(frozen=True)
+class Task:
+    kind: str                      # "classification" or "regression"
+    loss: str                      # "cross_entropy", "binary_cross_entropy" or "mse"
+    classes: np.ndarray | None     # label of each class index (classification)
+    n_outputs: int
+
+    @property
+    def metric(self) -> str:
+        return "accuracy" if self.kind == "classification" else "r2"
+
+
+def infer_task(target: Target, y: np.ndarray, n_outputs: int) -> Task:
+    """Decide how ``y`` relates to the model's ``n_outputs`` outputs."""
+    if target.estimator is not None and target.loss is not None:
+        if target.classes is not None:
+            loss = "binary_cross_entropy" if n_outputs == 1 else target.loss
+            return Task("classification", loss, np.asarray(target.classes), n_outputs)
+        return Task("regression", "mse", None, n_outputs)
+    y = np.asarray(y)
+    integral = y.dtype.kind in "biu" or (
+        y.dtype.kind == "f" and y.ndim == 1 and n_outputs >= 2
+        and bool(np.all(np.isfinite(y))) and bool(np.all(y == np.round(y))))
+    if y.dtype.kind in "OUS":
+        raise DataError(f"y holds labels of type {y.dtype} ({y.ravel()[:3]!r}); for a torch "
+                        "module lamina needs class indices 0..C-1 matching the model's outputs. "
+                        "Encode them first, e.g. with sklearn.preprocessing.LabelEncoder.")
+    if integral and y.ndim == 1 and (n_outputs >= 2 or set(np.unique(y)) <= {0, 1}):
+        classes = np.arange(max(n_outputs, 2))
+        return Task("classification", "cross_entropy" if n_outputs >= 2
+                    else "binary_cross_entropy", classes, n_outputs)
+    return Task("regression", "mse", None, n_outputs)
+
+
+def encode(task: Task, y: np.ndarray, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """Targets as the loss expects them: class indices (int64) or float values."""
+    y = np.asarray(y)
+    if task.kind == "classification":
+        assert task.classes is not None
+        if task.classes.dtype.kind in "OUS" or not np.array_equal(
+                task.classes, np.arange(len(task.classes))):
+            order = np.argsort(task.classes)
+            sorted_classes = task.classes[order]
+            pos = np.searchsorted(sorted_classes, y)
+            pos = np.clip(pos, 0, len(sorted_classes) - 1)
+            bad = sorted_classes[pos] != y
+            if bool(np.any(bad)):
+                unseen = np.unique(y[bad])[:5]
+                raise DataError(f"y contains labels {unseen.tolist()!r} the model was not "
+                                f"trained on (its classes: {task.classes.tolist()!r}); pass "
+                                "labels from that set.")
+            idx = order[pos]
+        else:
+            idx = y.astype(np.int64)
+            if idx.size and (idx.min() < 0 or idx.max() >= len(task.classes)):
+                raise DataError(f"y holds class indices from {idx.min()} to {idx.max()} but the "
+                                f"model has {task.n_outputs} output(s) (classes 0.."
+                                f"{len(task.classes) - 1}); pass labels in that range.")
+        return torch.as_tensor(idx, dtype=torch.int64, device=device)
+    values = torch.as_tensor(np.asarray(y, dtype=np.float64), dtype=dtype, device=device)
+    if values.dim() == 1:
+        values = values[:, None]
+    if values.shape[1] != task.n_outputs:
+        raise DataError(f"y has {values.shape[1]} target column(s) but the model has "
+                        f"{task.n_outputs} output(s); pass one target per output.")
+    return values
+
+
+def example_loss(task: Task, out: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Per-example loss ``(B,)`` (the model output may have extra leading copies folded in)."""
+    out = out.reshape(out.shape[0], -1)
+    if task.loss == "cross_entropy":
+        return F.cross_entropy(out, t, reduction="none")
+    if task.loss == "binary_cross_entropy":
+        return F.binary_cross_entropy_with_logits(out[:, 0], t.to(out.dtype), reduction="none")
+    return (out - t).square().mean(1)
+
+
+def correct(task: Task, out: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Per-example correctness (classification) as float; squared error sum for regression."""
+    out = out.reshape(out.shape[0], -1)
+    if task.loss == "cross_entropy":
+        return (out.argmax(1) == t).to(out.dtype)
+    if task.loss == "binary_cross_entropy":
+        return ((out[:, 0] > 0).to(torch.int64) == t).to(out.dtype)
+    return (out - t).square().sum(1)
+
+
+def output_width(out: Any) -> int:
+    t = out[0] if isinstance(out, (tuple, list)) else out
+    return int(t.reshape(t.shape[0], -1).shape[1])

@@ -1,0 +1,217 @@
+"""Check the data against the objective, split it, and put it on the device once.
+
+Objectives: a primary score, ``accuracy`` (classification) or ``r2`` (regression), optionally
+followed by ``latency`` (batch-1 milliseconds) and/or ``params`` (weights + biases), minimised.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._errors import DataError, ParameterError, short_repr
+
+PRIMARY = {"accuracy": "classification", "r2": "regression"}
+SECONDARY = ("latency", "params")
+DIRECTIONS = {"accuracy": "maximize", "r2": "maximize", "latency": "minimize", "params": "minimize"}
+MIN_SAMPLES = 5
+
+
+def parse_objective(objective: Any, y: Any = None) -> tuple[str, ...]:
+    """``"accuracy"`` / ``("accuracy", "latency")`` / None (by y's type) -> names, primary first.
+
+    Examples
+    --------
+    >>> parse_objective(("accuracy", "params"))
+    ('accuracy', 'params')
+    """
+    allowed = ("'accuracy', 'r2', or a tuple of one of them and 'latency' and/or 'params', "
+               "e.g. ('accuracy', 'latency')")
+    if objective is None or objective == "auto":
+        return ("r2",) if y is not None and _is_continuous(np.asarray(y)) else ("accuracy",)
+    names = (objective,) if isinstance(objective, str) else objective
+    if not isinstance(names, (tuple, list)) or not names or not all(isinstance(n, str)
+                                                                    for n in names):
+        raise ParameterError("objective", objective, allowed, "Pass objective='accuracy'.")
+    names = tuple(n.strip().lower() for n in names)
+    if names[0] not in PRIMARY:
+        raise ParameterError("objective", objective, allowed + "; the first must be a score",
+                             "Put 'accuracy' (or 'r2') first.")
+    rest = names[1:]
+    if any(n not in SECONDARY for n in rest) or len(set(rest)) != len(rest):
+        raise ParameterError("objective", objective, allowed,
+                             "Add only 'latency' and/or 'params', once each, after the score.")
+    return names
+
+
+@dataclass
+class Split:
+    """One train/validation split as device tensors (``y_val`` as used by the scorer)."""
+
+    X_train: Any
+    Y_train: Any
+    X_val: Any
+    Y_val: Any
+
+
+@dataclass
+class SearchData:
+    task: str                      # "classification" | "regression"
+    n_features: int
+    n_outputs: int
+    n_samples: int
+    classes: np.ndarray | None
+    splits: list[Split] = field(default_factory=list)
+
+    @property
+    def n_train(self) -> int:
+        return int(self.splits[0].X_train.shape[0])
+
+    @property
+    def n_val(self) -> int:
+        return int(self.splits[0].X_val.shape[0])
+
+    def describe(self) -> dict[str, Any]:
+        """What a study must agree on to be shared (stored with it)."""
+        return {"task": self.task, "n_features": self.n_features, "n_outputs": self.n_outputs}
+
+
+def check_xy(X: Any, y: Any, objective: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, str]:
+    """Validate ``X``/``y`` for ``objective``; return float32 X, y, and the task."""
+    if hasattr(X, "toarray") and not isinstance(X, np.ndarray):
+        raise DataError(f"Invalid X={type(X).__name__}: sparse matrices are not supported by the "
+                        "search. Pass X.toarray() (dense) instead.")
+    try:
+        Xa = np.asarray(X, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise DataError(f"Invalid X={short_repr(X)}: X must be numeric (a 2-D array of numbers). "
+                        "Encode text or categories as numbers first.") from None
+    if Xa.ndim != 2:
+        fix = "Use X.reshape(-1, 1) for a single feature." if Xa.ndim == 1 else \
+            "Flatten each sample: X.reshape(len(X), -1)."
+        raise DataError(f"Invalid X with shape {Xa.shape}: X must be 2-D (samples, features). {fix}")
+    if not np.isfinite(Xa).all():
+        raise DataError(f"Invalid X: it holds {int((~np.isfinite(Xa)).sum())} NaN or infinite "
+                        "values. Impute or drop them first.")
+    ya = np.asarray(y)
+    if ya.ndim == 0 or len(ya) != len(Xa):
+        raise DataError(f"Invalid y with shape {ya.shape}: y must have one entry per row of X "
+                        f"({len(Xa)} rows). Pass labels aligned with X.")
+    if len(Xa) < MIN_SAMPLES:
+        raise DataError(f"Invalid X with {len(Xa)} rows: a search needs at least {MIN_SAMPLES} "
+                        "(some for training, some for validation). Pass more data.")
+    task = PRIMARY[objective[0]]
+    if task == "classification":
+        if ya.ndim != 1:
+            raise DataError(f"Invalid y with shape {ya.shape}: objective {objective[0]!r} needs one "
+                            "class label per sample (1-D y). Use objective='r2' for multi-output "
+                            "regression.")
+        if _is_continuous(ya):
+            example = next(v for v in ya.astype(float) if v != np.round(v))
+            raise DataError(f"Invalid y for objective={objective[0]!r}: y holds continuous values "
+                            f"(e.g. {example!r}), not class labels. Use objective='r2' for "
+                            "regression, or pass integer/string class labels.")
+        if ya.dtype.kind == "f" and not np.isfinite(ya).all():
+            raise DataError("Invalid y: it holds NaN or infinite labels. Drop those rows first.")
+        if len(np.unique(ya)) < 2:
+            only = ya[0].item() if hasattr(ya[0], "item") else ya[0]
+            raise DataError(f"Invalid y: it holds a single class ({short_repr(only)}); accuracy "
+                            "needs at least two. Pass data with two or more classes.")
+    else:
+        if ya.dtype.kind not in "biuf":
+            raise DataError(f"Invalid y for objective={objective[0]!r}: y holds {ya.dtype} values; "
+                            "r2 needs numbers. Use objective='accuracy' for class labels.")
+        ya = ya.astype(np.float32)
+        if ya.ndim > 2:
+            raise DataError(f"Invalid y with shape {ya.shape}: y must be 1-D or 2-D.")
+        if not np.isfinite(ya).all():
+            raise DataError("Invalid y: it holds NaN or infinite targets. Drop those rows first.")
+        if np.all(ya.std(axis=0) == 0):
+            raise DataError("Invalid y: the target is constant, so r2 is undefined. "
+                            "Check that y is the column you meant.")
+    return Xa, ya, task
+
+
+def prepare(X: Any, y: Any, objective: tuple[str, ...], *, validation_fraction: float = 0.2,
+            cv: int | None = None, random_state: int = 0, device: Any = "cpu",
+            dtype: Any = None) -> SearchData:
+    """Validate, encode labels, split (hold-out or ``cv`` folds) and move to ``device``."""
+    import torch
+    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
+    Xa, ya, task = check_xy(X, y, objective)
+    dt = dtype or torch.float32
+    classes = None
+    if task == "classification":
+        classes, target = np.unique(ya, return_inverse=True)
+        n_out = len(classes)
+    else:
+        target = ya.reshape(len(ya), -1)
+        n_out = target.shape[1]
+    counts = np.bincount(target) if task == "classification" else None
+    stratify = target if counts is not None and counts.min() >= 2 else None
+    if cv is not None:
+        if isinstance(cv, bool) or not isinstance(cv, numbers.Integral) or not 2 <= cv <= len(Xa):
+            raise ParameterError("cv", cv, f"None (hold-out) or an integer in [2, {len(Xa)}]",
+                                 "Pass e.g. cv=5, or cv=None with validation_fraction=0.2.")
+        if stratify is not None and counts is not None and counts.min() >= cv:
+            folds = StratifiedKFold(cv, shuffle=True, random_state=random_state).split(Xa, target)
+        else:
+            folds = KFold(cv, shuffle=True, random_state=random_state).split(Xa)
+        pairs = list(folds)
+    else:
+        if (isinstance(validation_fraction, bool) or not isinstance(validation_fraction, float)
+                or not 0 < validation_fraction < 1):
+            raise ParameterError("validation_fraction", validation_fraction,
+                                 "a float in (0, 1)", "Pass e.g. validation_fraction=0.2.")
+        n_val = max(1, int(round(validation_fraction * len(Xa))))
+        if stratify is not None and n_val < n_out:
+            stratify = None
+        idx = np.arange(len(Xa))
+        tr, va = train_test_split(idx, test_size=n_val, random_state=random_state,
+                                  stratify=stratify)
+        pairs = [(tr, va)]
+    y_dtype = torch.int64 if task == "classification" else dt
+    splits = []
+    for tr, va in pairs:
+        splits.append(Split(
+            torch.as_tensor(Xa[tr], dtype=dt, device=device),
+            torch.as_tensor(target[tr], dtype=y_dtype, device=device),
+            torch.as_tensor(Xa[va], dtype=dt, device=device),
+            torch.as_tensor(target[va], dtype=y_dtype, device=device)))
+    return SearchData(task, Xa.shape[1], n_out, len(Xa), classes, splits)
+
+
+def score(name: str, outputs: Any, target: Any) -> Any:
+    """Score of each member: ``outputs`` (P, N, out) raw, ``target`` (N,) ids or (N, out).
+
+    Members whose outputs are not finite (diverged) score NaN.
+    """
+    import torch
+
+    finite = torch.isfinite(outputs).flatten(1).all(dim=1)         # (P,)
+    if name == "accuracy":
+        pred = outputs.argmax(dim=2)                               # (P, N)
+        s = (pred == target.unsqueeze(0)).to(torch.float64).mean(dim=1)
+    else:
+        t = target.to(outputs.dtype).unsqueeze(0)                  # (1, N, out)
+        sse = ((outputs - t) ** 2).sum(dim=1)                      # (P, out)
+        sst = ((t - t.mean(dim=1, keepdim=True)) ** 2).sum(dim=1)  # (1, out)
+        valid = sst > 0
+        r2 = 1.0 - sse[:, valid[0]] / sst[:, valid[0]]
+        s = r2.mean(dim=1).to(torch.float64)
+    return torch.where(finite, s, torch.full_like(s, float("nan")))
+
+
+def _is_continuous(y: np.ndarray) -> bool:
+    if y.dtype.kind != "f":
+        return False
+    finite = y[np.isfinite(y)]
+    return bool(finite.size) and bool(np.any(finite != np.round(finite)))
+
+
+__all__ = ["parse_objective", "prepare", "score", "SearchData", "Split", "check_xy",
+           "DIRECTIONS", "PRIMARY", "SECONDARY"]

@@ -1,0 +1,178 @@
+"""What a search returns: the best configuration, its refit estimator, and every trial."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._errors import ParameterError
+
+
+@dataclass
+class SearchResult:
+    """Outcome of :func:`lamina.search`.
+
+    Attributes
+    ----------
+    best_params_ : dict
+        sklearn-named settings of the best trial: ``hidden_layer_sizes``, ``activation``,
+        ``batch_size``, ``learning_rate_init``, ``alpha``, ``dropout``, ``max_iter`` (epochs).
+    best_score_ : float
+        Its validation score (primary objective).
+    best_estimator_ : MLPClassifier or MLPRegressor or None
+        The best configuration refit on all the data (None with ``refit=False``).
+    trials_ : pandas.DataFrame
+        One row per trial of the study (all workers): params, state, score per rung
+        (``score_rung_0`` ...), epochs, seconds, ``n_params``, ``latency_ms``, worker.
+    pareto_ : pandas.DataFrame or None
+        Pareto-optimal trials of a multi-objective search.
+    overhead_ms_ : float
+        Bookkeeping milliseconds per trial: Optuna ask/enqueue/report/tell, storage writes,
+        heartbeats, grouping and halving (the sampler's own time is ``sampler_ms_``).
+    sampler_ms_ : float
+        Milliseconds per trial spent inside the sampler (TPE's cost grows with the trials).
+    configs_per_minute_ : float
+        Trials this call trained and scored (complete or pruned) per minute of wall-clock.
+    """
+
+    study_: Any
+    objective_: tuple[str, ...]
+    task_: str
+    best_trial_: Any
+    best_params_: dict[str, Any]
+    best_score_: float
+    trials_: Any
+    pareto_: Any = None
+    best_estimator_: Any = None
+    n_trials_: int = 0
+    elapsed_: float = 0.0
+    rounds_: int = 0
+    overhead_ms_: float = 0.0
+    sampler_ms_: float = 0.0
+    configs_per_minute_: float = 0.0
+    states_: dict[str, int] = field(default_factory=dict)
+    resumed_: bool = False
+
+    @classmethod
+    def build(cls, study: Any, objective: tuple[str, ...], data: Any, book: Any, *,
+              elapsed: float, rounds: int, X: Any, y: Any, refit: bool, device: Any, dtype: Any,
+              resumed: bool) -> SearchResult:
+        from optuna.trial import TrialState
+
+        trials = study.get_trials(deepcopy=False)
+        complete = [t for t in trials if t.state == TrialState.COMPLETE and t.values]
+        if not complete:
+            if book.finished and book.states.get("diverged", 0) == book.finished:
+                lr = book.space.to_json().get("lr", "the space function's")
+                raise ParameterError("space['lr']", lr, f"all {book.finished} trials "
+                                     "diverged (their loss became NaN or infinite)",
+                                     "Lower the learning-rate range, e.g. space={'lr': (1e-4, "
+                                     "1e-2, 'log')}, or scale X (and y for regression).")
+            raise ParameterError("budget", f"{elapsed:.1f}s elapsed", "no trial finished its "
+                                 "first rung within the budget", "Pass a larger budget.")
+        if len(objective) == 1:
+            best = max(complete, key=lambda t: t.values[0])
+            pareto = None
+        else:
+            front = study.best_trials
+            best = max(front, key=lambda t: t.values[0])
+            pareto = trials_frame(front, objective)
+        params = best_params(best)
+        result = cls(study, objective, data.task, best, params, float(best.values[0]),
+                     trials_frame(trials, objective), pareto, n_trials_=book.finished,
+                     elapsed_=elapsed, rounds_=rounds, overhead_ms_=book.overhead_ms,
+                     sampler_ms_=book.sampler_ms,
+                     configs_per_minute_=60.0 * book.trained / max(elapsed, 1e-9),
+                     states_=dict(book.states), resumed_=resumed)
+        if refit:
+            result.best_estimator_ = refit_estimator(best, data.task, X, y, device, dtype)
+        return result
+
+    @property
+    def best_spec_(self) -> str:
+        """The best hidden layers as a lamina spec string (``'256:relu:dropout=0.1-128:relu'``)."""
+        return _spec(self.best_trial_.user_attrs["lamina"])
+
+    def summary(self) -> str:
+        p = self.best_params_
+        return (f"best {self.objective_[0]} {self.best_score_:.4f}: hidden {self.best_spec_}, "
+                f"lr {p['learning_rate_init']:.2g}, alpha {p['alpha']:.2g}, batch "
+                f"{p['batch_size']}, {p['max_iter']} epochs | {self.n_trials_} trials in "
+                f"{self.elapsed_:.1f}s ({self.configs_per_minute_:.0f}/min), bookkeeping "
+                f"{self.overhead_ms_:.2f} ms/trial (+ sampler {self.sampler_ms_:.1f} ms)")
+
+    def plot(self, path: Any = None) -> Any:
+        """Score vs trial, parameter importance, and (multi-objective) the Pareto front."""
+        from ._plot import plot_result
+
+        return plot_result(self, path)
+
+
+def best_params(trial: Any) -> dict[str, Any]:
+    a = trial.user_attrs["lamina"]
+    return {"hidden_layer_sizes": tuple(a["widths"]), "activation": a["activation"],
+            "batch_size": a["batch_size"], "learning_rate_init": a["lr"], "alpha": a["alpha"],
+            "dropout": a["dropout"], "max_iter": max(1, math.ceil(a["epochs"] - 1e-9))}
+
+
+def _spec(attrs: dict[str, Any]) -> str:
+    opt = f":dropout={attrs['dropout']!r}" if attrs["dropout"] > 0 else ""
+    return "-".join(f"{w}:{attrs['activation']}{opt}" for w in attrs["widths"])
+
+
+def refit_estimator(trial: Any, task: str, X: Any, y: Any, device: Any, dtype: Any) -> Any:
+    """The best trial's configuration as a lamina estimator, trained on all of ``X``, ``y``."""
+    from ..estimators import MLPClassifier, MLPRegressor
+
+    a = trial.user_attrs["lamina"]
+    p = best_params(trial)
+    cls = MLPClassifier if task == "classification" else MLPRegressor
+    # the search trained exactly `max_iter` epochs: no tolerance-based early stop in the refit
+    est = cls(hidden_layer_sizes=_spec(a), activation=a["activation"], solver="adam",
+              alpha=a["alpha"], batch_size=a["batch_size"], learning_rate_init=a["lr"],
+              max_iter=p["max_iter"], n_iter_no_change=p["max_iter"] + 1, random_state=a["seed"],
+              device=device, dtype=dtype)
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)     # max_iter is the plan here
+        yy = np.asarray(y)
+        est.fit(np.asarray(X, dtype=np.float32), yy.astype(np.float32) if task == "regression"
+                else yy)
+    return est
+
+
+def trials_frame(trials: list[Any], objective: tuple[str, ...]) -> Any:
+    """One row per trial; rung scores spread into ``score_rung_<k>`` columns."""
+    import pandas as pd
+
+    rows = []
+    for t in trials:
+        a = t.user_attrs.get("lamina", {})
+        row: dict[str, Any] = {"number": t.number, "state": t.state.name,
+                               "stopped": a.get("stopped")}
+        values = t.values or []
+        row["score"] = values[0] if values else float("nan")
+        if "widths" in a:
+            row.update({"hidden_layer_sizes": tuple(a["widths"]), "activation": a["activation"],
+                        "batch_size": a["batch_size"], "learning_rate_init": a["lr"],
+                        "alpha": a["alpha"], "dropout": a["dropout"], "epochs": a["epochs"],
+                        "seconds": a["seconds"], "n_params": a.get("n_params"),
+                        "latency_ms": a.get("latency_ms"), "population": a["population"],
+                        "group": a["group"], "worker": a["worker"]})
+            for k, s in enumerate(a["scores"]):
+                row[f"score_rung_{k}"] = s
+        else:
+            row.update({f"param_{k}": v for k, v in t.params.items()})
+        row["datetime_start"] = t.datetime_start
+        row["datetime_complete"] = t.datetime_complete
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+__all__ = ["SearchResult", "trials_frame", "best_params", "refit_estimator"]

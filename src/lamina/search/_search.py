@@ -1,0 +1,268 @@
+"""``lamina.search``: choose the hidden-layer configuration within a wall-clock budget."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .._errors import ParameterError
+from .._validation import check_bool, check_int, resolve_device, resolve_dtype
+from ._book import Book, Member
+from ._budget import format_seconds, parse_budget
+from ._data import DIRECTIONS, SearchData, parse_objective, prepare
+from ._heartbeat import Heartbeat
+from ._latency import measure_latency
+from ._plan import CostModel, Rungs, auto_epochs
+from ._probe import calibrate, typical_weights
+from ._result import SearchResult
+from ._rounds import train_round
+from ._sampler import TimedSampler
+from ._space import resolve_space
+from ._storage import is_rdb, open_storage
+from ._study import make_sampler, make_sibling_sampler, open_study, storage_label
+
+DEFAULT_BUDGET = "5m"
+
+
+def search(X: Any, y: Any, space: Any = None, *, budget: Any = None, n_trials: int | None = None,
+           objective: Any = None, cv: int | None = None, validation_fraction: float = 0.2,
+           storage: Any = None, study: str | None = None, resume: bool = False,
+           device: Any = "cpu", dtype: Any = "float32", random_state: int = 0,
+           population: int = 4, batch: int = 8, eta: int = 3, min_epochs: Any = "auto",
+           max_epochs: Any = "auto", sampler: Any = None, pruner: Any = None,
+           refit: bool = True, callback: Callable[[dict[str, Any]], None] | None = None,
+           ) -> SearchResult:
+    """Search hidden-layer configurations (depth, widths, activation, ...) for ``X``, ``y``.
+
+    Optuna proposes candidates in rounds (TPE by default); candidates of the same shape train
+    together as one population in lamina's engine; successive halving over rungs gives the best
+    more training, and every rung is reported to Optuna.
+
+    Parameters
+    ----------
+    X : array-like (n_samples, n_features)
+    y : array-like
+        Class labels (``objective='accuracy'``) or numeric targets (``'r2'``).
+    space : dict, SearchSpace, callable or None
+        ``None``: 1-4 layers, width 16-1024 (log), activation relu/gelu/tanh/silu, lr 1e-4-1e-1
+        (log), batch size 64-512, dropout 0-0.5, alpha 1e-6-1e-2 (log). A dict overrides some
+        keys, e.g. ``{"n_layers": (1, 3), "width": (32, 512, "log"), "activation": ["relu"]}``;
+        a function ``space(trial) -> dict`` is used as an Optuna objective-style space.
+    budget : str or float, optional
+        Wall-clock limit of the search: ``"30s"``, ``"5m"``, ``"1h"`` or seconds. Default
+        ``"5m"`` unless ``n_trials`` is given. The refit of the best model comes after it.
+    n_trials : int, optional
+        Stop after this many trials (complete or pruned) of this call.
+    objective : str or tuple, optional
+        ``"accuracy"`` (classification), ``"r2"`` (regression), or a tuple adding ``"latency"``
+        (batch-1 ms) and/or ``"params"`` to minimise: ``("accuracy", "latency")``. Default: by y.
+    cv : int, optional
+        k-fold cross-validation per trial instead of a hold-out ``validation_fraction``.
+    storage : str or optuna storage, optional
+        ``None`` (in memory), ``"sqlite:///lamina.db"``, or ``"postgresql://..."`` so several
+        workers (processes, machines) share one study.
+    study : str, optional
+        Study name. Workers with the same space join it; a different space is refused unless
+        ``resume=True``, which continues the study with its stored space.
+    population, batch : int
+        Candidates per shape (trained as one population) and shapes per round.
+    eta, min_epochs, max_epochs
+        Successive halving: keep the best ``1/eta`` at each rung; rungs go from ``min_epochs``
+        to ``max_epochs`` (``"auto"``: rung 0 sees about 5000 samples; four rungs).
+    sampler, pruner : optuna objects, optional
+        Replace TPE; add an Optuna pruner consulted at every rung (halving always applies).
+    refit : bool
+        Refit the best configuration on all of ``X``, ``y`` as ``best_estimator_``.
+    callback : callable, optional
+        Called after every rung with ``{"elapsed", "budget", "trials", "best"}``.
+
+    Returns
+    -------
+    SearchResult
+        ``best_params_``, ``best_score_``, ``best_estimator_``, ``trials_``, ``pareto_``,
+        ``plot()``, ``overhead_ms_``, ``configs_per_minute_``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> X, y = load_digits(return_X_y=True)
+    >>> res = search(X / 16, y, budget="20s")                  # doctest: +SKIP
+    >>> res.best_params_["hidden_layer_sizes"], res.best_score_  # doctest: +SKIP
+    ((256,), 0.97)
+    """
+    t_start = time.perf_counter()
+    if budget is None and n_trials is None:
+        budget = DEFAULT_BUDGET
+    seconds = parse_budget(budget) if budget is not None else math.inf
+    if n_trials is not None:
+        n_trials = check_int("n_trials", n_trials, 1)
+    population = check_int("population", population, 1)
+    batch = check_int("batch", batch, 1)
+    eta = check_int("eta", eta, 2)
+    random_state = check_int("random_state", random_state, 0)
+    resume = check_bool("resume", resume)
+    refit = check_bool("refit", refit)
+    if study is not None and (not isinstance(study, str) or not study.strip()):
+        raise ParameterError("study", study, "a non-empty name", "Pass e.g. study='fmnist'.")
+    dev, dt = resolve_device(device), resolve_dtype(dtype)
+    names = parse_objective(objective, y)
+    space_obj = resolve_space(space)
+    data = prepare(X, y, names, validation_fraction=validation_fraction, cv=cv,
+                   random_state=random_state, device=dev, dtype=dt)
+    first, last = _epochs(min_epochs, max_epochs, data.n_train, eta)
+    rungs = Rungs.geometric(data.n_train, first, last, eta)
+
+    store = open_storage(storage)
+    with _quiet_optuna():
+        optuna_study, book, rounds, space_obj, resumed = _run(
+            store, study, space_obj, names, data, rungs, sampler, pruner, random_state, resume,
+            seconds, budget, n_trials, population, batch, eta, dev, dt, t_start, callback)
+    elapsed = time.perf_counter() - t_start
+    with _quiet_optuna():
+        return SearchResult.build(optuna_study, names, data, book, elapsed=elapsed,
+                                  rounds=rounds, X=X, y=y, refit=refit, device=dev, dtype=dt,
+                                  resumed=resumed)
+
+
+def _run(store: Any, study: str | None, space_obj: Any, names: tuple[str, ...],
+         data: SearchData, rungs: Rungs, sampler: Any, pruner: Any, random_state: int,
+         resume: bool, seconds: float, budget: Any, n_trials: int | None, population: int,
+         batch: int, eta: int, dev: Any, dt: Any, t_start: float,
+         callback: Callable[[dict[str, Any]], None] | None) -> tuple[Any, Book, int, Any, bool]:
+    """Open the study, measure the machine, then ask/train/tell rounds until the budget ends."""
+    import optuna
+
+    directions = [DIRECTIONS[n] for n in names]
+    shared = is_rdb(store)
+    the_sampler = TimedSampler(make_sampler(sampler, random_state, shared))
+    the_pruner = pruner if pruner is not None else optuna.pruners.NopPruner()
+    optuna_study, space_obj, resumed = open_study(
+        store, study, space=space_obj, objective=names, directions=directions,
+        data=data.describe(), sampler=the_sampler, pruner=the_pruner, resume=resume,
+        storage_label=storage_label(store))
+
+    make_engine = _engine_factory(data, dev, dt)
+    cost = calibrate(data, make_engine)
+    deadline = t_start + seconds
+    mean_w, min_w = typical_weights(space_obj, data, random_state)
+    folds = len(data.splits)
+    quickest = (cost.train(min_w, rungs.samples[0], 512) + cost.evaluate(min_w, data.n_val)) * folds
+    if quickest > deadline - time.perf_counter():
+        setup = time.perf_counter() - t_start
+        raise ParameterError(
+            "budget", budget, f"it cannot fit one trial: setup took {format_seconds(setup)} and "
+            f"the smallest configuration needs about {format_seconds(quickest)} for its first "
+            f"rung on this data ({data.n_train} training rows)",
+            f"Pass budget >= '{max(1, math.ceil(2 * (setup + quickest)))}s', or fewer rows.")
+
+    latency = None
+    if "latency" in names:
+        def latency(net: Any) -> float:
+            return measure_latency(net, data.n_features)
+
+    heartbeat = Heartbeat(store)
+    book = Book(optuna_study, space_obj, names, heartbeat, random_state,
+                consult_pruner=pruner is not None, n_train=data.n_train,
+                sibling_sampler=TimedSampler(make_sibling_sampler(random_state, shared)))
+    rounds = 0
+
+    def progress() -> None:
+        if callback is not None:
+            callback({"elapsed": time.perf_counter() - t_start, "budget": seconds,
+                      "trials": book.finished, "best": book.best})
+
+    with heartbeat:
+        while time.perf_counter() < deadline - quickest:
+            limit = n_trials - book.finished if n_trials is not None else 10**9
+            if limit <= 0:
+                break
+            left = deadline - time.perf_counter()
+            first_round = book.best is None
+            n_arch = _plan_shapes(cost, mean_w, batch, population, rungs, data, eta, left)
+            if n_arch == 0 and not first_round:
+                break          # not even one population could finish: the time left is spare
+            members = book.ask_round(max(1, n_arch), population, limit)
+            # until something completes, fit the rungs to the time; later rounds keep the full
+            # schedule (a lower-fidelity result could not beat a complete one)
+            plan = _fit_rungs(cost, members, rungs, data, eta, left) if first_round else rungs
+            train_round(members, data, plan, eta, book, cost, deadline, make_engine, latency,
+                        progress)
+            rounds += 1
+    return optuna_study, book, rounds, space_obj, resumed
+
+
+def _epochs(min_epochs: Any, max_epochs: Any, n_train: int, eta: int) -> tuple[float, float]:
+    auto_min, _ = auto_epochs(n_train, eta)
+    lo = auto_min if min_epochs == "auto" else _positive("min_epochs", min_epochs)
+    hi = lo * eta ** 3 if max_epochs == "auto" else _positive("max_epochs", max_epochs)
+    if hi < lo:
+        raise ParameterError("max_epochs", max_epochs, f"must be >= min_epochs ({lo:g})",
+                             "Raise max_epochs or lower min_epochs.")
+    return lo, hi
+
+
+def _positive(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ParameterError(name, value, "'auto' or a positive number of epochs",
+                             f"Pass e.g. {name}=1.")
+    return float(value)
+
+
+def _plan_shapes(cost: CostModel, mean_w: float, batch: int, population: int, rungs: Rungs,
+                 data: SearchData, eta: int, left: float) -> int:
+    """Shapes to ask this round: ``batch``, fewer when a full round would not fit (0: none)."""
+    for n_arch in range(batch, 0, -1):
+        n = n_arch * population
+        need = cost.round_cost([mean_w] * n, [256] * n, n_arch, rungs, data.n_val, eta,
+                               len(data.splits))
+        if need <= 0.85 * left:          # leave room for the model's error under load
+            return n_arch
+    return 0
+
+
+def _fit_rungs(cost: CostModel, members: list[Member], rungs: Rungs, data: SearchData, eta: int,
+               left: float) -> Rungs:
+    """Drop top rungs while the asked round would overrun the time left."""
+    weights = [float(m.candidate.n_params(data.n_features, data.n_outputs)) for m in members]
+    sizes = [m.candidate.batch_size for m in members]
+    groups = len({m.candidate.arch_key for m in members})
+    n = len(rungs)
+    while n > 1 and cost.round_cost(weights, sizes, groups, rungs.truncated(n), data.n_val, eta,
+                                    len(data.splits)) > left:
+        n -= 1
+    return rungs.truncated(n)
+
+
+def _engine_factory(data: SearchData, device: Any, dtype: Any) -> Callable[..., Any]:
+    from ..engine import PopulationEngine
+
+    loss = "cross_entropy" if data.task == "classification" else "half_mse"
+
+    def make(candidate: Any, members: list[Member], fold: int) -> Any:
+        return PopulationEngine(
+            candidate.sizes(data.n_features, data.n_outputs), candidate.activation, len(members),
+            loss, lr=[m.candidate.lr for m in members], alpha=[m.candidate.alpha for m in members],
+            dropout=[m.candidate.dropout for m in members],
+            seeds=[(m.seed + 104729 * fold) % 2**31 for m in members], optimizer="adam",
+            init="sklearn", dtype=dtype, device=device)
+
+    return make
+
+
+@contextlib.contextmanager
+def _quiet_optuna() -> Iterator[None]:
+    """Optuna logs a line per trial; a search tells hundreds. Restore the level afterwards."""
+    import optuna
+
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(level)
+
+
+__all__ = ["search"]

@@ -1,0 +1,170 @@
+"""Where a search keeps its trials: in memory, a SQLite file, or any Optuna RDB URL (PostgreSQL).
+
+RDB storages get Optuna's heartbeat: each worker records a heartbeat for its running trials, and
+a trial whose worker stopped beating (``kill -9``, a lost machine) is marked failed and re-queued
+by :class:`optuna.storages.RetryHeartbeatStaleTrialCallback`, so another worker (or ``--resume``)
+trains it again.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+import warnings
+from typing import Any
+
+from .._errors import ParameterError
+
+HEARTBEAT_INTERVAL = 5      # seconds between heartbeats of a running trial
+GRACE_PERIOD = 20           # a trial silent this long is stale (its worker is gone)
+CONNECT_TIMEOUT = 5         # seconds before an unreachable database server is reported
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("@")[-1] if "@" in url else url
+
+
+def open_storage(storage: Any, *, heartbeat_interval: int = HEARTBEAT_INTERVAL,
+                 grace_period: int = GRACE_PERIOD) -> Any:
+    """Turn ``storage`` (None, a URL or an Optuna storage) into an Optuna storage object.
+
+    Parameters
+    ----------
+    storage : None, str or optuna.storages.BaseStorage
+        ``None`` keeps trials in memory; ``"sqlite:///lamina.db"``; ``"postgresql://user@host/db"``
+        or any SQLAlchemy URL Optuna's ``RDBStorage`` accepts.
+
+    Raises
+    ------
+    ParameterError
+        For a malformed URL, a missing database driver, a directory that does not exist, or a
+        server that cannot be reached within a few seconds.
+
+    Examples
+    --------
+    >>> type(open_storage(None)).__name__
+    'InMemoryStorage'
+    """
+    import optuna
+
+    if storage is None:
+        return optuna.storages.InMemoryStorage()
+    if isinstance(storage, optuna.storages.BaseStorage):
+        return storage
+    if not isinstance(storage, str) or "://" not in storage:
+        raise ParameterError("storage", storage, "expected None (in memory), 'sqlite:///FILE' or a "
+                             "database URL such as 'postgresql://user:pass@host:5432/db'",
+                             "Pass e.g. storage='sqlite:///lamina.db'.")
+    given = storage
+    dialect = storage.split("://", 1)[0].split("+", 1)[0].lower()
+    engine_kwargs: dict[str, Any] = {}
+    if dialect == "sqlite":
+        from sqlalchemy.engine import make_url
+
+        try:
+            path = make_url(storage).database or ""
+        except Exception:
+            raise ParameterError("storage", storage, "not a valid SQLite URL",
+                                 "Write sqlite:///relative.db or sqlite:////abs/path.db.") from None
+        folder = os.path.dirname(os.path.abspath(path)) if path and path != ":memory:" else ""
+        if folder and not os.path.isdir(folder):
+            raise ParameterError("storage", storage, f"the folder {folder!r} does not exist",
+                                 "Create it first or point at an existing folder.")
+        # Several processes may write one file: wait for the lock instead of failing at once.
+        engine_kwargs["connect_args"] = {"timeout": 60}
+    elif dialect in ("postgresql", "postgres", "mysql"):
+        storage = _with_driver(storage, dialect)
+        engine_kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
+        engine_kwargs["pool_pre_ping"] = True
+    return _rdb_storage(storage, engine_kwargs, heartbeat_interval, grace_period, given)
+
+
+def _with_driver(url: str, dialect: str) -> str:
+    """Name an installed driver in the URL, or say which package to install.
+
+    SQLAlchemy 2.1 maps a bare ``postgresql://`` to psycopg 3; many installs only have psycopg2
+    (``psycopg2-binary``), so a bare URL uses whichever of the two is present.
+    """
+    import importlib.util
+
+    scheme, rest = url.split("://", 1)
+    if "+" in scheme:
+        driver = scheme.split("+", 1)[1].lower()
+        candidates = [driver]
+    elif dialect.startswith("postgres"):
+        candidates = ["psycopg", "psycopg2"]
+    else:
+        candidates = ["mysqldb", "pymysql"]
+    modules = {"mysqldb": "MySQLdb"}
+    for driver in candidates:
+        if importlib.util.find_spec(modules.get(driver, driver)) is not None:
+            base = "postgresql" if dialect.startswith("postgres") else dialect
+            return f"{base}+{driver}://{rest}"
+    package = {"psycopg2": "psycopg2-binary", "psycopg": "psycopg2-binary",
+               "pymysql": "pymysql", "mysqldb": "pymysql"}.get(candidates[-1], candidates[-1])
+    raise ParameterError("storage", mask_url(url), f"no database driver for {dialect} is "
+                         f"installed (tried {', '.join(candidates)})",
+                         f"Install one: pip install {package}.")
+
+
+def _rdb_storage(url: str, engine_kwargs: dict[str, Any], heartbeat_interval: int,
+                 grace_period: int, given: str) -> Any:
+    import optuna
+    import sqlalchemy.exc
+
+    callbacks = optuna.storages
+    retry = getattr(callbacks, "RetryHeartbeatStaleTrialCallback", None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                  # experimental-feature warnings
+        if retry is not None:
+            hb: dict[str, Any] = {"heartbeat_stale_trial_callback": retry(max_retry=3)}
+        else:                                            # optuna < 4.9
+            hb = {"failed_trial_callback": callbacks.RetryFailedTrialCallback(max_retry=3)}
+        reason = ""
+        for attempt in range(4):
+            try:
+                return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs,
+                                                  heartbeat_interval=heartbeat_interval,
+                                                  grace_period=grace_period, **hb)
+            except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as err:
+                reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+                # workers started together race to create Optuna's tables in a fresh database;
+                # the loser sees a duplicate: the tables exist now, so try again
+                if attempt < 3 and _creation_race(err, reason):
+                    time.sleep(0.2 + random.random() * 0.5 * (attempt + 1))
+                    continue
+                break
+        raise ParameterError(
+            "storage", mask_url(given), f"could not open the study database ({reason})",
+            "Check that the server is running and reachable (host, port, user, password, "
+            "database name), or use storage='sqlite:///lamina.db' on one machine.",
+        ) from None
+
+
+def _creation_race(err: Exception, reason: str) -> bool:
+    import sqlalchemy.exc
+
+    text = reason.lower()
+    return isinstance(err, sqlalchemy.exc.IntegrityError) or "already exists" in text or \
+        "duplicate key" in text
+
+
+def is_rdb(storage: Any) -> bool:
+    import optuna
+
+    return isinstance(storage, optuna.storages.RDBStorage)
+
+
+def is_sqlite(storage: Any) -> bool:
+    return is_rdb(storage) and str(storage.url).startswith("sqlite")
+
+
+__all__ = ["open_storage", "mask_url", "is_rdb", "is_sqlite", "HEARTBEAT_INTERVAL",
+           "GRACE_PERIOD"]

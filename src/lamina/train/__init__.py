@@ -1,0 +1,28 @@
+"""Training: ``Trainer``, stopping rules, callbacks, ``History``, losses, schedules."""
+
+from ._callbacks import Callback, Progress
+from ._checkpoint import load_checkpoint, save_checkpoint
+from ._history import History, atomic_write_bytes, atomic_write_text
+from ._losses import get_loss, l2_penalty
+from ._metrics import evaluate
+from ._optimizers import make_optimizer
+from ._schedules import Schedule
+from ._state import TrainState
+from ._stopping import (
+                        Divergence,
+                        EarlyStopping,
+                        LossTolerance,
+                        MaxEpochs,
+                        MaxSteps,
+                        StopRule,
+                        TargetMetric,
+                        TimeBudget,
+)
+from ._trainer import Trainer
+
+__all__ = [
+    "Trainer", "History", "Callback", "Progress", "TrainState", "StopRule", "MaxEpochs",
+    "MaxSteps", "TimeBudget", "LossTolerance", "EarlyStopping", "TargetMetric", "Divergence",
+    "Schedule", "get_loss", "l2_penalty", "make_optimizer", "evaluate", "save_checkpoint",
+    "load_checkpoint", "atomic_write_bytes", "atomic_write_text",
+]

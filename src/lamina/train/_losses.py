@@ -1,0 +1,80 @@
+"""Loss functions by name, for the autograd path. Same semantics as the explicit engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from .._validation import check_choice
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def _cross_entropy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    # (B, C) logits, (B,) class ids -> mean negative log-likelihood
+    return F.cross_entropy(out, y)
+
+
+def _binary_cross_entropy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    # sklearn's log-loss for binary/multilabel outputs: sum over outputs, mean over samples
+    y = y.reshape(out.shape).to(out.dtype)
+    per_elem = F.binary_cross_entropy_with_logits(out, y, reduction="none")
+    return per_elem.sum() / out.shape[0]
+
+
+def _mse(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return F.mse_loss(out, y.reshape(out.shape).to(out.dtype))
+
+
+def _half_mse(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    # sklearn's squared_loss
+    return 0.5 * F.mse_loss(out, y.reshape(out.shape).to(out.dtype))
+
+
+def _mae(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return F.l1_loss(out, y.reshape(out.shape).to(out.dtype))
+
+
+def _huber(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return F.huber_loss(out, y.reshape(out.shape).to(out.dtype), delta=1.0)
+
+
+def _poisson(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    # sklearn's half Poisson deviance with a log link: prediction = exp(out);
+    # mean over samples, sum over outputs
+    y = y.reshape(out.shape).to(out.dtype)
+    per_elem = torch.xlogy(y, y) - y * out - y + torch.exp(out)
+    return per_elem.sum() / out.shape[0]
+
+
+_LOSSES: dict[str, LossFn] = {
+    "cross_entropy": _cross_entropy,
+    "binary_cross_entropy": _binary_cross_entropy,
+    "mse": _mse,
+    "half_mse": _half_mse,
+    "mae": _mae,
+    "huber": _huber,
+    "poisson": _poisson,   # autograd path only (not in spec.LOSSES, which the engine handles)
+}
+
+
+def get_loss(name: str) -> LossFn:
+    """The loss function called ``name`` (see ``lamina.spec.LOSSES``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> float(get_loss("mse")(torch.tensor([[1.0]]), torch.tensor([[3.0]])))
+    4.0
+    """
+    return _LOSSES[check_choice("loss", name, tuple(_LOSSES))]
+
+
+def l2_penalty(weights: Sequence[torch.Tensor], alpha: float,
+               batch_n: int) -> torch.Tensor | float:
+    """sklearn's L2 term ``alpha/2 * sum ||W||^2 / batch_n`` over weight matrices."""
+    if alpha == 0.0 or not weights:
+        return 0.0
+    return 0.5 * alpha * sum((w * w).sum() for w in weights) / batch_n

@@ -1,0 +1,39 @@
+"""torch optimizers from an :class:`~lamina.spec.OptimizerSpec`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+
+from ..spec import OptimizerSpec
+
+
+def make_optimizer(params: Iterable[torch.nn.Parameter], spec: OptimizerSpec,
+                   max_fun: int = 15000) -> torch.optim.Optimizer:
+    """Build the torch optimizer ``spec`` describes.
+
+    ``alpha`` (sklearn's L2) is not weight decay and is added to the loss by the trainer;
+    ``weight_decay`` is passed to torch (decoupled for AdamW). RMSprop's smoothing constant is
+    ``beta2``; L-BFGS runs full-batch with a strong-Wolfe line search, ``max_fun`` evaluations.
+    """
+    params = list(params)
+    name, lr, wd = spec.name, spec.lr, spec.weight_decay
+    if name == "sgd":
+        nesterov = spec.nesterov and spec.momentum > 0
+        return torch.optim.SGD(params, lr=lr, momentum=spec.momentum, nesterov=nesterov,
+                               weight_decay=wd)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=(spec.beta1, spec.beta2), eps=spec.eps,
+                                weight_decay=wd)
+    if name == "adamw":
+        return torch.optim.AdamW(params, lr=lr, betas=(spec.beta1, spec.beta2), eps=spec.eps,
+                                 weight_decay=wd)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, alpha=spec.beta2, eps=spec.eps, weight_decay=wd)
+    if name == "adagrad":
+        return torch.optim.Adagrad(params, lr=lr, eps=spec.eps, weight_decay=wd)
+    # lbfgs: one .step() is one L-BFGS iteration; the trainer counts function evaluations
+    return torch.optim.LBFGS(params, lr=lr, max_iter=1, max_eval=max_fun,
+                             history_size=10, line_search_fn="strong_wolfe",
+                             tolerance_grad=0.0, tolerance_change=0.0)

@@ -1,0 +1,159 @@
+"""The two ways one epoch runs: the explicit dense engine, or autograd over any module.
+Both return ``(mean_loss, n_steps, grad_norms, finite, samples_seen)``."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+
+from ..spec import OptimizerSpec
+from ._data import iterate_batches
+from ._losses import LossFn, l2_penalty
+from ._optimizers import make_optimizer
+from ._stopping import StopRule, TimeBudget
+
+
+def engine_supports(stack: Any, loss: str, opt: OptimizerSpec) -> bool:
+    if stack is None:
+        return False
+    from ..engine import supports
+
+    return bool(supports(stack, loss, opt))
+
+
+class EngineRunner:
+    """Epochs through :class:`lamina.engine.DenseEngine` (no autograd graph)."""
+
+    exhausted = False
+
+    def __init__(self, stack: Any, loss: str, opt: OptimizerSpec, batch_size: int,
+                 shuffle: bool, generator: torch.Generator) -> None:
+        from ..engine import DenseEngine
+
+        self.engine = DenseEngine(stack, loss, opt)
+        self.batch_size, self.shuffle, self.generator = batch_size, shuffle, generator
+
+    def set_lr(self, lr: float) -> None:
+        self.engine.lr = lr
+
+    def epoch(self, data: tuple[torch.Tensor, torch.Tensor], max_steps: int | None,
+              t_start: float) -> tuple[float, int, list[float], bool, int]:
+        X, Y = data
+        stats = self.engine.train_epoch(X, Y, self.batch_size, shuffle=self.shuffle,
+                                        generator=self.generator, max_steps=max_steps)
+        seen = min(X.shape[0], stats.n_steps * self.batch_size)
+        return float(stats.loss), stats.n_steps, list(stats.grad_norms), bool(stats.finite), seen
+
+
+def _norm_groups(model: torch.nn.Module) -> list[list[torch.nn.Parameter]]:
+    """Parameters grouped per hidden layer (then head) for HiddenNets, else per child."""
+    hidden = getattr(model, "hidden", None)
+    groups: list[list[torch.nn.Parameter]] = []
+    if isinstance(hidden, torch.nn.ModuleList):
+        groups = [list(layer.parameters()) for layer in hidden]
+        head = getattr(model, "head", None)
+        if head is not None:
+            groups.append(list(head.parameters()))
+    else:
+        groups = [list(child.parameters()) for child in model.children()]
+    return [g for g in groups if g] or [list(model.parameters())]
+
+
+class AutogradRunner:
+    """Epochs through ``loss.backward()`` and a torch optimizer; works for any module."""
+
+    def __init__(self, model: torch.nn.Module, loss_fn: LossFn, opt: OptimizerSpec,
+                 batch_size: int, shuffle: bool, generator: torch.Generator, max_fun: int,
+                 rules: list[StopRule]) -> None:
+        self.model, self.loss_fn, self.spec = model, loss_fn, opt
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.optimizer = make_optimizer(self.params, opt, max_fun)
+        self.batch_size, self.shuffle, self.generator = batch_size, shuffle, generator
+        self.max_fun = max_fun
+        self.groups = _norm_groups(model)
+        # sklearn's alpha applies to weight matrices/kernels, never to biases or norm scales
+        self.weights = [p for p in self.params if p.dim() >= 2]
+        budgets = [r.seconds for r in rules if isinstance(r, TimeBudget)]
+        self.time_budget = min(budgets) if budgets else None
+        self.exhausted = False
+
+    def set_lr(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    def _batches(self, data: Any) -> Any:
+        if isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], torch.Tensor):
+            X, Y = data
+            n = X.shape[0]
+            if self.spec.name == "lbfgs":
+                yield (X,), Y
+                return
+            order = (torch.randperm(n, generator=self.generator) if self.shuffle
+                     else torch.arange(n)).to(X.device)
+            for start in range(0, n, self.batch_size):
+                idx = order[start:start + self.batch_size]
+                yield (X[idx],), Y[idx]
+        else:
+            device = self.params[0].device if self.params else torch.device("cpu")
+            dtype = self.params[0].dtype if self.params else torch.get_default_dtype()
+            yield from iterate_batches(data, device, dtype)
+
+    def _loss(self, inputs: tuple[torch.Tensor, ...], y: torch.Tensor) -> torch.Tensor:
+        out = self.model(*inputs)
+        return self.loss_fn(out, y) + l2_penalty(self.weights, self.spec.alpha, y.shape[0])
+
+    def epoch(self, data: Any, max_steps: int | None,
+              t_start: float) -> tuple[float, int, list[float], bool, int]:
+        self.model.train()
+        total, seen, steps = 0.0, 0, 0
+        norm_sum = torch.zeros(len(self.groups), dtype=torch.float64)
+        for inputs, y in self._batches(data):
+            if max_steps is not None and steps >= max_steps:
+                break
+            n = y.shape[0]
+            if self.spec.name == "lbfgs":
+                loss = self._lbfgs_step(inputs, y)
+            else:
+                self.optimizer.zero_grad(set_to_none=False)
+                loss = self._loss(inputs, y)
+                loss.backward()
+            norms = self._group_norms()
+            if not (torch.isfinite(loss) and torch.isfinite(norms).all()):
+                return float("nan"), steps, (norm_sum / max(steps, 1)).tolist(), False, seen
+            if self.spec.name != "lbfgs":
+                if self.spec.clip_norm is not None:
+                    torch.nn.utils.clip_grad_norm_(self.params, self.spec.clip_norm)
+                self.optimizer.step()
+            norm_sum += norms
+            total += float(loss.detach()) * n
+            seen += n
+            steps += 1
+            if self.time_budget is not None and time.perf_counter() - t_start >= self.time_budget:
+                break
+        return total / max(seen, 1), steps, (norm_sum / max(steps, 1)).tolist(), True, seen
+
+    def _lbfgs_step(self, inputs: tuple[torch.Tensor, ...], y: torch.Tensor) -> torch.Tensor:
+        def closure() -> torch.Tensor:
+            self.optimizer.zero_grad()
+            loss = self._loss(inputs, y)
+            loss.backward()
+            return loss
+
+        self.optimizer.step(closure)  # type: ignore[arg-type]
+        state = self.optimizer.state[self.optimizer.param_groups[0]["params"][0]]
+        self.exhausted = int(state.get("func_evals", 0)) >= self.max_fun
+        # report the loss at the new point, with gradients there for the norms
+        return closure().detach()
+
+    def _group_norms(self) -> torch.Tensor:
+        out = []
+        for group in self.groups:
+            grads = [p.grad for p in group if p.grad is not None]
+            if not grads:
+                out.append(torch.zeros((), dtype=torch.float64))
+                continue
+            norms = torch._foreach_norm(grads)
+            out.append(torch.linalg.vector_norm(torch.stack(norms)).double().cpu())
+        return torch.stack(out)

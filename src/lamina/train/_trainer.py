@@ -1,0 +1,228 @@
+"""``Trainer``: fits any ``torch.nn.Module``; pure dense ``HiddenNet``s go through the explicit
+engine, everything else through autograd, with one loop, one History and the same rules."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+
+from .._errors import ParameterError
+from .._validation import check_choice, check_int
+from ..spec import LOSSES, OptimizerSpec
+from ._callbacks import Callback, Progress
+from ._data import as_tensor_pair, model_device_dtype
+from ._history import History
+from ._losses import get_loss
+from ._metrics import evaluate
+from ._schedules import Schedule
+from ._state import TrainState
+from ._stopping import Divergence, MaxEpochs, MaxSteps, StopRule, TimeBudget
+
+_BOUNDS = (MaxEpochs, MaxSteps, TimeBudget)
+
+
+class Trainer:
+    """Train a network until a stopping rule says stop.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A :class:`~lamina.HiddenNet` or any module mapping inputs to raw outputs.
+    loss : str
+        ``cross_entropy``, ``binary_cross_entropy``, ``mse``, ``half_mse``, ``mae``, ``huber``.
+    optimizer : str or OptimizerSpec
+        ``sgd``, ``adam``, ``adamw``, ``rmsprop``, ``adagrad``, ``lbfgs`` (full batch).
+    stop : list of StopRule
+        E.g. ``[MaxEpochs(20), EarlyStopping(patience=5)]``; must include a bound (MaxEpochs,
+        MaxSteps or TimeBudget). NaN/inf losses always stop training (keeping the best weights).
+    schedule : str or Schedule
+        ``constant``, ``invscaling``, ``adaptive``, ``cosine``, ``step``.
+    alpha : float
+        sklearn's L2 penalty; ``weight_decay`` is torch's.
+    metrics : sequence of str or callables
+        Computed on the validation data each epoch (``accuracy``, ``r2``, or ``f(out, y)``).
+    engine : str
+        ``auto`` (explicit engine for pure dense nets on in-memory tensors), ``explicit`` or
+        ``autograd``.
+    seed : int, optional
+        Seeds shuffling and dropout: same seed -> bit-identical weights and history on CPU.
+
+    Examples
+    --------
+    >>> import lamina, torch
+    >>> net = lamina.build((16,), in_features=4, out=3, seed=0)
+    >>> X, y = torch.randn(64, 4), torch.randint(0, 3, (64,))
+    >>> hist = lamina.Trainer(net, stop=[lamina.MaxEpochs(2)], verbose=False, seed=0).fit((X, y))
+    >>> len(hist)
+    2
+    """
+
+    def __init__(self, model: torch.nn.Module, *, loss: str = "cross_entropy",
+                 optimizer: str | OptimizerSpec = "adam", lr: float = 1e-3, batch_size: int = 256,
+                 stop: Sequence[StopRule] | None = None, schedule: str | Schedule = "constant",
+                 power_t: float = 0.5, alpha: float = 0.0, weight_decay: float = 0.0,
+                 clip_norm: float | None = None, momentum: float = 0.9, nesterov: bool = True,
+                 beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                 metrics: Sequence[str | Callable[..., float]] | None = None,
+                 shuffle: bool = True, seed: int | None = None, verbose: bool = True,
+                 callbacks: Sequence[Callback] = (), engine: str = "auto", max_fun: int = 15000,
+                 checkpoint_dir: str | None = None) -> None:
+        if not isinstance(model, torch.nn.Module):
+            raise ParameterError("model", type(model).__name__, "expected a torch.nn.Module",
+                                 "Build one with lamina.build(...).")
+        self.model = model
+        self.loss_name = loss
+        self.loss_fn = get_loss(loss)
+        if isinstance(optimizer, OptimizerSpec):
+            self.opt_spec = optimizer
+        else:
+            self.opt_spec = OptimizerSpec(optimizer, lr=lr, momentum=momentum, nesterov=nesterov,
+                                          beta1=beta1, beta2=beta2, eps=eps, alpha=alpha,
+                                          weight_decay=weight_decay, clip_norm=clip_norm)
+        self.batch_size = check_int("batch_size", batch_size, 1)
+        self.stop: list[StopRule] = list(stop) if stop is not None else [MaxEpochs(10)]
+        for rule in self.stop:
+            if not isinstance(rule, StopRule):
+                raise ParameterError("stop", rule, "each rule must be a lamina StopRule such as "
+                                     "MaxEpochs(20) or EarlyStopping(patience=5)",
+                                     "Pass stop=[lamina.MaxEpochs(20)].")
+        if not any(isinstance(r, _BOUNDS) for r in self.stop):
+            raise ParameterError("stop", self.stop, "needs a rule that bounds training "
+                                 "(MaxEpochs, MaxSteps or TimeBudget)",
+                                 "Add lamina.MaxEpochs(n) to the list.")
+        self.schedule = (schedule if isinstance(schedule, Schedule)
+                         else Schedule(schedule, lr0=self.opt_spec.lr, power_t=power_t))
+        self.metrics = list(metrics) if metrics is not None else (
+            ["accuracy"] if loss in ("cross_entropy", "binary_cross_entropy") else ["r2"])
+        self.shuffle = shuffle
+        self.seed = seed
+        self.verbose = verbose
+        self.callbacks = list(callbacks)
+        self.engine_mode = check_choice("engine", engine, ("auto", "explicit", "autograd"))
+        self.max_fun = check_int("max_fun", max_fun, 1)
+        self.checkpoint_dir = checkpoint_dir
+        self.engine_used_: str | None = None
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, train: Any, val: Any = None, *, history: History | None = None,
+            keep_optimizer: bool = False) -> History:
+        """Train on ``train`` (``(X, y)`` arrays/tensors, or an iterable of batches), evaluate on
+        ``val`` after every epoch, and return the :class:`History`.
+
+        ``history`` continues an existing History (warm starts): epochs keep counting from it.
+        ``keep_optimizer=True`` continues with the optimizer state (moments, step count) of this
+        trainer's previous ``fit`` — sklearn's ``partial_fit`` semantics.
+        """
+        device, dtype = model_device_dtype(self.model)
+        pair = as_tensor_pair(train, self.loss_name, device, dtype, "train")
+        val_pair = as_tensor_pair(val, self.loss_name, device, dtype, "val") if val is not None \
+            else None
+        seed = self.seed if self.seed is not None else int(torch.randint(0, 2**31 - 1, ()).item())
+        generator = torch.Generator().manual_seed(seed)
+        hist = history if history is not None else History()
+        prev_step = int(hist.last.get("step", 0) or 0)
+        state = TrainState(model=self.model, history=hist, lr=self.opt_spec.lr,
+                           epoch=len(hist), step=prev_step, start_epoch=len(hist),
+                           start_step=prev_step)
+        rules: list[StopRule] = [*self.stop, Divergence()]
+        for rule in rules:
+            rule.reset()
+        start_epoch = state.epoch
+        total = next((r.n for r in self.stop if isinstance(r, MaxEpochs)), None)
+        callbacks = [Progress(total, enabled=self.verbose), *self.callbacks]
+        runner = getattr(self, "_runner", None) if keep_optimizer else None
+        if runner is None:
+            runner = self._make_runner(pair, generator)
+        else:
+            runner.generator = generator
+        self._runner = runner
+        was_training = self.model.training
+        t_start = time.perf_counter()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)   # autograd-path dropout draws from the global RNG
+            for cb in callbacks:
+                cb.on_train_begin(state)
+            try:
+                reason = ""
+                while not reason:
+                    for cb in callbacks:
+                        cb.on_epoch_begin(state)
+                    lr = self.schedule.lr(state.epoch - start_epoch, state.samples_seen, state.lr)
+                    state.lr = lr
+                    runner.set_lr(lr)
+                    t0 = time.perf_counter()
+                    max_steps = self._steps_left(state)
+                    loss, n_steps, norms, finite, n_seen = runner.epoch(
+                        pair if pair is not None else train, max_steps, t_start)
+                    state.epoch += 1
+                    state.step += n_steps
+                    state.samples_seen += n_seen
+                    state.finite = finite
+                    state.elapsed = time.perf_counter() - t_start
+                    record: dict[str, Any] = {"epoch": state.epoch, "step": state.step,
+                                              "train_loss": loss, "lr": lr,
+                                              "seconds": time.perf_counter() - t0,
+                                              "grad_norm": norms}
+                    if val is not None and finite:
+                        record.update(evaluate(self.model, val_pair if val_pair is not None
+                                               else val, self.loss_fn, self.loss_name,
+                                               self.metrics, device, dtype))
+                    state.record = record
+                    for cb in callbacks:
+                        cb.on_epoch_end(state, record)
+                    hist.append(record)
+                    if self.checkpoint_dir is not None:
+                        from ._checkpoint import save_checkpoint
+
+                        save_checkpoint(self.checkpoint_dir, self.model, hist)
+                    for rule in rules:
+                        stop, why = rule.check(state)
+                        if stop:
+                            reason = why
+                            break
+                    if state.lr_changed:
+                        state.lr_changed = False
+                        self.schedule = Schedule("adaptive", lr0=state.lr)
+                    if not reason and runner.exhausted:
+                        reason = f"L-BFGS used its max_fun={self.max_fun} function evaluations"
+                hist.stop_reason = reason
+            finally:
+                for rule in rules:
+                    rule.on_end(state)
+                self.model.train(was_training)
+                for cb in callbacks:
+                    cb.on_train_end(state)
+        self.state_ = state
+        return hist
+
+    def _steps_left(self, state: TrainState) -> int | None:
+        limits = [r.n - (state.step - state.start_step) for r in self.stop
+                  if isinstance(r, MaxSteps)]
+        return max(min(limits), 0) if limits else None
+
+    def _make_runner(self, pair: tuple[torch.Tensor, torch.Tensor] | None,
+                     generator: torch.Generator) -> Any:
+        from ._runners import AutogradRunner, EngineRunner, engine_supports
+
+        stack = getattr(self.model, "dense_stack", lambda: None)()
+        can_engine = (self.engine_mode != "autograd" and pair is not None
+                      and self.loss_name in LOSSES
+                      and engine_supports(stack, self.loss_name, self.opt_spec))
+        if self.engine_mode == "explicit" and not can_engine:
+            raise ParameterError("engine", "explicit", "the explicit engine trains only dense "
+                                 "HiddenNets (no normalisation) on in-memory (X, y) with "
+                                 "sgd/adam/adamw/rmsprop/adagrad",
+                                 "Use engine='auto' or engine='autograd'.")
+        if can_engine and self.engine_mode != "autograd":
+            self.engine_used_ = "explicit"
+            return EngineRunner(stack, self.loss_name, self.opt_spec, self.batch_size,
+                                self.shuffle, generator)
+        self.engine_used_ = "autograd"
+        return AutogradRunner(self.model, self.loss_fn, self.opt_spec, self.batch_size,
+                              self.shuffle, generator, self.max_fun, self.stop)
+
+
+__all__ = ["Trainer"]

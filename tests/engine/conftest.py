@@ -1,0 +1,19 @@
+"""Engine tests use tiny tensors: one intra-op thread avoids OpenMP barrier stalls when the
+shared machine is busy (restored after each test, so other test files are unaffected)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> Iterator[None]:
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

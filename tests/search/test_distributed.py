@@ -1,0 +1,135 @@
+"""Several ``lamina search`` worker processes on one study: real PostgreSQL, real SQLite, real
+``SIGKILL``. Slow (each test runs workers for tens of seconds), run by ``make test-slow`` and CI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+
+LAMINA = str(Path(sys.executable).parent / "lamina")
+SPACE = ('{"n_layers": {"low": 1, "high": 2}, "width": {"low": 16, "high": 64, "log": true}, '
+         '"batch_size": [64, 128]}')
+pytestmark = pytest.mark.slow
+
+
+def _verb() -> list[str]:
+    """``["search"]``, or nothing while `search` is the only verb (typer then runs it alone)."""
+    import typer
+
+    from lamina.cli import _register, app
+
+    _register()
+    return ["search"] if hasattr(typer.main.get_command(app), "commands") else []
+
+
+def _worker(data_dir: Path, storage: str, study: str, seed: int, budget: str,
+            *extra: str) -> subprocess.Popen[str]:
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    cmd = [LAMINA, *_verb(), "digits", "--storage", storage, "--study", study, "--budget",
+           budget, "--seed", str(seed), "--space", SPACE, "--batch", "3", "--no-refit",
+           "--quiet", "--heartbeat", "1", "--out", str(data_dir / f"w{seed}"), *extra]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env)
+
+
+def _finish(proc: subprocess.Popen[str], timeout: float = 240) -> str:
+    out, _ = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, out
+    return out
+
+
+def _told(data_dir: Path, seed: int) -> int:
+    return int(json.loads((data_dir / f"w{seed}" / "best.json").read_text())["trials_this_run"])
+
+
+def _load(storage: str, study: str) -> optuna.Study:
+    from lamina.search import open_storage
+
+    # lamina's opener: a bare postgresql:// URL gets the installed driver (psycopg2)
+    return optuna.load_study(study_name=study, storage=open_storage(storage))
+
+
+def _check_two_workers(tmp_path: Path, storage: str, study: str) -> None:
+    a = _worker(tmp_path, storage, study, 1, "25s")
+    b = _worker(tmp_path, storage, study, 2, "25s")
+    _finish(a), _finish(b)
+    told = {seed: _told(tmp_path, seed) for seed in (1, 2)}
+    trials = _load(storage, study).get_trials()
+    assert all(n > 0 for n in told.values())                   # both contributed
+    assert len(trials) == sum(told.values())                   # none lost, none extra
+    # FAIL only for trials asked just before the budget ended and never trained, told so
+    lost = [(t.number, t.user_attrs.get("lamina", {}).get("stopped"), t.system_attrs)
+            for t in trials if t.state.name == "FAIL"
+            and t.user_attrs.get("lamina", {}).get("stopped") != "unfinished"]
+    assert not lost, lost
+    assert {t.state.name for t in trials} <= {"COMPLETE", "PRUNED", "FAIL"}
+    assert len({t._trial_id for t in trials}) == len(trials)
+    assert sorted(t.number for t in trials) == list(range(len(trials)))
+    workers: dict[str, int] = {}
+    for t in trials:
+        w = t.user_attrs["lamina"]["worker"]
+        workers[w] = workers.get(w, 0) + 1
+    assert sorted(workers.values()) == sorted(told.values())   # each trial told by one worker
+
+
+def test_two_workers_share_a_postgresql_study(tmp_path: Path, postgres_url: str) -> None:
+    _check_two_workers(tmp_path, postgres_url, "two-workers")
+
+
+def test_two_workers_share_a_sqlite_file(tmp_path: Path) -> None:
+    db = tmp_path / "shared.db"
+    _check_two_workers(tmp_path, f"sqlite:///{db}", "two-workers")
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_sigkill_one_worker_then_resume(tmp_path: Path, postgres_url: str) -> None:
+    study = "killed"
+    victim = _worker(tmp_path, postgres_url, study, 1, "60s")
+    survivor = _worker(tmp_path, postgres_url, study, 2, "30s")
+    victim_running: list[int] = []
+    deadline = time.time() + 60
+    while time.time() < deadline and not victim_running:       # wait until it trains trials
+        time.sleep(0.5)
+        try:
+            trials = _load(postgres_url, study).get_trials(
+                states=(optuna.trial.TrialState.RUNNING,))
+        except KeyError:
+            continue
+        told_by_victim = [t for t in _load(postgres_url, study).get_trials()
+                          if t.user_attrs.get("lamina", {}).get("worker", "").endswith(
+                              f":{victim.pid}")]
+        if told_by_victim:              # it has finished a round: now its next round runs
+            victim_running = [t._trial_id for t in trials]
+    assert victim_running, "the victim never got to train"
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+    assert victim.returncode == -signal.SIGKILL
+    _finish(survivor)
+
+    trials = _load(postgres_url, study).get_trials()
+    states = {t._trial_id: t.state.name for t in trials}
+    # the survivor's rounds ran fail_stale_trials: the victim's running trials failed (heartbeat)
+    stale = [i for i in victim_running if states[i] == "FAIL"]
+    assert stale, f"no victim trial was failed by the heartbeat: {states}"
+    assert "RUNNING" not in [states[i] for i in victim_running]
+    retries = [t for t in trials if "failed_trial" in t.system_attrs]
+    assert retries, "failed trials were not queued again"
+
+    resumed = _worker(tmp_path, postgres_url, study, 3, "20s", "--resume")
+    out = _finish(resumed)
+    assert "best accuracy" in out
+    final = _load(postgres_url, study)
+    names = [t.state.name for t in final.get_trials()]
+    assert "RUNNING" not in names and "WAITING" not in names     # every retry was trained
+    assert len(final.trials_dataframe()) == len(names)          # the study reads cleanly
+    assert _told(tmp_path, 3) > 0

@@ -1,0 +1,158 @@
+"""``lamina.search`` end to end on real data (sklearn's digits), in memory."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import optuna
+import pytest
+from sklearn.model_selection import train_test_split
+
+import lamina
+from lamina import ParameterError
+from lamina.search import SearchResult, search
+
+RUNGS = {"min_epochs": 1, "max_epochs": 9, "eta": 3}       # rungs at 1, 3, 9 epochs
+
+
+@pytest.fixture(scope="module")
+def split(digits):
+    X, y = digits
+    return train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+
+
+@pytest.fixture(scope="module")
+def result(split) -> SearchResult:
+    import torch
+
+    torch.set_num_threads(1)
+    X_tr, _, y_tr, _ = split
+    space = {"n_layers": (1, 2), "width": (16, 64, "log"), "batch_size": [64, 128],
+             "lr": (1e-3, 3e-2, "log")}
+    return search(X_tr, y_tr, space, n_trials=24, population=4, batch=6, random_state=0,
+                  **RUNGS)
+
+
+def test_callable_from_the_top_level_package() -> None:
+    assert callable(lamina.search)            # the subpackage is callable: lamina.search(X, y)
+    assert lamina.search.SearchCV is lamina.search._searchcv.SearchCV
+
+
+def test_every_trial_is_told_once(result: SearchResult) -> None:
+    trials = result.study_.get_trials()
+    assert result.n_trials_ == 24 == len(trials)
+    assert {t.state.name for t in trials} <= {"COMPLETE", "PRUNED"}
+    assert sum(result.states_.values()) == 24
+
+
+def test_successive_halving_across_the_round(result: SearchResult) -> None:
+    df = result.trials_
+    reached = [df[f"score_rung_{k}"].notna().sum() for k in range(3)]
+    assert reached == [24, math.ceil(24 / 3), math.ceil(math.ceil(24 / 3) / 3)]   # 24, 8, 3
+    complete = df[df["state"] == "COMPLETE"]
+    assert len(complete) == 3 and (complete["epochs"] == 9).all()
+    # those promoted to rung 1 were the best 8 of rung 0
+    promoted = df["score_rung_1"].notna()
+    assert df.loc[promoted, "score_rung_0"].min() >= df.loc[~promoted, "score_rung_0"].max()
+
+
+def test_rungs_are_reported_to_optuna(result: SearchResult) -> None:
+    n_train = 1347 - round(0.2 * 1347)
+    for t in result.study_.get_trials():
+        scores = t.user_attrs["lamina"]["scores"]
+        assert list(t.intermediate_values.values()) == pytest.approx(scores)
+        assert list(t.intermediate_values) == [n_train * e for e in (1, 3, 9)][:len(scores)]
+    pruned = [t for t in result.study_.get_trials() if t.state.name == "PRUNED"]
+    assert all(t.value == pytest.approx(t.intermediate_values[t.last_step]) for t in pruned)
+
+
+def test_candidates_of_one_shape_train_as_one_population(result: SearchResult) -> None:
+    df = result.trials_
+    assert (df["population"] == 4).all()
+    for _, g in df.groupby("group"):
+        assert g["hidden_layer_sizes"].nunique() == 1 and g["activation"].nunique() == 1
+        assert g["batch_size"].nunique() == 1
+        assert g["learning_rate_init"].nunique() == len(g)     # members differ in lr
+        assert len(g) % 4 == 0
+
+
+def test_best_params_and_refit_estimator(result: SearchResult, split) -> None:
+    _, X_te, _, y_te = split
+    complete = result.trials_[result.trials_["state"] == "COMPLETE"]
+    assert result.best_score_ == complete["score"].max()
+    assert result.best_score_ > 0.9                              # digits: easy
+    p = result.best_params_
+    assert set(p) == {"hidden_layer_sizes", "activation", "batch_size", "learning_rate_init",
+                      "alpha", "dropout", "max_iter"}
+    assert p["max_iter"] == 9
+    est = result.best_estimator_
+    assert isinstance(est, lamina.MLPClassifier)
+    assert [layer.spec.width for layer in est.module_.hidden] == list(p["hidden_layer_sizes"])
+    assert est.n_iter_ == 9
+    assert est.score(X_te, y_te) > 0.9                          # refit on all data generalises
+    assert 0 < result.overhead_ms_ < 50 and result.sampler_ms_ > 0
+    assert "best accuracy" in result.summary()
+
+
+def test_same_seed_same_search(split, small_space) -> None:
+    X_tr, _, y_tr, _ = split
+    runs = [search(X_tr[:600], y_tr[:600], small_space, n_trials=8, batch=2, refit=False,
+                   random_state=3, **RUNGS).trials_ for _ in range(2)]
+    cols = ["hidden_layer_sizes", "learning_rate_init", "score", "state"]
+    assert runs[0][cols].equals(runs[1][cols])
+
+
+def test_budget_is_kept(split, small_space) -> None:
+    X_tr, _, y_tr, _ = split
+    t0 = time.perf_counter()
+    res = search(X_tr, y_tr, small_space, budget="6s", refit=False, min_epochs=1, max_epochs=9)
+    took = time.perf_counter() - t0
+    assert took < 6 * 1.25 + 1.0
+    assert res.elapsed_ <= 6 * 1.25 + 0.5
+    assert res.n_trials_ >= 8 and res.best_score_ > 0.85
+
+
+def test_budget_that_cannot_fit_one_trial(split) -> None:
+    X_tr, _, y_tr, _ = split
+    with pytest.raises(ParameterError, match=r"Invalid budget=0.05: it cannot fit one trial: "
+                                             r"setup took .* and the smallest configuration "
+                                             r"needs about .*Pass budget >= '\d+s'"):
+        search(X_tr, y_tr, budget=0.05)
+
+
+def test_all_diverging_is_explained(split) -> None:
+    X_tr, _, y_tr, _ = split
+    # targets near 1e30: the squared error overflows float32 in every member at the first step
+    with pytest.raises(ParameterError, match=r"Invalid space\['lr'\]=\{'low': 0.001, 'high': "
+                                             r"0.01, 'log': True\}: all 8 trials diverged .*"
+                                             r"Lower the learning-rate range"):
+        search(X_tr, y_tr.astype(np.float32) * 1e30, {"lr": (1e-3, 1e-2, "log"), "n_layers": 1,
+                                                      "width": 16},
+               objective="r2", n_trials=8, batch=2, refit=False, **RUNGS)
+
+
+def test_interrupt_leaves_no_running_trial(split, small_space) -> None:
+    X_tr, _, y_tr, _ = split
+    storage = optuna.storages.InMemoryStorage()
+
+    def stop(info: dict) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        search(X_tr, y_tr, small_space, n_trials=16, storage=storage, study="x", callback=stop,
+               refit=False)
+    states = [t.state.name for t in optuna.load_study(study_name="x", storage=storage).trials]
+    assert len(states) == 16 and "RUNNING" not in states and "WAITING" not in states
+
+
+def test_regression_r2(small_space) -> None:
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (800, 5)).astype(np.float32)
+    y = np.sin(2 * X[:, 0]) + X[:, 1] * X[:, 2]
+    res = search(X, y, small_space, n_trials=8, batch=2, **RUNGS)
+    assert res.objective_ == ("r2",) and res.task_ == "regression"
+    assert res.best_score_ > 0.7
+    assert isinstance(res.best_estimator_, lamina.MLPRegressor)
+    assert res.best_estimator_.score(X, y) > 0.7

@@ -1,0 +1,152 @@
+"""Trainer on real small problems: learning, History, determinism, divergence, restore."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+
+import lamina
+from lamina import DataError, EarlyStopping, MaxEpochs, MaxSteps, ParameterError, Trainer
+from lamina.train import Callback, get_loss, load_checkpoint
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[torch.Tensor, torch.Tensor]:
+    X, y = load_digits(return_X_y=True)
+    return torch.tensor(X / 16.0, dtype=torch.float32), torch.tensor(y)
+
+
+def _weights(net: torch.nn.Module) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in net.parameters()]
+
+
+@pytest.mark.parametrize("engine", ["auto", "autograd"])
+def test_learns_digits_and_records_history(digits, engine: str) -> None:  # type: ignore[no-untyped-def]
+    X, y = digits
+    net = lamina.build((64,), in_features=64, out=10, seed=0)
+    hist = Trainer(net, lr=1e-2, batch_size=64, stop=[MaxEpochs(15)], seed=0, verbose=False,
+                   engine=engine).fit((X[:1400], y[:1400]), (X[1400:], y[1400:]))
+    assert len(hist) == 15 and hist.stop_reason == "reached max_epochs=15"
+    assert hist["train_loss"][-1] < 0.3 * hist["train_loss"][0]
+    assert hist.last["val_accuracy"] > 0.9
+    assert set(hist.keys()) >= {"epoch", "step", "train_loss", "val_loss", "val_accuracy", "lr",
+                                "seconds", "grad_norm"}
+    assert len(hist.last["grad_norm"]) == 2                      # hidden.0 and head
+    assert hist.last["step"] == 15 * math.ceil(1400 / 64)
+
+
+def test_same_seed_is_bit_identical(digits) -> None:  # type: ignore[no-untyped-def]
+    X, y = digits
+    runs = []
+    for _ in range(2):
+        net = lamina.build("32:relu:dropout=0.2-16", in_features=64, out=10, seed=3)
+        hist = Trainer(net, lr=1e-2, batch_size=50, stop=[MaxEpochs(3)], seed=11,
+                       verbose=False, engine="autograd").fit((X[:500], y[:500]))
+        runs.append((_weights(net), [{k: v for k, v in r.items() if k != "seconds"}
+                                     for r in hist]))
+    (w1, h1), (w2, h2) = runs
+    assert all(torch.equal(a, b) for a, b in zip(w1, w2))
+    assert h1 == h2
+
+
+def test_divergence_stops_and_keeps_finite_best_weights(digits) -> None:  # type: ignore[no-untyped-def]
+    X, y = digits
+    net = lamina.build((32,), in_features=64, out=10, seed=0)
+    hist = Trainer(net, optimizer="sgd", lr=1e6, momentum=0.0, batch_size=64,
+                   stop=[MaxEpochs(50)], seed=0, verbose=False, engine="autograd").fit((X, y))
+    assert "diverged" in hist.stop_reason and "lower the learning rate" in hist.stop_reason
+    assert len(hist) < 50
+    assert all(torch.isfinite(p).all() for p in net.parameters())
+
+
+def test_early_stopping_restores_best_weights(digits) -> None:  # type: ignore[no-untyped-def]
+    X, y = digits
+    net = lamina.build((64,), in_features=64, out=10, seed=0)
+    seen: dict[int, list[torch.Tensor]] = {}
+
+    class Keep(Callback):
+        def on_epoch_end(self, state, record):  # type: ignore[no-untyped-def]
+            seen[state.epoch] = _weights(state.model)
+
+    # tiny train set -> val loss turns up quickly
+    hist = Trainer(net, lr=3e-2, batch_size=16, seed=0, verbose=False, engine="autograd",
+                   stop=[MaxEpochs(60), EarlyStopping(patience=3)], callbacks=[Keep()]
+                   ).fit((X[:60], y[:60]), (X[1000:], y[1000:]))
+    best_epoch = int(np.argmin(hist["val_loss"])) + 1
+    assert "early stopping" in hist.stop_reason and len(hist) == best_epoch + 3
+    assert all(torch.equal(a, b) for a, b in zip(_weights(net), seen[best_epoch]))
+
+
+def test_max_steps_is_exact(digits) -> None:  # type: ignore[no-untyped-def]
+    X, y = digits
+    net = lamina.build((8,), in_features=64, out=10, seed=0)
+    hist = Trainer(net, batch_size=100, stop=[MaxSteps(25)], verbose=False).fit((X, y))
+    assert hist.last["step"] == 25 and hist.stop_reason == "reached max_steps=25"
+
+
+def test_any_module_through_a_dataloader() -> None:
+    torch.manual_seed(0)
+    X = torch.randn(256, 1, 8, 8)
+    y = (X.mean((1, 2, 3)) > 0).long()
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(),
+                                torch.nn.Linear(4 * 36, 2))
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=32)
+    trainer = Trainer(model, lr=1e-2, stop=[MaxEpochs(8)], verbose=False, seed=0)
+    hist = trainer.fit(loader, loader)
+    assert trainer.engine_used_ == "autograd"
+    assert hist.last["val_accuracy"] > 0.85
+
+
+def test_lbfgs_full_batch(digits) -> None:  # type: ignore[no-untyped-def]
+    X, y = digits
+    net = lamina.build((16,), in_features=64, out=10, seed=0)
+    hist = Trainer(net, optimizer="lbfgs", lr=1.0, stop=[MaxEpochs(30)], verbose=False,
+                   max_fun=15000).fit((X, y))
+    assert hist.last["step"] == 30 and hist["train_loss"][-1] < 0.5
+
+
+def test_checkpoints_round_trip(tmp_path, digits) -> None:  # type: ignore[no-untyped-def]
+    X, y = digits
+    net = lamina.build((8,), in_features=64, out=10, seed=0)
+    Trainer(net, stop=[MaxEpochs(2)], verbose=False, checkpoint_dir=str(tmp_path)).fit((X, y))
+    other = lamina.build((8,), in_features=64, out=10, seed=1)
+    hist = load_checkpoint(tmp_path, other)
+    assert len(hist) == 2
+    assert all(torch.equal(a, b) for a, b in zip(net.parameters(), other.parameters()))
+    assert not list(tmp_path.glob(".*.tmp"))                     # atomic writes leave no temp
+
+
+def test_losses_by_hand() -> None:
+    out = torch.tensor([[0.0, 0.0], [2.0, -1.0]])
+    y2 = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
+    # binary_cross_entropy: per-sample SUM over outputs, mean over samples (sklearn)
+    bce = get_loss("binary_cross_entropy")(out, y2)
+    expected = (2 * math.log(2) + (math.log1p(math.exp(-2)) + math.log1p(math.exp(1)))) / 2
+    assert float(bce) == pytest.approx(expected, rel=1e-6)
+    assert float(get_loss("half_mse")(out, y2)) == pytest.approx((1 + 0 + 1 + 4) / 4 / 2)
+    assert float(get_loss("mae")(out, y2)) == pytest.approx((1 + 0 + 1 + 2) / 4)
+    assert float(get_loss("huber")(torch.tensor([[3.0]]), torch.tensor([[0.0]]))) == 2.5
+    ce = get_loss("cross_entropy")(torch.tensor([[0.0, math.log(3)]]), torch.tensor([1]))
+    assert float(ce) == pytest.approx(math.log(4 / 3))
+
+
+def test_bad_input_messages(digits) -> None:  # type: ignore[no-untyped-def]
+    X, y = digits
+    net = lamina.build((8,), in_features=64, out=10)
+    with pytest.raises(ParameterError, match="needs a rule that bounds training.*MaxEpochs"):
+        Trainer(net, stop=[EarlyStopping()])
+    with pytest.raises(ParameterError, match="Invalid loss='crossentropy'.*Did you mean "
+                                             "'cross_entropy'"):
+        Trainer(net, loss="crossentropy")
+    with pytest.raises(ParameterError, match="Invalid optimizer='adma'.*Did you mean 'adam'"):
+        Trainer(net, optimizer="adma")
+    with pytest.raises(ParameterError, match="Invalid model='str'.*torch.nn.Module"):
+        Trainer("net")  # type: ignore[arg-type]
+    with pytest.raises(DataError, match="X has 10 rows but y has 9"):
+        Trainer(net, verbose=False).fit((X[:10], y[:9]))
+    with pytest.raises(DataError, match="needs integer class ids"):
+        Trainer(net, verbose=False).fit((X[:10], y[:10] + 0.5))
