@@ -156,3 +156,14 @@ def test_regression_r2(small_space) -> None:
     assert res.best_score_ > 0.7
     assert isinstance(res.best_estimator_, lamina.MLPRegressor)
     assert res.best_estimator_.score(X, y) > 0.7
+
+
+def test_validation_data_is_scored_and_used_in_the_refit(split, small_space) -> None:
+    X_tr, X_te, y_tr, y_te = split
+    res = search(X_tr, y_tr, small_space, validation_data=(X_te, y_te), n_trials=4, batch=1,
+                 **RUNGS)
+    t = res.best_trial_
+    assert list(t.intermediate_values)[0] == len(X_tr)         # rung 0: one epoch of X only
+    assert res.best_estimator_.t_ == res.best_params_["max_iter"] * (len(X_tr) + len(X_te))
+    with pytest.raises(ParameterError, match="cannot be combined with cv"):
+        search(X_tr, y_tr, validation_data=(X_te, y_te), cv=3, n_trials=1)

@@ -8,8 +8,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lamina import ParameterError
-from lamina.search import (DEFAULT_SPACE, Candidate, Choice, FunctionSpace, Range, SearchSpace,
-                           resolve_space, round_width)
+from lamina.search import (
+    DEFAULT_SPACE,
+    Candidate,
+    Choice,
+    FunctionSpace,
+    Range,
+    SearchSpace,
+    resolve_space,
+    round_width,
+)
 
 
 def _trials(space: SearchSpace | FunctionSpace, n: int, seed: int = 0) -> list[Candidate]:

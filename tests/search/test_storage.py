@@ -24,13 +24,13 @@ def test_an_optuna_storage_passes_through() -> None:
     assert open_storage(storage) is storage
 
 
-def test_sqlite_file_gets_heartbeat_and_retry(tmp_path) -> None:
+def test_sqlite_file_gets_heartbeat(tmp_path) -> None:
     storage = open_storage(f"sqlite:///{tmp_path / 'a.db'}")
     assert isinstance(storage, optuna.storages.RDBStorage)
     assert storage.get_heartbeat_interval() == HEARTBEAT_INTERVAL
     assert storage.grace_period == GRACE_PERIOD
-    callback = storage.get_heartbeat_stale_trial_callback()
-    assert type(callback).__name__.startswith("Retry")
+    # no re-queueing on SQLite: two processes could both pop a queued retry
+    assert storage.get_heartbeat_stale_trial_callback() is None
     assert (tmp_path / "a.db").exists()
 
 

@@ -109,12 +109,16 @@ def batches(X: Tensor, T: Tensor, perm: Tensor | None, batch_size: int,
         X, T, rows = X.contiguous(), T.contiguous(), N
     else:
         xbuf, tbuf = store.get(min(rows, N), X, T)
+    c = T.shape[1]
     for start in range(0, N, rows):
+        m = min(rows, N - start)
         if perm is None:
             xc, tc = X, T
         else:
-            idx = perm[start:start + rows]
-            xc = torch.index_select(X, 0, idx, out=xbuf[:idx.shape[0]])
-            tc = torch.index_select(T, 0, idx, out=tbuf[:idx.shape[0]])
-        yield from zip(xc.split(batch_size), tc.split(batch_size),
-                       tc.view(-1).split(batch_size * T.shape[1]))
+            idx = perm[start:start + m]
+            xc = torch.index_select(X, 0, idx, out=xbuf[:m])
+            tc = torch.index_select(T, 0, idx, out=tbuf[:m])
+        sizes = [batch_size] * (m // batch_size) + ([m % batch_size] if m % batch_size else [])
+        # split_with_sizes: the C binding, without Tensor.split's Python wrapper
+        yield from zip(xc.split_with_sizes(sizes), tc.split_with_sizes(sizes),
+                       tc.view(-1).split_with_sizes([s * c for s in sizes]))

@@ -1,6 +1,7 @@
 """``DenseEngine``: explicit forward/backward training of a stack of dense layers.
 
-One training step, with no autograd graph (everything runs under ``torch.no_grad()``):
+One training step, with no autograd graph (training runs under ``torch.inference_mode()``,
+which also skips the autograd dispatch layer of every kernel call):
 
 1. gather the batch rows of the device-resident X and targets by a slice of the permutation;
 2. forward: ``z = addmm(b, h, W.T)`` into preallocated buffers, activation in place, inverted
@@ -89,6 +90,7 @@ class DenseEngine:
         self._opt = FusedOptimizer(opt.name, self._params, momentum=opt.momentum,
                                    nesterov=opt.nesterov, beta1=opt.beta1, beta2=opt.beta2,
                                    eps=opt.eps, weight_decay=opt.weight_decay)
+        self._step = self._opt.bind(self._params, self._grads)
 
     # ---- layout ------------------------------------------------------------------------------
     def _setup(self) -> None:
@@ -125,6 +127,7 @@ class DenseEngine:
                                      for t in tensors]
         self._opt.step_t = self._opt.step_t.to(self.device)
         self._opt.steps = [self._opt.step_t] * len(self._params)
+        self._step = self._opt.bind(self._params, self._grads)
 
     # ---- public state ------------------------------------------------------------------------
     @property
@@ -194,7 +197,7 @@ class DenseEngine:
         N = int(X.shape[0])
         B = check_batch_size(batch_size, N)
         limit = None if max_steps is None else check_int("max_steps", max_steps, 1)
-        with torch.no_grad():
+        with torch.inference_mode():
             gen = self._device_generator(generator)
             perm = None
             if shuffle:
@@ -207,7 +210,7 @@ class DenseEngine:
              gen: torch.Generator | None, limit: int | None) -> EpochStats:
         n_layers = len(self._W)
         vscale, half_alpha, clip = self._vscale, 0.5 * self._alpha, self._clip
-        step, lr = self._opt.bind(self._params, self._grads), self._lr
+        step, lr = self._step, self._lr
         loss_sum, norm_sum = 0.0, [0.0] * n_layers
         n_steps = n_grads = n_seen = 0
         finite = True
@@ -260,7 +263,7 @@ class DenseEngine:
         self._sync()
         X = check_x(X, self.n_in, self.dtype, self.device)
         T = self._cache.targets(X, Y, self._loss_name, self.n_out, self.dtype, self.device)
-        with torch.no_grad():
+        with torch.inference_mode():                      # the buffers are inference tensors
             bs, prog = self._program(int(X.shape[0]))
             for kw in prog.dropout_kwargs:
                 kw["generator"] = generator

@@ -224,7 +224,7 @@ class PopulationEngine:
         N = int(X.shape[0])
         B = check_batch_size(batch_size, N)
         vscale = self._lossk.value_scale
-        with torch.no_grad():
+        with torch.inference_mode():
             perm = None
             if shuffle:
                 perm = torch.randperm(N, generator=generator,

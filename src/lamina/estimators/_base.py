@@ -18,6 +18,7 @@ from .._errors import DataError, NotFittedError
 from ..nn import HiddenNet, build
 from ..spec import OptimizerSpec
 from ..train import History, LossTolerance, MaxEpochs, Schedule, Trainer
+from ._inference import DenseInference, plain_rows
 from ._params import validate_params
 
 _PREDICT_BATCH = 16384
@@ -156,6 +157,7 @@ class BaseMLP(BaseEstimator):
                               keep_optimizer=incremental)
         self.history_ = history
         self.stop_reason_ = history.stop_reason
+        self.module_.eval()  # a fitted estimator's module is a predictor (no dropout)
         self.engine_ = trainer.engine_used_
         self._set_fitted_attributes(p, history, trainer)
         if not incremental:
@@ -223,14 +225,20 @@ class BaseMLP(BaseEstimator):
 
     # ----------------------------------------------------------- inference
     def _forward(self, X: Any) -> np.ndarray:
-        """Raw outputs (logits / values) for validated ``X``, as float64 numpy."""
+        """Raw outputs (logits / values) for ``X``, as float64 numpy."""
         self._check_fitted()
-        X = self._check_X(X, reset=False)
+        if not (plain_rows(X, self.n_features_in_) and not hasattr(self, "feature_names_in_")):
+            X = self._check_X(X, reset=False)
         net: HiddenNet = self.module_
+        if not net.training:  # inference mode is the state lamina leaves a fitted module in
+            fast = self.__dict__.setdefault("_fast", DenseInference()).forward(net, X)
+            if fast is not None:
+                return fast.astype(np.float64, copy=False)
         was_training = net.training
-        net.eval()
+        if was_training:
+            net.eval()
         try:
-            with torch.no_grad():
+            with torch.inference_mode():
                 xt = self._to_tensor(X)
                 if xt.shape[0] <= _PREDICT_BATCH:
                     out = net(xt)
@@ -238,7 +246,8 @@ class BaseMLP(BaseEstimator):
                     out = torch.cat([net(xt[s:s + _PREDICT_BATCH])
                                      for s in range(0, xt.shape[0], _PREDICT_BATCH)])
         finally:
-            net.train(was_training)
+            if was_training:
+                net.train()
         return out.double().cpu().numpy()
 
     # ----------------------------------------------------------- sklearn attributes

@@ -198,7 +198,8 @@ def _ablate_hooked(net: torch.nn.Module, tap: Tap, x: torch.Tensor, t: torch.Ten
         units = units.to(x.device)
         copies = units.shape[0]
 
-        def zero(tap_: Tap, call: int, output: Any, units: torch.Tensor = units) -> Any:
+        def zero(tap_: Tap, call: int, output: Any, units: torch.Tensor = units,
+                 copies: int = copies) -> Any:
             if call != 0:
                 return None
             out = first_tensor(output)

@@ -95,8 +95,8 @@ def gradient_flow(model: Any, X: Any, y: Any, layers: Any = None, *, batch_size:
                                 "parameters to measure gradient flow.")
             params = {tap.name: [p for p in tap.module.parameters() if p.requires_grad]
                       for tap, _ in captured}
-            flat_params = [p for ps in params.values() for p in ps]
-            grads = torch.autograd.grad(loss, outs + flat_params, allow_unused=True)
+            flat_params: list[torch.Tensor] = [p for ps in params.values() for p in ps]
+            grads = torch.autograd.grad(loss, [*outs, *flat_params], allow_unused=True)
             for (tap, o), g in zip(captured, grads[: len(outs)]):
                 g = torch.zeros_like(o) if g is None else g
                 moved = g.movedim((tap.batch_axis % g.dim(), tap.unit_axis % g.dim()), (0, -1))
@@ -106,13 +106,18 @@ def gradient_flow(model: Any, X: Any, y: Any, layers: Any = None, *, batch_size:
             for tap, _ in captured:
                 got = [rest.pop(0) for _ in params[tap.name]]
                 prev = param_sum.get(tap.name)
-                param_sum[tap.name] = [
-                    (g.detach().double() if g is not None else None) if prev is None else
-                    (prev[i] + g.detach().double() if g is not None and prev[i] is not None
-                     else prev[i]) for i, g in enumerate(got)]
+                param_sum[tap.name] = [_add(None if prev is None else prev[i], g)
+                                       for i, g in enumerate(got)]
             n += batch.x.shape[0]
         hooks.check_fired()
     return _tables(taps, unit_sq, param_sum, n, vanishing, exploding)
+
+
+def _add(total: torch.Tensor | None, grad: torch.Tensor | None) -> torch.Tensor | None:
+    if grad is None:
+        return total
+    grad = grad.detach().double()
+    return grad if total is None else total + grad
 
 
 def _tables(taps: list[Tap], unit_sq: dict[str, torch.Tensor],

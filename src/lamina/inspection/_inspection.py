@@ -4,22 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .._errors import DataError, ParameterError, did_you_mean
+from ._plots import PlotsMixin
 from ._tables import layers_table, units_table
 
 
-class TopExamples(NamedTuple):
-    """Rows that excite a unit most (``index``, ``value``, descending) and least (``low_*``)."""
+@dataclass(frozen=True)
+class TopExamples:
+    """Rows (indices into the inspected data) that excite a unit most, with the unit's values
+    (descending), and the rows that excite it least (``low_*``, ascending)."""
 
-    index: np.ndarray
-    value: np.ndarray
-    low_index: np.ndarray
-    low_value: np.ndarray
+    indices: np.ndarray
+    values: np.ndarray
+    low_indices: np.ndarray
+    low_values: np.ndarray
 
 
 @dataclass
@@ -36,7 +39,7 @@ class LayerRecord:
     stats: dict[str, Any]
 
 
-class Inspection:
+class Inspection(PlotsMixin):
     """A census of the hidden units of a model over a dataset (from :func:`lamina.inspect`).
 
     Attributes
@@ -58,7 +61,7 @@ class Inspection:
     >>> import lamina, numpy as np
     >>> net = lamina.build((6,), in_features=2, out=2, seed=0)
     >>> ins = lamina.inspect(net, np.random.default_rng(0).normal(size=(50, 2)), top_k=3)
-    >>> ins.top_examples("hidden.0", 0).index.shape
+    >>> ins.top_examples("hidden.0", 0).indices.shape
     (3,)
     """
 
@@ -131,7 +134,7 @@ class Inspection:
         Examples
         --------
         >>> top = ins.top_examples("hidden.1", 17)          # doctest: +SKIP
-        >>> X[top.index]                                     # the most exciting inputs
+        >>> X[top.indices]                                   # the most exciting inputs
         """
         rec = self.record(layer)
         kept = int(self.meta["top_k"])
@@ -236,6 +239,35 @@ class Inspection:
             raise DataError(f"{what} needs the inputs: pass X=... (the inspection was given an "
                             "iterable or loaded from disk, so it holds no reference to them).")
         return self._X
+
+    # ------------------------------------------------------------------ figures of the model
+    def plot_unit_maps(self, layers: Any = None, resolution: int = 60,
+                       model: Any = None) -> Any:
+        """2-D inputs: each unit's output as a heatmap over the input plane, every layer."""
+        from ._pictures import plot_unit_maps
+
+        return plot_unit_maps(self, layers, resolution, model)
+
+    def plot_first_layer_weights(self, image_shape: Any = None, max_units: int = 64,
+                                 model: Any = None) -> Any:
+        """Image inputs: the first layer's weights of each unit as an image."""
+        from ._pictures import plot_first_layer_weights
+
+        return plot_first_layer_weights(self, image_shape, max_units, model)
+
+    def plot_top_examples(self, layer: Any, units: Any = None, k: int | None = None,
+                          X: Any = None, image_shape: Any = None, max_units: int = 12) -> Any:
+        """Grid of the inputs that excite each unit most (images, or a feature heatmap)."""
+        from ._pictures import plot_top_examples
+
+        return plot_top_examples(self, layer, units, k, X, image_shape, max_units)
+
+    def plot_activation_maximization(self, layer: Any, units: Any = None, steps: int = 150,
+                                     **kwargs: Any) -> Any:
+        """Image inputs: regularised gradient-ascent images that maximise each unit."""
+        from ._pictures import plot_activation_maximization
+
+        return plot_activation_maximization(self, layer, units, steps, **kwargs)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from .._errors import ParameterError
 from ._stats import arrays_to_sketch
-from ._tables import clean_sample
+from ._tables import clean_sample, single_blas
 
 DEAD = "#d62728"
 OK = "#1f77b4"
@@ -86,7 +86,7 @@ class PlotsMixin:
         u = u[u["layer"] == rec.name].sort_values("q50", kind="stable")
         x = np.arange(len(u))
         dead = u["dead"].to_numpy(bool)
-        colors = np.where(dead, DEAD, OK)
+        colors = [DEAD if d else OK for d in dead]
         fig = Figure(figsize=(9, 4.2), layout="constrained")
         ax1, ax2 = fig.add_subplot(2, 1, 1), fig.add_subplot(2, 1, 2)
         ax1.vlines(x, u["q05"], u["q95"], colors=colors, linewidth=0.6, alpha=0.5)
@@ -115,7 +115,8 @@ class PlotsMixin:
             z = clean_sample(np.asarray(data).reshape(len(data), -1))
             z = z - z.mean(0)
             if z.shape[0] >= 2 and z.shape[1] >= 1:
-                _, s, vt = np.linalg.svd(z, full_matrices=False)
+                with single_blas():
+                    _, s, vt = np.linalg.svd(z, full_matrices=False)
                 comps = z @ vt[:2].T
                 var = s ** 2 / max((s ** 2).sum(), 1e-300)
                 if comps.shape[1] == 1:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import DataError, ParameterError
-from ._tables import clean_sample
+from ._tables import clean_sample, single_blas
 
 _MAX_CLASSES = 50
 
@@ -81,7 +81,7 @@ def probe_layers(ins: Any, y: Any = None, *, task: str | None = None, test_size:
         x = clean_sample(np.asarray(features).reshape(n, -1))
         scaler = StandardScaler().fit(x[train])
         xtr, xte = scaler.transform(x[train]), scaler.transform(x[test])
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), single_blas():
             warnings.simplefilter("ignore")       # a probe that does not converge is still a probe
             if task == "classification":
                 model = LogisticRegression(max_iter=300, C=1.0).fit(xtr, labels[train])

@@ -17,10 +17,10 @@ import torch
 
 from ._sketch import HistogramSketch
 from ._taps import SATURATING
+from ._topk import TopK
 
 # activations whose outputs are never negative (sum |x| = sum x)
 NONNEGATIVE = frozenset({"relu", "relu6", "sigmoid", "softplus"})
-from ._topk import TopK
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,6 @@ class LayerStats:
 
     def __init__(self, width: int, activation: str | None, config: StatsConfig,
                  device: torch.device, dtype: torch.dtype = torch.float32) -> None:
-        f64 = dict(dtype=torch.float64, device=device)
         self.width = width
         self.activation = activation
         self.config = config
@@ -58,13 +57,14 @@ class LayerStats:
         self.elements = 0                              # element positions per unit seen
         self.shift: torch.Tensor | None = None         # per-unit shift K for stable moments
         self.count = torch.zeros(width, dtype=torch.int64, device=device)
-        self.s1 = torch.zeros(width, **f64)            # sum (x - K)
-        self.s2 = torch.zeros(width, **f64)            # sum (x - K)^2
-        self.s_abs = torch.zeros(width, **f64)
+        f64 = torch.float64
+        self.s1 = torch.zeros(width, dtype=f64, device=device)       # sum (x - K)
+        self.s2 = torch.zeros(width, dtype=f64, device=device)       # sum (x - K)^2
+        self.s_abs = torch.zeros(width, dtype=f64, device=device)
         self.vmin = torch.full((width,), float("inf"), dtype=dtype, device=device)
         self.vmax = torch.full((width,), float("-inf"), dtype=dtype, device=device)
-        self.active = torch.zeros(width, **f64)
-        self.saturated = torch.zeros(width, **f64)
+        self.active = torch.zeros(width, dtype=f64, device=device)
+        self.saturated = torch.zeros(width, dtype=f64, device=device)
         self.nonfinite = torch.zeros(width, dtype=torch.int64, device=device)
         self.sketch = HistogramSketch(width, config.bins, device)
         self.topk = TopK(width, config.top_k, device, dtype)
@@ -108,6 +108,7 @@ class LayerStats:
         bmax, bmin = pooled.amax(0), pooled.amin(0)
         torch.maximum(self.vmax, bmax, out=self.vmax)
         torch.minimum(self.vmin, bmin, out=self.vmin)
+        assert self.shift is not None
         if self.nonnegative:
             self.s_abs += s1 + pooled.shape[0] * self.shift     # |x| = x: no extra pass
         else:
@@ -183,7 +184,7 @@ class LayerStats:
             "sketch_counts": self.sketch.counts, "sketch_e": self.sketch.e,
             "sketch_t": self.sketch.t, "sample": self.sample[:filled],
         }
-        result = {k: v.detach().cpu().numpy() for k, v in out.items()}
+        result: dict[str, Any] = {k: v.detach().cpu().numpy() for k, v in out.items()}
         result["rows"] = self.rows
         result["elements"] = self.elements
         return result

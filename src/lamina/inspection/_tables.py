@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from ._taps import RECTIFIERS
 
@@ -13,6 +16,14 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 UNIT_COLUMNS = ["layer", "unit", "mean", "std", "min", "max", "q05", "q25", "q50", "q75", "q95",
                 "mean_abs", "frac_active", "dead", "saturated", "max_corr", "most_correlated",
                 "nonfinite"]
+
+
+@contextmanager
+def single_blas() -> Iterator[None]:
+    """One BLAS thread for small numpy/sklearn linear algebra: with torch's OpenMP threads
+    also alive, a multi-threaded OpenBLAS can be 100x slower on a busy machine."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def dead_units(stats: dict[str, Any], activation: str | None) -> np.ndarray:
@@ -73,6 +84,11 @@ def effective_rank(sample: np.ndarray) -> float:
 
 
 def units_table(records: list[Any]) -> pd.DataFrame:
+    with single_blas():
+        return _units_table(records)
+
+
+def _units_table(records: list[Any]) -> pd.DataFrame:
     frames = []
     for rec in records:
         st = rec.stats
@@ -93,6 +109,11 @@ def units_table(records: list[Any]) -> pd.DataFrame:
 
 
 def layers_table(records: list[Any], units: pd.DataFrame) -> pd.DataFrame:
+    with single_blas():
+        return _layers_table(records, units)
+
+
+def _layers_table(records: list[Any], units: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for rec in records:
         u = units[units["layer"] == rec.name]

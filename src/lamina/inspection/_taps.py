@@ -49,7 +49,8 @@ class Tap:
 
     name: str
     module: nn.Module
-    kind: str                  # "lamina", "activation", "recurrent", "attention" or "module"
+    kind: str                  # lamina kind ("dense", "conv", ...), "activation", "recurrent",
+    #                            "attention" or "module"
     activation: str | None     # canonical activation name, None when unknown
     batch_axis: int = 0
     unit_axis: int = 1
@@ -81,7 +82,10 @@ def make_tap(name: str, module: nn.Module, unit_axis: int | None = None) -> Tap:
     """Describe ``module`` as a tap; ``unit_axis`` overrides the rule for where units live."""
     activation = _activation_of(module)
     if hasattr(module, "unit_axis"):
-        kind, batch, unit = "lamina", 0, int(module.unit_axis)
+        spec_kind = getattr(getattr(module, "spec", None), "kind", None)
+        kind = spec_kind if isinstance(spec_kind, str) else type(module).__name__
+        axis: Any = module.unit_axis
+        batch, unit = 0, int(axis)
     elif isinstance(module, nn.RNNBase):
         kind, batch, unit = "recurrent", (0 if _batch_first(module) else 1), -1
     elif isinstance(module, BLOCK_TYPES):

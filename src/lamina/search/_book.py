@@ -1,8 +1,8 @@
 """Bookkeeping of trials with Optuna's ask/tell interface, timed so its overhead can be reported.
 
-A round asks one trial per architecture from the sampler and enqueues ``population - 1``
-siblings with the same architecture parameters (the sampler still chooses their learning rate,
-L2 penalty and dropout), so candidates of one shape form a population. Every rung is reported
+A round asks one trial per architecture from the sampler and creates ``population - 1``
+siblings with the same architecture parameters fixed (a random sampler chooses their learning
+rate, L2 penalty and dropout), so candidates of one shape form a population. Every rung is reported
 with ``trial.report`` so the sampler and any pruner see it; each trial is told once, at the end.
 """
 
@@ -80,21 +80,23 @@ class Book:
                 for _ in range(population - 1):
                     if len(members) >= limit or not fixed:
                         break
-                    self.study.enqueue_trial(fixed)
                     self.study.sampler = self.sibling_sampler
                     try:
-                        members.append(self._ask())
+                        members.append(self._ask(fixed))
                     finally:
                         self.study.sampler = self.sampler
         finally:
             self.seconds += time.perf_counter() - t0
         return members
 
-    def _ask(self) -> Member:
-        with warnings.catch_warnings():
-            # ask/tell with a heartbeat storage is fine: lamina's own thread beats
-            warnings.filterwarnings("ignore", message="Heartbeat of storage")
-            trial = self.study.ask()
+    def _ask(self, fixed: dict[str, Any] | None = None) -> Member:
+        if fixed:
+            trial = self._new_sibling(fixed)
+        else:
+            with warnings.catch_warnings():
+                # ask/tell with a heartbeat storage is fine: lamina's own thread beats
+                warnings.filterwarnings("ignore", message="Heartbeat of storage")
+                trial = self.study.ask()
         self.heartbeat.add(trial._trial_id)
         self.asked += 1
         try:
@@ -105,6 +107,24 @@ class Book:
             raise
         seed = (self.random_state * 1_000_003 + trial.number) % 2**31
         return Member(trial, candidate, seed)
+
+    def _new_sibling(self, fixed: dict[str, Any]) -> Any:
+        """A trial created RUNNING with its architecture params fixed.
+
+        Not ``enqueue_trial`` + ``ask``: popping a WAITING trial is race-free only where the
+        database locks rows (PostgreSQL, MySQL); on SQLite two workers could pop the same one.
+        Creating the trial already RUNNING, owned by this worker, has no race on any storage.
+        """
+        import optuna
+        from optuna.trial import TrialState, create_trial
+
+        template = create_trial(state=TrialState.RUNNING, system_attrs={"fixed_params": fixed})
+        trial_id = self.study._storage.create_new_trial(self.study._study_id,
+                                                        template_trial=template)
+        local = getattr(self.study, "_thread_local", None)
+        if local is not None:
+            local.cached_all_trials = None          # as Study.ask: see the newest trials
+        return optuna.Trial(self.study, trial_id)
 
     def _fail_stale(self) -> None:
         from optuna.storages._heartbeat import is_heartbeat_enabled

@@ -137,11 +137,23 @@ def check_xy(X: Any, y: Any, objective: tuple[str, ...]) -> tuple[np.ndarray, np
 
 def prepare(X: Any, y: Any, objective: tuple[str, ...], *, validation_fraction: float = 0.2,
             cv: int | None = None, random_state: int = 0, device: Any = "cpu",
-            dtype: Any = None) -> SearchData:
-    """Validate, encode labels, split (hold-out or ``cv`` folds) and move to ``device``."""
+            dtype: Any = None, validation_data: Any = None) -> SearchData:
+    """Validate, encode labels, split (hold-out, ``cv`` folds, or the given validation data)
+    and move to ``device``."""
     import torch
     from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
+    n_given = None
+    if validation_data is not None:
+        if cv is not None:
+            raise ParameterError("validation_data", "(X_val, y_val)", "cannot be combined with "
+                                 "cv", "Pass either cv=k or validation_data=(X_val, y_val).")
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ParameterError("validation_data", validation_data, "a pair (X_val, y_val)",
+                                 "Pass validation_data=(X_val, y_val).")
+        n_given = len(np.asarray(X))
+        X = np.concatenate([np.asarray(X), np.asarray(validation_data[0])])
+        y = np.concatenate([np.asarray(y), np.asarray(validation_data[1])])
     Xa, ya, task = check_xy(X, y, objective)
     dt = dtype or torch.float32
     classes = None
@@ -153,7 +165,12 @@ def prepare(X: Any, y: Any, objective: tuple[str, ...], *, validation_fraction: 
         n_out = target.shape[1]
     counts = np.bincount(target) if task == "classification" else None
     stratify = target if counts is not None and counts.min() >= 2 else None
-    if cv is not None:
+    if n_given is not None:
+        pairs = [(np.arange(n_given), np.arange(n_given, len(Xa)))]
+        if len(pairs[0][1]) == 0:
+            raise DataError("Invalid validation_data: it holds no rows. Pass (X_val, y_val) "
+                            "with at least one row.")
+    elif cv is not None:
         if isinstance(cv, bool) or not isinstance(cv, numbers.Integral) or not 2 <= cv <= len(Xa):
             raise ParameterError("cv", cv, f"None (hold-out) or an integer in [2, {len(Xa)}]",
                                  "Pass e.g. cv=5, or cv=None with validation_fraction=0.2.")

@@ -94,7 +94,8 @@ class CostModel:
             samples = target - done
             steps = math.ceil(samples / mean_bs)
             total += self.a * samples * w_alive + self.b * steps * g_alive
-            total += self.a / 3 * n_val * w_alive + self.b * g_alive
+            rows = n_val if k >= len(rungs) - 2 else min(n_val, 2048)   # screening rungs
+            total += self.a / 3 * rows * w_alive + self.b * g_alive
             done = target
             alive = max(1.0, math.ceil(alive / eta))
         return self.correction * total * folds

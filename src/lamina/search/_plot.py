@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -55,16 +56,21 @@ def _importance(ax: Any, result: Any) -> None:
         present = [p for p in _IMPORTANCE_PARAMS
                    if all(p in t.params for t in study.get_trials(
                        deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))]
-        importances = optuna.importance.get_param_importances(
-            study, params=present or None,
-            target=(lambda t: t.values[0]) if len(result.objective_) > 1 else None)
+        multi = len(result.objective_) > 1
+        with warnings.catch_warnings():
+            # with a target, the evaluator ranks what drives it *down* (and says so): give it
+            # the negated score; one objective uses the study's direction
+            warnings.simplefilter("ignore", UserWarning)
+            importances = optuna.importance.get_param_importances(
+                study, params=present or None,
+                target=(lambda t: -t.values[0]) if multi else None)
     except (ValueError, RuntimeError, ZeroDivisionError) as err:
         ax.text(0.5, 0.5, f"not enough trials\n({str(err)[:60]})", ha="center", va="center",
                 transform=ax.transAxes, fontsize=8)
         return
     names = list(importances)[::-1]
     ax.barh(names, [importances[n] for n in names], color="tab:green")
-    ax.set_xlabel("importance (fANOVA)")
+    ax.set_xlabel("importance (Optuna's default evaluator)")
 
 
 def _pareto(ax: Any, result: Any) -> None:

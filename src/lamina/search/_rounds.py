@@ -3,7 +3,7 @@
 Candidates of a round are grouped by shape (:attr:`Candidate.arch_key`); each group trains as ONE
 :class:`~lamina.engine.PopulationEngine` (stacked weights; per-member learning rate, L2 penalty,
 dropout and seed). At every rung all groups train to the same number of samples, are scored on
-validation data and reported to Optuna; then the best ``1/eta`` of the whole round go on and the
+validation data (screening rungs on a subsample of it) and reported to Optuna; then the best ``1/eta`` of the whole round go on and the
 rest are told as pruned. Groups left empty are freed; the others keep only their survivors
 (``PopulationEngine.select`` keeps the optimizer state).
 """
@@ -68,14 +68,19 @@ class Group:
         self.done = target
         return True
 
-    def evaluate(self, metric: str) -> list[float]:
-        """Validation score of each member, averaged over the splits (NaN: diverged)."""
+    def evaluate(self, metric: str, rows: int | None = None) -> list[float]:
+        """Validation score of each member, averaged over the splits (NaN: diverged).
+
+        ``rows`` scores on the first rows of each validation split only (a random subsample:
+        the split was shuffled), for cheap screening rungs.
+        """
         import torch
 
         total = None
         with torch.no_grad():
             for engine, split in zip(self.engines, self.data.splits):
-                s = score(metric, engine.predict(split.X_val), split.Y_val)
+                X_val, Y_val = split.X_val[:rows], split.Y_val[:rows]
+                s = score(metric, engine.predict(X_val), Y_val)
                 alive = getattr(engine, "alive", None)
                 if alive is not None:
                     s = torch.where(alive.to(s.device), s, torch.full_like(s, float("nan")))
@@ -91,12 +96,23 @@ class Group:
         self.members = [self.members[i] for i in local]
 
 
+SCREEN_ROWS = 2048
+
+
 def train_round(members: list[Member], data: SearchData, rungs: Rungs, eta: int, book: Book,
                 cost: CostModel, deadline: float, make_engine: Callable[..., Any],
                 latency: Callable[[Any], float] | None, on_rung: Callable[[], None] | None = None,
-                ) -> None:
-    """Train ``members`` by successive halving over ``rungs``; tell every one of them."""
+                screen_rows: int = SCREEN_ROWS) -> None:
+    """Train ``members`` by successive halving over ``rungs``; tell every one of them.
+
+    Rungs before the last two are screening rungs: they score on at most ``screen_rows``
+    validation rows (on 10 000 rows, scoring would cost as much as training to a third of an
+    epoch); the last two rungs, where the best are told apart, score on all of them.
+    """
     metric = book.objective[0]
+
+    def n_val(k: int) -> int:
+        return min(data.n_val, screen_rows) if k < len(rungs) - 2 else data.n_val
     by_key: dict[Any, list[Member]] = {}
     for m in members:
         by_key.setdefault(m.candidate.arch_key, []).append(m)
@@ -120,7 +136,7 @@ def train_round(members: list[Member], data: SearchData, rungs: Rungs, eta: int,
                     c = pending[i][0].candidate
                     w = c.n_params(data.n_features, data.n_outputs) * len(pending[i])
                     predicted = (cost.train(w, target, c.batch_size)
-                                 + cost.evaluate(w, data.n_val)) * len(data.splits)
+                                 + cost.evaluate(w, n_val(k))) * len(data.splits)
                     if groups and time.perf_counter() + predicted > deadline:
                         cut = True              # would not score before the deadline
                         break
@@ -129,12 +145,12 @@ def train_round(members: list[Member], data: SearchData, rungs: Rungs, eta: int,
                 else:
                     group = groups[i]
                 predicted = (cost.train(group.weights, target - group.done, group.batch_size)
-                             + cost.evaluate(group.weights, data.n_val)) * len(data.splits)
+                             + cost.evaluate(group.weights, n_val(k))) * len(data.splits)
                 t0 = time.perf_counter()
                 if not group.advance(target, deadline):
                     cut = True
                     break
-                values = group.evaluate(metric)
+                values = group.evaluate(metric, screen_rows if k < len(rungs) - 2 else None)
                 seconds = time.perf_counter() - t0
                 cost.observe(predicted, seconds)
                 for m, v in zip(group.members, values):

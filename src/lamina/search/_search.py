@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
+
 from .._errors import ParameterError
 from .._validation import check_bool, check_int, resolve_device, resolve_dtype
 from ._book import Book, Member
@@ -29,6 +31,7 @@ DEFAULT_BUDGET = "5m"
 
 def search(X: Any, y: Any, space: Any = None, *, budget: Any = None, n_trials: int | None = None,
            objective: Any = None, cv: int | None = None, validation_fraction: float = 0.2,
+           validation_data: Any = None,
            storage: Any = None, study: str | None = None, resume: bool = False,
            device: Any = "cpu", dtype: Any = "float32", random_state: int = 0,
            population: int = 4, batch: int = 8, eta: int = 3, min_epochs: Any = "auto",
@@ -61,6 +64,8 @@ def search(X: Any, y: Any, space: Any = None, *, budget: Any = None, n_trials: i
         (batch-1 ms) and/or ``"params"`` to minimise: ``("accuracy", "latency")``. Default: by y.
     cv : int, optional
         k-fold cross-validation per trial instead of a hold-out ``validation_fraction``.
+    validation_data : (X_val, y_val), optional
+        Score on these rows instead of splitting ``X``; the refit then uses both.
     storage : str or optuna storage, optional
         ``None`` (in memory), ``"sqlite:///lamina.db"``, or ``"postgresql://..."`` so several
         workers (processes, machines) share one study.
@@ -111,7 +116,11 @@ def search(X: Any, y: Any, space: Any = None, *, budget: Any = None, n_trials: i
     names = parse_objective(objective, y)
     space_obj = resolve_space(space)
     data = prepare(X, y, names, validation_fraction=validation_fraction, cv=cv,
-                   random_state=random_state, device=dev, dtype=dt)
+                   random_state=random_state, device=dev, dtype=dt,
+                   validation_data=validation_data)
+    if validation_data is not None:        # "all the data" for the refit
+        X = np.concatenate([np.asarray(X), np.asarray(validation_data[0])])
+        y = np.concatenate([np.asarray(y), np.asarray(validation_data[1])])
     first, last = _epochs(min_epochs, max_epochs, data.n_train, eta)
     rungs = Rungs.geometric(data.n_train, first, last, eta)
 

@@ -1,9 +1,11 @@
 """Where a search keeps its trials: in memory, a SQLite file, or any Optuna RDB URL (PostgreSQL).
 
 RDB storages get Optuna's heartbeat: each worker records a heartbeat for its running trials, and
-a trial whose worker stopped beating (``kill -9``, a lost machine) is marked failed and re-queued
-by :class:`optuna.storages.RetryHeartbeatStaleTrialCallback`, so another worker (or ``--resume``)
-trains it again.
+a trial whose worker stopped beating (``kill -9``, a lost machine) is marked failed and, on
+servers that lock rows (PostgreSQL, MySQL), re-queued by
+:class:`optuna.storages.RetryHeartbeatStaleTrialCallback`, so another worker (or ``--resume``)
+trains it again. SQLite cannot hand a queued trial to exactly one of several processes, so there
+stale trials are only failed.
 """
 
 from __future__ import annotations
@@ -123,8 +125,13 @@ def _rdb_storage(url: str, engine_kwargs: dict[str, Any], heartbeat_interval: in
     retry = getattr(callbacks, "RetryHeartbeatStaleTrialCallback", None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")                  # experimental-feature warnings
-        if retry is not None:
-            hb: dict[str, Any] = {"heartbeat_stale_trial_callback": retry(max_retry=3)}
+        hb: dict[str, Any] = {}
+        if url.startswith("sqlite"):
+            # SQLite cannot lock the row of a queued (WAITING) trial, so two workers could both
+            # take a retry; there, trials of a dead worker are failed, not queued again
+            pass
+        elif retry is not None:
+            hb = {"heartbeat_stale_trial_callback": retry(max_retry=3)}
         else:                                            # optuna < 4.9
             hb = {"failed_trial_callback": callbacks.RetryFailedTrialCallback(max_retry=3)}
         reason = ""

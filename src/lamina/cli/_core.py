@@ -1,0 +1,199 @@
+"""Core verbs: ``train``, ``predict``, ``evaluate``, ``datasets``, ``demo``.
+
+Every function imports torch/lamina lazily so ``lamina --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ._app import app, friendly
+
+
+def _hidden(text: str) -> Any:
+    """``"256,128"`` -> (256, 128); anything else is a lamina spec string."""
+    parts = [p.strip() for p in text.split(",")]
+    if all(p.isdigit() for p in parts):
+        return tuple(int(p) for p in parts)
+    return text
+
+
+def _split(ds: Any, seed: int) -> tuple[Any, Any, Any, Any, str]:
+    """The data set's own test split, or a seeded stratified 20 % hold-out."""
+    if ds.X_test is not None and ds.y_test is not None:
+        return ds.X, ds.X_test, ds.y, ds.y_test, "the data set's test split"
+    from sklearn.model_selection import train_test_split
+
+    stratify = ds.y if ds.task == "classification" else None
+    Xtr, Xte, ytr, yte = train_test_split(ds.X, ds.y, test_size=0.2, random_state=seed,
+                                          stratify=stratify)
+    return Xtr, Xte, ytr, yte, f"a stratified 20 % hold-out (seed {seed})"
+
+
+def _load_data(data: str, target: str | None) -> Any:
+    from ..datasets import load
+
+    ds = load(data, target=target)
+    if ds.task not in ("classification", "regression", "multilabel"):
+        from .._errors import DataError
+
+        raise DataError(f"data {data!r} is a {ds.task!r} set; `lamina train` fits tabular/image "
+                        "classification or regression. Use its recipe: `lamina recipe --list`.")
+    return ds
+
+
+def _metrics(est: Any, X: Any, y: Any) -> dict[str, float]:
+    from ..estimators import MLPClassifier
+
+    if isinstance(est, MLPClassifier):
+        from sklearn.metrics import accuracy_score, log_loss
+
+        out = {"accuracy": float(accuracy_score(y, est.predict(X)))}
+        if not getattr(est, "_multilabel", False):
+            out["log_loss"] = float(log_loss(y, est.predict_proba(X), labels=est.classes_))
+        return out
+    from sklearn.metrics import mean_absolute_error, r2_score
+
+    pred = est.predict(X)
+    return {"r2": float(r2_score(y, pred)), "mae": float(mean_absolute_error(y, pred))}
+
+
+def _print_metrics(title: str, metrics: dict[str, float]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for k, v in metrics.items():
+        table.add_row(k, f"{v:.4f}")
+    Console().print(table)
+
+
+def train_run(data: str, *, hidden: str = "256,128", activation: str = "relu",
+              epochs: int = 50, lr: float = 1e-3, batch_size: int = 256,
+              out: str | None = None, target: str | None = None, seed: int = 0,
+              device: str = "cpu", verbose: bool = True) -> tuple[Any, Path, dict[str, float]]:
+    """Train an MLP on a data set; save the run; return (estimator, run dir, test metrics)."""
+    from ..estimators import MLPClassifier, MLPRegressor
+
+    ds = _load_data(data, target)
+    Xtr, Xte, ytr, yte, how = _split(ds, seed)
+    cls = MLPRegressor if ds.task == "regression" else MLPClassifier
+    kw: dict[str, Any] = {"hidden_layer_sizes": _hidden(hidden), "activation": activation,
+                          "max_iter": epochs, "learning_rate_init": lr,
+                          "batch_size": batch_size, "random_state": seed, "device": device,
+                          "verbose": verbose, "early_stopping": True, "n_iter_no_change": 5}
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():  # the stop reason is printed below instead
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = cls(**kw).fit(Xtr, ytr)
+    run = Path(out) if out else Path("runs") / Path(str(data)).stem
+    est.save(run)
+    metrics = _metrics(est, Xte, yte)
+    print(f"data: {ds.name} ({len(ytr)} train rows; evaluated on {how}, {len(yte)} rows)")
+    print(f"stopped after {est.n_iter_} epochs: {est.stop_reason_}")
+    return est, run, metrics
+
+
+@app.command()
+@friendly
+def train(
+    data: str = typer.Argument(..., help="A data set name (see `lamina datasets`) or a "
+                               ".csv/.parquet/.npz file."),
+    hidden: str = typer.Option("256,128", help="Hidden widths '256,128' or a spec "
+                               "'256:tanh-128'."),
+    activation: str = typer.Option("relu", help="relu, tanh, logistic, gelu, silu, ..."),
+    epochs: int = typer.Option(50, help="Maximum epochs (early stopping on a 10 % split)."),
+    lr: float = typer.Option(1e-3, help="Learning rate (Adam)."),
+    batch_size: int = typer.Option(256, help="Mini-batch size."),
+    out: str = typer.Option(None, help="Run directory to write (default runs/<data>)."),
+    target: str = typer.Option(None, help="Target column, for files."),
+    seed: int = typer.Option(0, help="Random seed."),
+    device: str = typer.Option("cpu", help="cpu, cuda, cuda:N."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Train a network of hidden layers on DATA and save the run directory."""
+    _, run, metrics = train_run(data, hidden=hidden, activation=activation, epochs=epochs,
+                                lr=lr, batch_size=batch_size, out=out, target=target,
+                                seed=seed, device=device, verbose=not quiet)
+    _print_metrics("test metrics", metrics)
+    print(f"run saved to {run}")
+
+
+def _features(data: str, target: str | None) -> tuple[Any, Any]:
+    from ..datasets import load
+
+    ds = load(data, target=target)
+    if ds.X_test is not None:
+        return ds.X_test, ds.y_test
+    return ds.X, ds.y
+
+
+@app.command()
+@friendly
+def predict(
+    run: str = typer.Argument(..., help="A run directory written by `lamina train`."),
+    data: str = typer.Argument(..., help="Data set name or file (its test split if it has one)."),
+    out: str = typer.Option("predictions.csv", help="CSV file to write."),
+    target: str = typer.Option(None, help="Target column to drop, for files."),
+) -> None:
+    """Predict with a saved run; write a CSV with one row per sample."""
+    import pandas as pd
+
+    from ..estimators import MLPClassifier, load
+    from ..train import atomic_write_text
+
+    est = load(run)
+    X, _ = _features(data, target)
+    frame = pd.DataFrame({"prediction": list(est.predict(X))})
+    if isinstance(est, MLPClassifier) and not getattr(est, "_multilabel", False):
+        proba = est.predict_proba(X)
+        for i, c in enumerate(est.classes_):
+            frame[f"proba_{c}"] = proba[:, i]
+    atomic_write_text(Path(out), frame.to_csv(index=False))
+    print(f"wrote {len(frame)} predictions to {out}")
+
+
+@app.command()
+@friendly
+def evaluate(
+    run: str = typer.Argument(..., help="A run directory written by `lamina train`."),
+    data: str = typer.Argument(..., help="Data set name or file (its test split if it has one)."),
+    target: str = typer.Option(None, help="Target column, for files."),
+) -> None:
+    """Score a saved run on DATA (accuracy/log-loss or R²/MAE)."""
+    from ..estimators import load
+
+    est = load(run)
+    X, y = _features(data, target)
+    if y is None:
+        from .._errors import DataError
+
+        raise DataError(f"data {data!r} has no target to evaluate against; pass a file with a "
+                        "target column (--target NAME).")
+    _print_metrics(f"{run} on {data}", _metrics(est, X, y))
+
+
+@app.command()
+@friendly
+def datasets() -> None:
+    """List the data sets lamina knows, whether they are installed, and how to get them."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..datasets import list_datasets
+
+    table = Table(title="lamina data sets (offline)")
+    for col in ("name", "task", "shape", "source", "available", "install"):
+        table.add_column(col)
+    for info in list_datasets():
+        table.add_row(info.name, info.task, info.shape, info.source,
+                      "yes" if info.available else "no", "" if info.available else info.install)
+    Console(width=160).print(table)

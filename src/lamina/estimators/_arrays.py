@@ -1,0 +1,105 @@
+"""Validation of fixed-shape array inputs (images, signals, tables) for the deep estimators."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from sklearn.utils.validation import _check_feature_names, check_array
+
+from .._errors import DataError, ParameterError
+
+
+def check_float_array(est: Any, X: Any, fitting: bool) -> np.ndarray:
+    """``X`` as a finite float array with at least 2 dims (sklearn's messages, plus a fix)."""
+    if hasattr(X, "columns"):
+        _check_feature_names(est, X, reset=fitting)   # DataFrame column names, as sklearn does
+    try:
+        return check_array(X, allow_nd=True, dtype=(np.float32, np.float64),
+                           ensure_all_finite=True, estimator=est, input_name="X")
+    except ValueError as err:
+        msg = str(err)
+        low = msg.lower()
+        if "nan" in low or "infinity" in low:
+            msg += " Remove or impute the missing/infinite values first."
+        elif "expected 2d array" in low:
+            msg += " Pass one row (or image) per sample."
+        raise DataError(msg) from None
+
+
+def check_image_shape(value: Any) -> tuple[int, ...] | None:
+    """The ``image_shape`` parameter: None or a tuple (C, H, W) / (C, L) of positive ints."""
+    if value is None:
+        return None
+    ok = isinstance(value, (tuple, list)) and len(value) in (2, 3) and all(
+        isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1 for d in value)
+    if not ok:
+        raise ParameterError("image_shape", value, "None or a tuple (channels, height, width) "
+                             "for images or (channels, length) for signals, of positive ints",
+                             "Pass e.g. image_shape=(1, 28, 28).")
+    return tuple(int(d) for d in value)
+
+
+def infer_shape(X: np.ndarray, image_shape: tuple[int, ...] | None) -> tuple[int, ...]:
+    """Per-sample shape to fit on: ``image_shape`` if given, else from ``X``'s own axes.
+
+    ``(N, C, H, W)`` -> ``(C, H, W)``; ``(N, H, W)`` -> ``(1, H, W)``; ``(N, D)`` -> ``(1, D)``
+    (a one-channel signal: the conv layers become 1-D).
+    """
+    if image_shape is not None:
+        if X.ndim == 2 and X.shape[1] != math.prod(image_shape):
+            raise DataError(f"X has {X.shape[1]} features per row, but image_shape="
+                            f"{image_shape} needs {math.prod(image_shape)} "
+                            f"({' x '.join(map(str, image_shape))}). Fix image_shape or X.")
+        if X.ndim > 2:
+            reshape_to(X, image_shape, "image_shape")
+        return image_shape
+    if X.ndim == 2:
+        return (1, X.shape[1])
+    if X.ndim == 3:
+        return (1, X.shape[1], X.shape[2])
+    if X.ndim == 4:
+        return tuple(int(d) for d in X.shape[1:])
+    raise DataError(f"X has shape {X.shape}; expected (N, C, H, W) images, (N, H, W) "
+                    "one-channel images or (N, D) rows. Reshape X.")
+
+
+def reshape_to(X: np.ndarray, shape: tuple[int, ...], what: str = "the fitted shape"
+               ) -> np.ndarray:
+    """Reshape a batch to ``(N, *shape)``, refusing anything but the exact layouts that fit.
+
+    Accepted: ``(N, *shape)``; ``(N, prod(shape))`` flat rows; ``(N, H, W)`` when ``shape`` is
+    ``(1, H, W)``. Anything else (other channels, other sizes, channels-last) is a
+    :class:`DataError` saying what was expected and how to fix it.
+    """
+    got = tuple(X.shape[1:])
+    n = X.shape[0]
+    if got == shape:
+        return X
+    if X.ndim == 2:
+        if got[0] == math.prod(shape):
+            return X.reshape(n, *shape)
+        raise DataError(f"X has {got[0]} features, but the model expects "
+                        f"{math.prod(shape)} features as input (flattened {shape}). "
+                        f"Pass rows of {math.prod(shape)} values or arrays of shape (N, "
+                        f"{', '.join(map(str, shape))}).")
+    if len(shape) == 3 and shape[0] == 1 and got == shape[1:]:
+        return X.reshape(n, *shape)
+    msg = (f"X has per-sample shape {got}, but {what} is {shape} (channels, "
+           f"{'height, width' if len(shape) == 3 else 'length'})")
+    if len(got) == len(shape) and got[1:] == shape[1:] and got[0] != shape[0]:
+        msg += f": {got[0]} channels where {shape[0]} are expected"
+        fix = ("Convert the images to the channels the model was fitted on (e.g. grayscale: "
+               "X.mean(axis=1, keepdims=True)).") if shape[0] == 1 else \
+            f"Pass images with {shape[0]} channels."
+    elif len(got) == len(shape) and got == (*shape[1:], shape[0]):
+        msg += " (this looks channels-last)"
+        fix = f"Move the channel axis first: X.transpose(0, {len(got)}, " + \
+            ", ".join(str(i) for i in range(1, len(got))) + ")."
+    else:
+        fix = f"Resize or reshape the inputs to (N, {', '.join(map(str, shape))})."
+    raise DataError(f"{msg}. {fix}")
+
+
+__all__ = ["check_float_array", "check_image_shape", "infer_shape", "reshape_to"]

@@ -1,0 +1,342 @@
+"""``DeepEstimator``: sklearn's contract over any lamina network trained by ``Trainer``.
+
+The image, sequence, text, autoencoder (and forecasting, recommendation, seq2seq) estimators
+are thin subclasses. How a subclass uses it:
+
+1. ``__init__`` lists *every* parameter explicitly (sklearn reads the signature), passes the
+   common ones to ``super().__init__(spec=..., epochs=..., ...)`` and stores its own ones
+   unchanged under their own names. Nothing is validated there.
+2. Class attributes: ``_default_spec`` (used when ``spec=None``), ``_loss`` (a Trainer loss:
+   ``cross_entropy``, ``mse``, ...), ``_metrics`` (validation metrics; the first is
+   ``validation_scores_``).
+3. Hooks (all called from :meth:`DeepEstimator._fit` / the inference helpers):
+
+   - ``_check_params(self) -> dict``: validate the subclass's own parameters (raise
+     :class:`~lamina.ParameterError` via ``lamina._validation``), return resolved values; they
+     are merged into ``p``, the dict of resolved common parameters.
+   - ``_prepare(self, X, y, fitting: bool) -> Samples``: validate ``X`` (and ``y`` when not
+     None), encode the targets as the loss wants them, return a :class:`Samples` (fixed-shape
+     tensor, or padded sequences with ``lengths`` via ``Samples.from_sequences``). With
+     ``fitting=True`` also set the data-derived fitted attributes (``n_features_in_``,
+     ``classes_``, ``tokenizer_``, ...).
+   - ``_build_module(self, p, samples, seed) -> nn.Module``: the network. Use
+     :func:`lamina.build` (or ``build_autoencoder``) so hidden layers are named ``hidden.0``,
+     ``hidden.1``, ...; the module needs ``config()`` and the subclass ``_module_from_config``.
+   - ``_stratify(self, samples) -> array | None``: labels for a stratified validation split.
+   - ``_trainer_data(self, samples, shuffle, seed)``: what ``Trainer.fit`` gets (default: an
+     ``(X, y)`` pair, or a re-iterable of ``(x, lengths, y)`` batches for sequences). Override
+     to yield other batches, e.g. ``(src, src_lengths, tgt_in, tgt_out)`` for seq2seq: the
+     Trainer calls ``module(*batch[:-1])`` and the loss on ``(output, batch[-1])``.
+   - ``_fitted_state(self) -> dict`` / ``_restore_state(self, state)``: extra fitted state as
+     JSON (classes, tokenizer vocabulary, scalers) for ``save``/``lamina.load``.
+   - ``_module_from_config(cls, config) -> nn.Module`` (classmethod): rebuild the architecture
+     from ``module_.config()`` (default: ``HiddenNet.from_config``).
+
+4. Inference: ``self._outputs(samples)`` runs the fitted module in eval mode over batches
+   (sequences in length order, results put back in input order) and returns float64 numpy
+   outputs; pass ``fn=lambda module, *inputs: ...`` to run something else (e.g. an encoder).
+5. Call :func:`register_deep` once at import so ``save`` / ``lamina.load`` know the class.
+
+Fitted attributes set here: ``module_``, ``history_``, ``stop_reason_``, ``n_iter_``,
+``loss_curve_``, ``validation_scores_`` and ``best_validation_score_`` (None without
+early stopping).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+
+from .._errors import DataError, NotFittedError, ParameterError
+from .._validation import (
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    resolve_device,
+    resolve_dtype,
+)
+from ..nn import HiddenNet
+from ..spec import HiddenSpec, parse_spec
+from ..train import EarlyStopping, History, MaxEpochs, Schedule, Trainer
+from ._samples import Samples
+
+DEEP_OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
+DEEP_SCHEDULES = ("constant", "cosine", "step")
+
+
+class DeepEstimator(BaseEstimator):
+    """Base of lamina's deep estimators (not for direct use); see the module docstring.
+
+    Parameters
+    ----------
+    spec : str, tuple or HiddenSpec, optional
+        The hidden layers, e.g. ``"conv(32,3)-pool-dense(128)"``; ``None`` uses the class's
+        ``_default_spec``.
+    epochs : int
+        Maximum passes over the training data.
+    batch_size : int
+        Samples per optimizer step.
+    lr : float
+        Learning rate.
+    optimizer : str
+        ``adam``, ``adamw``, ``sgd``, ``rmsprop`` or ``adagrad``.
+    weight_decay : float
+        torch-style weight decay (decoupled for ``adamw``).
+    schedule : str
+        Learning-rate schedule over the epochs: ``constant``, ``cosine`` or ``step``.
+    clip_norm : float, optional
+        Clip the global gradient norm (useful for recurrent networks).
+    early_stopping : bool
+        Hold out ``validation_fraction`` of the training data, stop when its loss has not
+        improved for ``patience`` epochs, and restore the best weights.
+    validation_fraction : float
+        Fraction held out for early stopping, in (0, 1).
+    patience : int
+        Epochs without improvement before stopping.
+    random_state : int, RandomState or None
+        Seeds initialisation, the validation split, shuffling and dropout.
+    device, dtype : str
+        Where and in which float type the network lives (``"cpu"``, ``"cuda"``; ``"float32"``).
+    verbose : bool
+        Show a progress bar.
+    """
+
+    _default_spec: Any = (100,)
+    _loss: str = "cross_entropy"
+    _metrics: tuple[str, ...] = ("accuracy",)
+
+    def __init__(self, spec: Any = None, *, epochs: int = 20, batch_size: int = 64,
+                 lr: float = 1e-3, optimizer: str = "adam", weight_decay: float = 0.0,
+                 schedule: str = "constant", clip_norm: float | None = None,
+                 early_stopping: bool = True, validation_fraction: float = 0.1,
+                 patience: int = 5, random_state: Any = None, device: Any = "cpu",
+                 dtype: Any = "float32", verbose: bool = False) -> None:
+        self.spec = spec
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.schedule = schedule
+        self.clip_norm = clip_norm
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.random_state = random_state
+        self.device = device
+        self.dtype = dtype
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ subclass hooks
+    def _check_params(self) -> dict[str, Any]:
+        return {}
+
+    def _prepare(self, X: Any, y: Any, fitting: bool) -> Samples:
+        raise NotImplementedError
+
+    def _build_module(self, p: dict[str, Any], samples: Samples, seed: int) -> torch.nn.Module:
+        raise NotImplementedError
+
+    def _stratify(self, samples: Samples) -> np.ndarray | None:
+        return None
+
+    def _trainer_data(self, samples: Samples, batch_size: int, shuffle: bool, seed: int) -> Any:
+        return samples.for_trainer(batch_size, shuffle, seed)
+
+    def _fitted_state(self) -> dict[str, Any]:
+        return {}
+
+    def _restore_state(self, state: dict[str, Any]) -> None:
+        return None
+
+    @classmethod
+    def _module_from_config(cls, config: dict[str, Any]) -> torch.nn.Module:
+        return HiddenNet.from_config(config)
+
+    # ------------------------------------------------------------------ parameters
+    def _check_common(self) -> dict[str, Any]:
+        """Validate the common parameters (in fit, never in __init__); return resolved values."""
+        p: dict[str, Any] = {}
+        p["spec"] = self._resolved_spec()
+        p["epochs"] = check_int("epochs", self.epochs, 1)
+        p["batch_size"] = check_int("batch_size", self.batch_size, 1)
+        p["lr"] = check_float("lr", self.lr, 0.0, None, low_open=True)
+        p["optimizer"] = check_choice("optimizer", self.optimizer, DEEP_OPTIMIZERS)
+        p["weight_decay"] = check_float("weight_decay", self.weight_decay, 0.0, None)
+        p["schedule"] = check_choice("schedule", self.schedule, DEEP_SCHEDULES)
+        p["clip_norm"] = (None if self.clip_norm is None else
+                          check_float("clip_norm", self.clip_norm, 0.0, None, low_open=True))
+        p["early_stopping"] = check_bool("early_stopping", self.early_stopping)
+        p["validation_fraction"] = check_float("validation_fraction", self.validation_fraction,
+                                               0.0, 1.0, low_open=True, high_open=True)
+        p["patience"] = check_int("patience", self.patience, 1)
+        p["device"] = resolve_device(self.device)
+        p["dtype"] = resolve_dtype(self.dtype)
+        if isinstance(self.verbose, (bool, numbers.Integral)):
+            p["verbose"] = bool(self.verbose)
+        else:
+            p["verbose"] = check_bool("verbose", self.verbose)
+        try:
+            p["rng"] = check_random_state(self.random_state)
+        except ValueError:
+            raise ParameterError("random_state", self.random_state, "an int, a "
+                                 "numpy RandomState or None", "Pass e.g. random_state=0.") \
+                from None
+        return p
+
+    def _resolved_spec(self) -> HiddenSpec:
+        spec = self._default_spec if self.spec is None else self.spec
+        return parse_spec(spec, param="spec")
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X: Any, y: Any = None) -> DeepEstimator:
+        """Train a new network on ``(X, y)``; returns ``self``."""
+        return self._fit(X, y)
+
+    def _fit(self, X: Any, y: Any) -> DeepEstimator:
+        p = self._check_common()
+        p.update(self._check_params())
+        rng: np.random.RandomState = p["rng"]
+        samples = self._prepare(X, y, fitting=True)
+        train, val = self._split(samples, p, rng)
+        seed = int(rng.randint(0, 2**31 - 1))
+        module = self._build_module(p, train, seed)
+        self.module_ = module.to(device=p["device"], dtype=p["dtype"])
+        for part in (train, val):
+            if part is not None:
+                self._fix_steps(part)
+        stop: list[Any] = [MaxEpochs(p["epochs"])]
+        if val is not None:
+            stop.append(EarlyStopping(patience=p["patience"], monitor="val_loss"))
+        trainer = Trainer(self.module_, loss=self._loss, optimizer=p["optimizer"], lr=p["lr"],
+                          weight_decay=p["weight_decay"], clip_norm=p["clip_norm"],
+                          batch_size=p["batch_size"], stop=stop,
+                          schedule=Schedule(p["schedule"], lr0=p["lr"], t_max=p["epochs"],
+                                            step_size=max(1, p["epochs"] // 3)),
+                          metrics=list(self._metrics), seed=int(rng.randint(0, 2**31 - 1)),
+                          verbose=p["verbose"])
+        data_seed = int(rng.randint(0, 2**31 - 1))
+        history = trainer.fit(
+            self._trainer_data(train, p["batch_size"], True, data_seed),
+            None if val is None else self._trainer_data(val, p["batch_size"], False, 0))
+        self.module_.eval()
+        self._set_training_attributes(history, val is not None)
+        return self
+
+    def _split(self, samples: Samples, p: dict[str, Any],
+               rng: np.random.RandomState) -> tuple[Samples, Samples | None]:
+        n = len(samples)
+        if not p["early_stopping"]:
+            return samples, None
+        n_val = int(np.ceil(p["validation_fraction"] * n))
+        if n_val < 1 or n - n_val < 1:
+            raise DataError(f"early_stopping=True holds out validation_fraction="
+                            f"{p['validation_fraction']} of the {n} samples, which leaves "
+                            f"{n_val} for validation and {n - n_val} for training. Pass more "
+                            "samples or set early_stopping=False.")
+        labels = self._stratify(samples)
+        if labels is not None:
+            _, counts = np.unique(labels, return_counts=True)
+            if counts.min() < 2 or n_val < len(counts) or n - n_val < len(counts):
+                labels = None  # too few per class to stratify; a plain random split still works
+        idx_train, idx_val = train_test_split(np.arange(n), test_size=n_val, random_state=rng,
+                                              stratify=labels)
+        return samples.subset(np.sort(idx_train)), samples.subset(np.sort(idx_val))
+
+    def _set_training_attributes(self, history: History, validated: bool) -> None:
+        self.history_ = history
+        self.stop_reason_ = history.stop_reason
+        self.n_iter_ = len(history)
+        self.loss_curve_ = [float(v) for v in history["train_loss"]]
+        self.validation_scores_: list[float] | None = None
+        self.best_validation_score_: float | None = None
+        if validated:
+            self.validation_scores_ = [float(v) for v in history["val_score"]]
+            finite = [v for v in self.validation_scores_ if np.isfinite(v)]
+            self.best_validation_score_ = max(finite) if finite else None
+
+    # ------------------------------------------------------------------ inference
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "module_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator.")
+
+    def _fix_steps(self, samples: Samples) -> None:
+        """Pad every batch to the network's fixed ``T`` when it flattens the time axis."""
+        module = self.module_
+        if not samples.is_sequence or getattr(module, "variable_length", True):
+            return
+        steps = int(module.in_shape[0])
+        longest = int(samples.lengths.max()) if len(samples) else 0  # type: ignore[union-attr]
+        if longest > steps:
+            raise DataError(f"a sequence has {longest} steps, but this network reads exactly "
+                            f"T={steps} (its spec flattens the time axis); nothing is truncated "
+                            "silently. Shorten the sequences, or end the sequence layers with "
+                            "readout=last/mean or seqpool to accept any length.")
+        samples.pad_to = steps
+
+    def _outputs(self, samples: Samples, fn: Any = None) -> np.ndarray:
+        """Run the fitted module (or ``fn(module, *inputs)``) over ``samples``; float64 numpy
+        outputs in the input order."""
+        module = self.module_
+        self._fix_steps(samples)
+        param = next(module.parameters())
+        parts: list[tuple[np.ndarray, np.ndarray]] = []
+        was_training = module.training
+        module.eval()
+        try:
+            with torch.no_grad():
+                for idx, inputs in samples.input_batches():
+                    # floats take the module's dtype; ids stay ints; lengths stay on the CPU
+                    moved = [t.to(param.device, param.dtype) if t.is_floating_point()
+                             else t.to(param.device) if i == 0 else t
+                             for i, t in enumerate(inputs)]
+                    out = fn(module, *moved) if fn is not None else module(*moved)
+                    parts.append((idx, out.double().cpu().numpy()))
+        finally:
+            module.train(was_training)
+        if not parts:
+            raise DataError("no samples to predict (X is empty). Pass at least one sample.")
+        first = parts[0][1]
+        result = np.empty((len(samples), *first.shape[1:]), dtype=np.float64)
+        for idx, out in parts:
+            result[idx] = out
+        return result
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: Any) -> Any:
+        """Write a run directory (``config.json`` + ``weights.safetensors`` +
+        ``history.jsonl``; no pickle) that :func:`lamina.load` reads back.
+
+        Examples
+        --------
+        >>> est.save("runs/cnn"); est2 = lamina.load("runs/cnn")   # doctest: +SKIP
+        """
+        from ._deep_persist import save_deep
+
+        self._check_fitted()
+        return save_deep(self, path)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        return tags
+
+
+def register_deep(cls: type) -> type:
+    """Register a :class:`DeepEstimator` subclass for ``save`` / :func:`lamina.load`."""
+    from ._deep_persist import register
+
+    register(cls)
+    return cls
+
+
+__all__ = ["DeepEstimator", "register_deep", "Samples", "DEEP_OPTIMIZERS", "DEEP_SCHEDULES"]

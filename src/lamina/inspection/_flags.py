@@ -1,0 +1,114 @@
+"""Flagged problems of an inspection, each with the evidence and a suggested fix.
+
+Rules (thresholds are part of the contract; the report explains them to newcomers):
+
+* dead units: share of a layer's units that never activate (> 0 % flags; > 20 % is high);
+* saturation: share of a tanh/sigmoid layer's outputs within 1 % of the bounds (> 10 %);
+* redundant layers: CKA > 0.95 between two layers (the later one adds little);
+* redundant units: pairs of units with |correlation| > 0.98 on the sampled rows;
+* low effective rank: fewer than 10 % of a layer's width (widths >= 16);
+* non-finite activations (NaN/inf);
+* vanishing / exploding gradients (when :meth:`Inspection.gradient_flow` was run).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+CKA_REDUNDANT = 0.95
+CORR_REDUNDANT = 0.98
+DEAD_HIGH = 20.0
+SATURATED = 10.0
+LOW_RANK = 0.10
+
+COLUMNS = ["severity", "layer", "problem", "detail", "fix"]
+
+_DEAD_FIX = {
+    "rectifier": "Lower the learning rate, use He initialisation, add batch normalisation, or "
+                 "switch to LeakyReLU/ELU/GELU, whose units keep a gradient when negative; "
+                 "dead units can also simply be pruned - they compute nothing.",
+    "other": "A constant unit carries no information: check for saturation, lower the learning "
+             "rate, or prune it.",
+}
+
+
+def find_problems(ins: Any) -> pd.DataFrame:
+    rows: list[dict[str, Any]] = []
+    units = ins.units
+    layers = ins.layers
+    for rec, lay in zip(ins.records, layers.itertuples()):
+        u = units[units["layer"] == rec.name]
+        n_dead = int(u["dead"].sum())
+        if n_dead:
+            pct = 100.0 * n_dead / max(rec.width, 1)
+            rect = "rectifier" if rec.activation in ("relu", "relu6", "leaky_relu", "elu",
+                                                     "gelu", "silu", "selu") else "other"
+            rows.append(_row("high" if pct > DEAD_HIGH else "medium", rec.name, "dead units",
+                             f"{n_dead} of {rec.width} units ({pct:.0f} %) never activate on "
+                             f"these {ins.n_rows} inputs", _DEAD_FIX[rect]))
+        if np.isfinite(lay.saturated_pct) and lay.saturated_pct > SATURATED:
+            rows.append(_row(
+                "high" if lay.saturated_pct > 30 else "medium", rec.name, "saturation",
+                f"{lay.saturated_pct:.0f} % of the {rec.activation} outputs sit within 1 % of "
+                "the bounds, where the derivative is nearly 0",
+                "Standardise the inputs, use a smaller initialisation (Xavier/Glorot), lower "
+                "the learning rate, add normalisation, or use a ReLU-family activation."))
+        corr = np.abs(u["max_corr"].to_numpy(dtype=float))
+        pairs = int(np.nansum(corr > CORR_REDUNDANT) // 2)
+        if pairs:
+            rows.append(_row("low", rec.name, "redundant units",
+                             f"{pairs} pair(s) of units are correlated above {CORR_REDUNDANT} "
+                             "(they carry the same signal)",
+                             "Merge or prune one unit of each pair, or add dropout/weight "
+                             "decay so units specialise."))
+        if rec.width >= 16 and np.isfinite(lay.effective_rank) and \
+                lay.effective_rank < LOW_RANK * rec.width:
+            rows.append(_row("low", rec.name, "low effective rank",
+                             f"effective rank {lay.effective_rank:.1f} of {rec.width} units: "
+                             "the layer uses few independent directions",
+                             "A narrower layer would likely do as well; try halving its width."))
+        if lay.nonfinite:
+            rows.append(_row("high", rec.name, "non-finite activations",
+                             f"{lay.nonfinite} NaN/inf outputs (excluded from the statistics)",
+                             "Check the inputs for NaN/inf, lower the learning rate, clip "
+                             "gradients, or retrain from a checkpoint before the divergence."))
+    if len(ins.records) > 1:
+        mat = ins.cka()
+        names = list(mat.index)
+        for i in range(len(names)):
+            for j in range(i + 1, len(names)):
+                value = float(mat.iat[i, j])
+                if np.isfinite(value) and value > CKA_REDUNDANT:
+                    rows.append(_row("medium", names[j], "redundant layer",
+                                     f"CKA({names[i]}, {names[j]}) = {value:.3f} > "
+                                     f"{CKA_REDUNDANT}: {names[j]} represents the data almost "
+                                     f"as {names[i]} does",
+                                     "Remove one of the two layers (or make it narrower); the "
+                                     "network should lose little."))
+    flow = ins.results.get("gradient_flow")
+    if flow is not None:
+        for row in flow.layers.itertuples():
+            if row.vanishing:
+                rows.append(_row("high", row.layer, "vanishing gradient",
+                                 f"RMS gradient {row.grad_rms:.2e} is {row.ratio:.1e} x that of "
+                                 "the last layer: this layer learns far slower",
+                                 "Use ReLU-family activations, He/Xavier initialisation, batch/"
+                                 "layer normalisation or residual connections; fewer layers."))
+            if row.exploding:
+                rows.append(_row("high", row.layer, "exploding gradient",
+                                 f"RMS gradient {row.grad_rms:.2e} is {row.ratio:.1e} x that of "
+                                 "the last layer (or not finite)",
+                                 "Lower the learning rate, clip gradients (clip_norm), use a "
+                                 "smaller initialisation or normalisation layers."))
+    order = {"high": 0, "medium": 1, "low": 2}
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    return frame.sort_values("severity", key=lambda s: s.map(order), kind="stable",
+                             ignore_index=True)
+
+
+def _row(severity: str, layer: str, problem: str, detail: str, fix: str) -> dict[str, Any]:
+    return {"severity": severity, "layer": layer, "problem": problem, "detail": detail,
+            "fix": fix}

@@ -1,0 +1,23 @@
+"""The HTML report: ``lamina.report(model, ins, "report.html")``.
+
+The package itself is callable (``lamina.report(...)`` == ``lamina.report.report(...)``), so the
+name works whether ``lamina.report`` resolves to this package or to the function.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import Any
+
+from ._report import render, report, write_report
+
+__all__ = ["report", "write_report", "render"]
+
+
+class _CallableModule(types.ModuleType):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return report(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,283 @@
+"""``lamina.report``: one self-contained HTML file explaining an inspection to a newcomer."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._errors import LaminaError, ParameterError
+from ._html import Raw, esc, figure_html, fmt, page, table
+from ._text import GLOSSARY, INTRO, SEVERITY_HELP
+
+# the per-unit table is folded away above this many units per layer (it stays in the file)
+_UNIT_ROWS = 4096
+
+
+def report(model: Any, ins: Any, path: str | os.PathLike[str] = "report.html", *,
+           X: Any = None, y: Any = None, title: str | None = None,
+           ablate: bool = False) -> Path:
+    """Write ``ins`` (from :func:`lamina.inspect`) as one self-contained HTML file.
+
+    Inline CSS and PNG images (base64), no script and no network access: the file can be
+    mailed or archived. Sections: flagged problems with fixes, a glossary, layer overview,
+    CKA / probes / gradient flow, then one section per layer.
+
+    Parameters
+    ----------
+    model : estimator, HiddenNet, nn.Module or None
+        The inspected model (None: the one ``ins`` was computed from). Needed for gradient
+        flow and the pictures that run the model.
+    ins : Inspection
+    path : str or path
+        Where to write the HTML file (parent folders are created).
+    X, y : optional
+        Data for gradient flow, ablation and top-example images when ``ins`` holds no reference
+        to them (it keeps one when ``inspect`` got arrays).
+    title : str, optional
+    ablate : bool
+        Also run :meth:`Inspection.ablate` (slower) when it was not run yet.
+
+    Returns
+    -------
+    pathlib.Path of the written file.
+
+    Examples
+    --------
+    >>> ins = lamina.inspect(clf, X, y)                 # doctest: +SKIP
+    >>> lamina.report(clf, ins, "report.html")          # doctest: +SKIP
+    """
+    from ..inspection import Inspection
+
+    if not isinstance(ins, Inspection):
+        raise ParameterError("ins", ins, "expected the Inspection returned by lamina.inspect",
+                             "Pass ins = lamina.inspect(model, X, y).")
+    if model is not None:
+        from ..inspection._model import resolve_model
+        target = resolve_model(model)
+        if ins._target is None or ins._target.net is not target.net:
+            ins._attach(target, ins._X if X is None else X, ins._y if y is None else y)
+    out = Path(path)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise ParameterError("path", str(path), "the report is an HTML file",
+                             "Pass a path ending in .html, e.g. 'report.html'.")
+    notes = _complete(ins, X, y, ablate)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        text = render(ins, title=title, notes=notes)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return out
+
+
+write_report = report
+
+
+def _complete(ins: Any, X: Any, y: Any, ablate: bool) -> list[str]:
+    """Run the cheap analyses that are missing and possible; say why others were skipped."""
+    notes = []
+    X = X if X is not None else ins._X
+    y = y if y is not None else ins._y
+    if "probe" not in ins.results:
+        try:
+            ins.probe(None if y is None else y)
+        except LaminaError as err:
+            notes.append(f"Linear probes skipped: {err}")
+    if "gradient_flow" not in ins.results:
+        if ins._target is None or X is None or y is None:
+            notes.append("Gradient flow skipped: it needs the model and the data (X, y).")
+        else:
+            try:
+                ins.gradient_flow(X, y)
+            except LaminaError as err:
+                notes.append(f"Gradient flow skipped: {err}")
+    if ablate and "ablation" not in ins.results and ins._target is not None and X is not None \
+            and y is not None:
+        ins.ablate(X, y)
+    return notes
+
+
+def render(ins: Any, title: str | None = None, notes: list[str] | None = None) -> str:
+    """The report's HTML text."""
+    from ..inspection._pictures import (
+        default_units,
+        image_shape_of,
+        plot_activation_maximization,
+        plot_first_layer_weights,
+        plot_top_examples,
+        plot_unit_maps,
+    )
+
+    meta = ins.meta
+    model = meta.get("model", {})
+    problems = ins.problems()
+    layers = ins.layers
+    body: list[str] = []
+    nav = [("summary", "Summary"), ("glossary", "How to read"), ("layers", "Layers"),
+           ("relations", "Between layers")]
+    # ---- summary
+    n_units = int(layers["width"].sum())
+    dead = int(ins.units["dead"].sum())
+    cards = [("examples inspected", fmt(int(meta["n_rows"]))),
+             ("hidden layers", fmt(len(ins.records))), ("hidden units", fmt(n_units)),
+             ("dead units", fmt(dead)), ("problems flagged", fmt(len(problems)))]
+    body.append('<section id="summary"><h2>Summary</h2>'
+                f'<p class="lead">{esc(INTRO)}</p><div class="cards">'
+                + "".join(f"<div class=\"card\"><b>{v}</b><span>{esc(k)}</span></div>"
+                          for k, v in cards) + "</div>")
+    body.append("<h3>Flagged problems</h3>")
+    if len(problems):
+        body.append(f"<p class=\"lead\">Severity &mdash; {esc(SEVERITY_HELP)}</p>")
+        body.append(table(["severity", "layer", "problem", "evidence", "suggested fix"], [
+            (Raw(f'<span class="sev sev-{esc(r.severity)}">{esc(r.severity)}</span>'),
+             r.layer, r.problem, r.detail, r.fix) for r in problems.itertuples()],
+            "problems"))
+    else:
+        body.append('<p class="ok">No problem found: no dead or saturated units, no redundant '
+                    "layers, healthy gradients.</p>")
+    for note in notes or []:
+        body.append(f"<p class=\"lead\">{esc(note)}</p>")
+    body.append("</section>")
+    # ---- glossary
+    body.append('<section id="glossary"><h2>How to read this report</h2><dl class="glossary">'
+                + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in GLOSSARY)
+                + "</dl></section>")
+    # ---- layer overview
+    body.append('<section id="layers"><h2>Layers at a glance</h2>'
+                '<p class="lead">One row per inspected layer, input side first.</p>')
+    body.append(table(["layer", "kind", "activation", "units", "output shape", "dead %",
+                       "saturated %", "mean |activation|", "effective rank"],
+                      [(r.layer, r.kind, r.activation or "?", int(r.width), r.shape,
+                        float(r.dead_pct), float(r.saturated_pct), float(r.mean_abs),
+                        float(r.effective_rank)) for r in layers.itertuples()], "layers"))
+    body.append(figure_html(ins.plot_histograms(), "Distribution of all activations of each "
+                            "layer (log counts). A tall bar at 0 in a ReLU layer is normal; a "
+                            "layer squeezed against its bounds is saturated.",
+                            "activation histograms"))
+    body.append("</section>")
+    # ---- between layers
+    body.append('<section id="relations"><h2>Between layers</h2>')
+    if len(ins.records) > 1:
+        body.append("<h3>Similarity of layers (CKA)</h3>")
+        body.append(figure_html(ins.plot_cka(), "Linear CKA between every pair of layers "
+                                "(unbiased estimator on the sampled examples). Values above "
+                                "0.95 off the diagonal mean two layers carry the same "
+                                "information.", "CKA heatmap"))
+    if "probe" in ins.results:
+        probe = ins.results["probe"]
+        body.append("<h3>What each depth knows (linear probes)</h3>")
+        body.append(figure_html(ins.plot_probe(), "Held-out score of a linear read-out of the "
+                                "labels from each layer; the dashed line is guessing the most "
+                                "frequent class (or the mean).", "probe accuracy vs depth"))
+        body.append(table(["layer", "units", "metric", "probe score", "baseline"], [
+            (r.layer, int(r.width), r.metric, float(r.score), float(r.baseline))
+            for r in probe.itertuples()], "probe"))
+    if "gradient_flow" in ins.results:
+        flow = ins.results["gradient_flow"]
+        body.append("<h3>Gradient flow</h3>")
+        body.append(figure_html(ins.plot_gradient_flow(), "RMS loss gradient per unit of each "
+                                "layer (log scale). Bars far below the last layer's mean the "
+                                "early layers barely learn.", "gradient flow"))
+        body.append(table(["layer", "RMS gradient", "ratio to last layer", "weights' gradient",
+                           "units with zero weight gradient", "vanishing", "exploding"], [
+            (r.layer, float(r.grad_rms), float(r.ratio), float(r.param_grad_norm),
+             int(r.zero_grad_units), bool(r.vanishing), bool(r.exploding))
+            for r in flow.layers.itertuples()], "gradients"))
+    body.append(figure_html(ins.plot_pca(), "The sampled examples projected on the two main "
+                            "directions of each layer. Classes that separate more cleanly with "
+                            "depth show the network building useful features.", "PCA"))
+    if "ablation" in ins.results:
+        body.append("<h3>Most important units (ablation)</h3>")
+        body.append(figure_html(ins.plot_ablation(), "Loss increase when the unit is set to 0. "
+                                "Units near 0 can be pruned.", "ablation"))
+    has_model = ins._target is not None
+    if has_model and list(ins.input_info.get("shape") or []) == [2] \
+            and "feature_min" in ins.input_info:
+        body.append("<h3>Every unit over the input plane</h3>")
+        body.append(figure_html(plot_unit_maps(ins), "Each tile shows one unit's output for "
+                                "every point of the 2-D input plane (red positive, blue "
+                                "negative, white zero): early units cut the plane with lines, "
+                                "later ones combine them into regions.", "unit maps"))
+    images = has_model and image_shape_of(ins) is not None
+    if images:
+        try:
+            body.append(figure_html(plot_first_layer_weights(ins, max_units=48), "What each "
+                                    "first-layer unit looks for: its input weights drawn as an "
+                                    "image.", "first-layer weights"))
+        except LaminaError:
+            pass
+    body.append("</section>")
+    # ---- per layer
+    for i, rec in enumerate(ins.records):
+        anchor = f"layer-{i}"
+        nav.append((anchor, rec.name))
+        row = layers.iloc[i]
+        body.append(f'<section class="layer" id="{anchor}"><h2>Layer {esc(rec.name)}</h2>')
+        body.append(f"<p class=\"lead\">{esc(rec.kind)} layer, activation "
+                    f"{esc(rec.activation or 'unknown')}, {rec.width} units, output shape "
+                    f"{esc(row['shape'])} per example. Dead: {fmt(float(row['dead_pct']))} %, "
+                    f"saturated: {fmt(float(row['saturated_pct']))} %, effective rank "
+                    f"{fmt(float(row['effective_rank']))}.</p>")
+        mine = problems[problems["layer"] == rec.name]
+        if len(mine):
+            body.append("<ul>" + "".join(
+                f'<li><span class="sev sev-{esc(p.severity)}">{esc(p.severity)}</span> '
+                f"<b>{esc(p.problem)}</b>: {esc(p.detail)}. <i>Fix:</i> {esc(p.fix)}</li>"
+                for p in mine.itertuples()) + "</ul>")
+        body.append(figure_html(ins.plot_units(rec.name), "Every unit, sorted by its median "
+                                "value: thick bar = middle half of its values, thin line = 5-95 "
+                                "%, red = dead. Below: how often each unit is active.",
+                                f"units of {rec.name}"))
+        if images and default_units(ins, rec, 1):
+            if ins._X is not None:
+                body.append(figure_html(plot_top_examples(ins, rec.name, max_units=8),
+                                        "For the most variable units (rows): the inputs that "
+                                        "excite them most.", f"top examples {rec.name}"))
+            body.append(figure_html(plot_activation_maximization(ins, rec.name, steps=60,
+                                                                 max_units=8),
+                                    "Synthetic inputs that excite each unit as much as "
+                                    "possible (regularised gradient ascent).",
+                                    f"activation maximisation {rec.name}"))
+        body.append(_unit_table(ins, rec))
+        body.append("</section>")
+    subtitle = (f"{model.get('class', 'model')} - {int(meta['n_rows']):,} examples - "
+                f"{len(ins.records)} hidden layers - inspected {meta.get('created', '')}")
+    footer = (f"Generated by lamina {esc(meta.get('lamina_version', ''))}. Settings: "
+              f"batch_size={esc(meta.get('batch_size'))}, top_k={esc(meta.get('top_k'))}, "
+              f"sample_size={esc(meta.get('sample_size'))}, bins={esc(meta.get('bins'))}"
+              + (". The model was in training mode; it was inspected in eval mode and its "
+                 "mode restored." if meta.get("model_was_training") else "."))
+    return page(title or f"lamina report: {model.get('class', 'model')}", subtitle, nav,
+                "".join(body), footer)
+
+
+def _unit_table(ins: Any, rec: Any) -> str:
+    u = ins.units[ins.units["layer"] == rec.name]
+    cols = ["unit", "mean", "std", "min", "q50", "max", "frac_active", "dead", "saturated",
+            "max_corr", "most_correlated"]
+    rows = [tuple(_cell(r[c]) for c in cols) for _, r in u.head(_UNIT_ROWS).iterrows()]
+    more = f" (first {_UNIT_ROWS} of {len(u)})" if len(u) > _UNIT_ROWS else ""
+    return (f"<details><summary>All {len(u)} units of {esc(rec.name)}{more}</summary>"
+            + table(cols, rows, "units") + "</details>")
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
