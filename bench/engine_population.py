@@ -7,20 +7,21 @@ Run: ``python bench/engine_population.py`` (``--quick`` for fewer epochs, ``--th
    Adam 1e-3, batch 256, float32. DenseEngine vs an autograd + torch.optim loop on the same
    network, data and batch order. Achieved GFLOP/s counts forward 2*B*sum(in*out), weight
    gradients 2*B*sum(in*out) and input gradients 2*B*sum(in*out) over every layer but the first,
-   against this machine's float32 GEMM peak (torch.mm 1024^3, measured in the same process).
+   against this machine's float32 GEMM peak: torch.mm 1024^3, sampled in short bursts between
+   the engine's epochs so that both see the same load on a shared machine.
 2. ``digits``: sklearn's digits (1797 x 64), (64,), batch 200, Adam 1e-3: per-step time of the
    engine, the torch loop and sklearn's MLPClassifier; the engine's per-step overhead is its step
    time minus the time of the step's GEMMs run back to back.
 3. ``population``: 32 (64, 64) members on digits with log-spaced learning rates, one
    PopulationEngine vs 32 DenseEngine trainings one after the other.
 
-Every timing is the median of ``--repeats`` runs (default 3); ratios are printed.
+Every timing is the median of ``--repeats`` runs (default 3); the competitors alternate with
+the engine repeat by repeat; ratios are printed (overall and per repeat).
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import statistics
 import time
 import warnings
@@ -45,19 +46,26 @@ def median_time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
     return statistics.median(times), out
 
 
-def gemm_peak(repeats: int = 5) -> float:
-    """float32 GFLOP/s of torch.mm on 1024^3 (best of ``repeats`` x 10 products)."""
-    a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
-    c = torch.empty(1024, 1024)
-    for _ in range(3):
-        torch.mm(a, b, out=c)
-    best = 0.0
-    for _ in range(repeats):
+class GemmProbe:
+    """float32 GFLOP/s of torch.mm on 1024^3, sampled in short bursts *between* training
+    epochs, so the peak and the training see the same load on a shared machine."""
+
+    def __init__(self) -> None:
+        self.a, self.b = torch.randn(1024, 1024), torch.randn(1024, 1024)
+        self.c = torch.empty(1024, 1024)
+        self.samples: list[float] = []
+        for _ in range(3):
+            torch.mm(self.a, self.b, out=self.c)
+
+    def burst(self, n: int = 4) -> None:
         t0 = time.perf_counter()
-        for _ in range(10):
-            torch.mm(a, b, out=c)
-        best = max(best, 10 * 2 * 1024**3 / (time.perf_counter() - t0) / 1e9)
-    return best
+        for _ in range(n):
+            torch.mm(self.a, self.b, out=self.c)
+        self.samples.append(n * 2 * 1024**3 / (time.perf_counter() - t0) / 1e9)
+
+    @property
+    def peak(self) -> float:
+        return statistics.median(self.samples)
 
 
 def epoch_flops(sizes: tuple[int, ...], n: int) -> float:
@@ -66,14 +74,20 @@ def epoch_flops(sizes: tuple[int, ...], n: int) -> float:
 
 
 def train_engine(net: lamina.nn.HiddenNet, X: torch.Tensor, y: torch.Tensor, epochs: int,
-                 batch: int, lr: float) -> lamina.nn.HiddenNet:
+                 batch: int, lr: float, probe: GemmProbe | None = None) -> tuple[float, Any]:
+    """Seconds spent in ``train_epoch`` (GEMM probes between epochs excluded), and the net."""
     steps = net.dense_stack()
     assert steps is not None
     eng = DenseEngine(steps, "cross_entropy", OptimizerSpec("adam", lr=lr))
     g = torch.Generator().manual_seed(0)
+    spent = 0.0
     for _ in range(epochs):
+        if probe is not None:
+            probe.burst()
+        t0 = time.perf_counter()
         eng.train_epoch(X, y, batch, generator=g)
-    return net
+        spent += time.perf_counter() - t0
+    return spent, net
 
 
 def train_torch(net: lamina.nn.HiddenNet, X: torch.Tensor, y: torch.Tensor, epochs: int,
@@ -96,26 +110,41 @@ def accuracy(net: lamina.nn.HiddenNet, X: torch.Tensor, y: torch.Tensor) -> floa
 
 def compare(name: str, make_net: Callable[[], lamina.nn.HiddenNet], X: torch.Tensor,
             y: torch.Tensor, Xt: torch.Tensor, yt: torch.Tensor, epochs: int, batch: int,
-            repeats: int, peak: float) -> dict[str, float]:
+            repeats: int, extra: Callable[[], float] | None = None) -> dict[str, Any]:
+    """Engine vs torch loop (and ``extra``, e.g. sklearn), alternated repeat by repeat so that
+    all of them see the same load; medians reported."""
     sizes = (X.shape[1], *[layer.spec.width for layer in make_net().hidden], int(y.max()) + 1)
     flops = epoch_flops(sizes, X.shape[0]) * epochs
     steps = epochs * -(-X.shape[0] // batch)
-    t_eng, net_e = median_time(lambda: train_engine(make_net(), X, y, epochs, batch, 1e-3),
-                               repeats)
-    t_tor, net_t = median_time(lambda: train_torch(make_net(), X, y, epochs, batch, 1e-3),
-                               repeats)
+    probe = GemmProbe()
+    t_eng, t_tor, t_ext, pct = [], [], [], []
+    for _ in range(repeats):
+        before = len(probe.samples)
+        spent, net_e = train_engine(make_net(), X, y, epochs, batch, 1e-3, probe)
+        t_eng.append(spent)
+        pct.append(100 * flops / spent / 1e9 / statistics.median(probe.samples[before:]))
+        t0 = time.perf_counter()
+        net_t = train_torch(make_net(), X, y, epochs, batch, 1e-3)
+        t_tor.append(time.perf_counter() - t0)
+        if extra is not None:
+            t_ext.append(extra())
+    te, tt = statistics.median(t_eng), statistics.median(t_tor)
     print(f"[{name}] sizes={sizes} N={X.shape[0]} batch={batch} epochs={epochs} "
-          f"steps={steps}")
-    for label, t, net in (("lamina engine", t_eng, net_e), ("torch autograd", t_tor, net_t)):
+          f"steps={steps}; GEMM peak (median of bursts between epochs) {probe.peak:.1f} "
+          "GFLOP/s")
+    for label, t, net in (("lamina engine", te, net_e), ("torch autograd", tt, net_t)):
         gf = flops / t / 1e9
         print(f"  {label:15s} {t:8.3f} s  {t / steps * 1e6:8.1f} us/step  {gf:7.1f} GFLOP/s "
-              f"({100 * gf / peak:5.1f} % of peak)  hold-out acc {accuracy(net, Xt, yt):.3f}")
-    print(f"  speed-up engine vs torch loop: {t_tor / t_eng:.2f}x")
-    return {"engine_s": t_eng, "torch_s": t_tor, "steps": steps,
-            "engine_pct_peak": 100 * flops / t_eng / 1e9 / peak}
+              f"({100 * gf / probe.peak:5.1f} % of peak)  acc {accuracy(net, Xt, yt):.3f}")
+    print("  engine % of peak per repeat (vs that repeat's bursts): "
+          + ", ".join(f"{p:.1f}" for p in pct) + f"; median {statistics.median(pct):.1f} %")
+    print(f"  speed-up engine vs torch loop: {tt / te:.2f}x  (per repeat: "
+          + ", ".join(f"{b / a:.2f}" for a, b in zip(t_eng, t_tor)) + ")")
+    return {"engine_s": te, "torch_s": tt, "steps": steps, "t_eng": t_eng, "t_ext": t_ext,
+            "engine_pct_peak": statistics.median(pct)}
 
 
-def gemm_only_step(sizes: tuple[int, ...], batch: int, repeats: int) -> float:
+def gemm_only_step(sizes: tuple[int, ...], batch: int) -> float:
     """Seconds for one step's GEMMs alone (forward, weight and input gradients)."""
     hs = [torch.randn(batch, s) for s in sizes]
     Ws = [torch.randn(o, i) for i, o in zip(sizes[:-1], sizes[1:])]
@@ -133,7 +162,7 @@ def gemm_only_step(sizes: tuple[int, ...], batch: int, repeats: int) -> float:
     for _ in range(50):
         step()
     best = float("inf")
-    for _ in range(max(repeats, 5)):
+    for _ in range(7):
         t0 = time.perf_counter()
         for _ in range(200):
             step()
@@ -141,15 +170,16 @@ def gemm_only_step(sizes: tuple[int, ...], batch: int, repeats: int) -> float:
     return best
 
 
-def sklearn_digits(X: np.ndarray, y: np.ndarray, epochs: int, repeats: int) -> float:
+def sklearn_digits(X: np.ndarray, y: np.ndarray, epochs: int) -> float:
+    """Seconds for sklearn's MLPClassifier to run exactly ``epochs`` epochs (no early stop)."""
     from sklearn.neural_network import MLPClassifier
 
-    def fit() -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            MLPClassifier((64,), batch_size=200, learning_rate_init=1e-3, max_iter=epochs,
-                          tol=0.0, n_iter_no_change=epochs + 1, random_state=0).fit(X, y)
-    return median_time(fit, repeats)[0]
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        MLPClassifier((64,), batch_size=200, learning_rate_init=1e-3, max_iter=epochs,
+                      tol=0.0, n_iter_no_change=epochs + 1, random_state=0).fit(X, y)
+    return time.perf_counter() - t0
 
 
 def population(X: torch.Tensor, y: torch.Tensor, epochs: int, repeats: int) -> None:
@@ -173,14 +203,20 @@ def population(X: torch.Tensor, y: torch.Tensor, epochs: int, repeats: int) -> N
                 stats = eng.train_epoch(X, y, 200, generator=g)
             out.append(stats.loss)
         return out
-    t_pop, losses = median_time(pop, repeats)
-    t_seq, seq_losses = median_time(sequential, repeats)
+    t_pops, t_seqs = [], []
+    for _ in range(repeats):                 # alternate, so both see the same load
+        t_p, losses = median_time(pop, 1)
+        t_s, seq_losses = median_time(sequential, 1)
+        t_pops.append(t_p)
+        t_seqs.append(t_s)
+    t_pop, t_seq = statistics.median(t_pops), statistics.median(t_seqs)
     diff = float(np.max(np.abs(losses.numpy() - np.array(seq_losses))))
     print(f"[population] P={P} sizes={sizes} epochs={epochs} batch=200")
     print(f"  population engine   {t_pop:8.3f} s")
     print(f"  32 x DenseEngine    {t_seq:8.3f} s")
-    print(f"  speed-up population vs sequential: {t_seq / t_pop:.2f}x "
-          f"(max |final loss difference| {diff:.1e})")
+    print(f"  speed-up population vs sequential: {t_seq / t_pop:.2f}x  (per repeat: "
+          + ", ".join(f"{b / a:.2f}" for a, b in zip(t_pops, t_seqs))
+          + f"); max |final loss difference| {diff:.1e}")
 
 
 def main() -> None:
@@ -192,12 +228,13 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+        from threadpoolctl import threadpool_limits      # sklearn's BLAS gets the same count
+
+        threadpool_limits(limits=args.threads)
     from sklearn.datasets import load_digits, make_classification
     from sklearn.model_selection import train_test_split
 
-    peak = gemm_peak()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"float32 GEMM peak (torch.mm 1024^3): {peak:.1f} GFLOP/s")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} intra-op threads")
     if args.only in (None, "mlp256"):
         Xa, ya = make_classification(50_000, 100, n_informative=20, n_classes=10,
                                      random_state=0)
@@ -206,21 +243,22 @@ def main() -> None:
                                                 ("yte", yte))}
         compare("mlp256", lambda: lamina.build((256, 256), 100, 10, seed=0),
                 t["Xtr"].float(), t["ytr"], t["Xte"].float(), t["yte"],
-                2 if args.quick else 10, 256, args.repeats, peak)
+                2 if args.quick else 10, 256, args.repeats)
     Xd, yd = load_digits(return_X_y=True)
     Xd = Xd / 16.0
     X, y = torch.as_tensor(Xd, dtype=torch.float32), torch.as_tensor(yd)
     epochs = 40 if args.quick else 200
     if args.only in (None, "digits"):
         res = compare("digits", lambda: lamina.build((64,), 64, 10, seed=0), X, y, X, y,
-                      epochs, 200, args.repeats, peak)
-        t_sk = sklearn_digits(Xd, yd, epochs, args.repeats)
+                      epochs, 200, args.repeats, lambda: sklearn_digits(Xd, yd, epochs))
         steps = res["steps"]
-        gemm = gemm_only_step((64, 64, 10), 200, args.repeats)
+        t_sk = statistics.median(res["t_ext"])
+        gemm = gemm_only_step((64, 64, 10), 200)
         step_us = res["engine_s"] / steps * 1e6
         print(f"  sklearn MLPClassifier {t_sk:8.3f} s  {t_sk / steps * 1e6:8.1f} us/step")
-        print(f"  speed-up engine vs sklearn: {t_sk / res['engine_s']:.2f}x")
-        print(f"  engine step {step_us:.1f} us = GEMMs {gemm * 1e6:.1f} us + overhead "
+        print(f"  speed-up engine vs sklearn: {t_sk / res['engine_s']:.2f}x  (per repeat: "
+              + ", ".join(f"{b / a:.2f}" for a, b in zip(res["t_eng"], res["t_ext"])) + ")")
+        print(f"  engine step {step_us:.1f} us = GEMMs alone {gemm * 1e6:.1f} us + overhead "
               f"{step_us - gemm * 1e6:.1f} us")
     if args.only in (None, "population"):
         population(X, y, 20 if args.quick else 100, args.repeats)

@@ -16,6 +16,7 @@ included), best validation accuracy among full-fidelity configurations, lamina's
 bookkeeping (and sampler) milliseconds. Repeated with different seeds; medians and ratios.
 
 Run: .venv/bin/python bench/search_vs_tuners.py [--budget 2m] [--repeats 3] [--threads 1]
+     [--postgres postgresql://user@host:port/db] [--overhead-only]
 """
 
 from __future__ import annotations
@@ -169,33 +170,105 @@ def run_sklearn(data: tuple, budget: float, seed: int) -> dict[str, Any]:
              "learning_rate_init": loguniform(1e-4, 1e-1), "batch_size": [64, 128, 256, 512],
              "alpha": loguniform(1e-6, 1e-2)}
     t0 = time.perf_counter()
-    # size n_candidates to the budget: time 1-epoch fits of random candidates (counted in it)
-    probe_times = []
+
+    def weights(arch: tuple[int, ...]) -> int:
+        sizes = (X.shape[1], *arch, 10)
+        return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+
+    # size n_candidates to the budget (the probe counts in it): time 1-epoch fits of a few
+    # candidates, per weight, times the mean weight count of the candidates it will draw
+    probe_s, probe_w = 0.0, 0
     for arch in archs[:3]:
         t = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             MLPClassifier(arch, max_iter=1, random_state=seed).fit(X_tr, y_tr)
-        probe_times.append(time.perf_counter() - t)
-    per_epoch = statistics.mean(probe_times)
+        probe_s += time.perf_counter() - t
+        probe_w += weights(arch)
+    per_epoch = probe_s / probe_w * statistics.mean(weights(a) for a in archs)
     left = budget - (time.perf_counter() - t0)
     # iterations at 1, 3, 9 epochs keep 1/3 each: about 3 epochs per candidate in all
     n_candidates = max(3, int(left / (3.0 * per_epoch)))
-    est = MLPClassifier(early_stopping=False, n_iter_no_change=MAX_EPOCHS + 1,
-                        random_state=seed)
+    # sklearn cannot stop a search on time: fits that start after the deadline train on a
+    # handful of rows (milliseconds) and are left out of every figure below
+    done.clear()
+    _Timed.deadline = t0 + budget
+    est = _Timed(early_stopping=False, n_iter_no_change=MAX_EPOCHS + 1, random_state=seed)
     search = HalvingRandomSearchCV(est, space, n_candidates=n_candidates, resource="max_iter",
                                    min_resources=1, max_resources=MAX_EPOCHS, factor=3,
                                    cv=fold, refit=False, random_state=seed, n_jobs=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         search.fit(X, y)
-    elapsed = time.perf_counter() - t0
+    # its wall clock: up to the end of the last fit that started in time
+    elapsed = (_Timed.last_end if not all(done) else time.perf_counter()) - t0
     r = search.cv_results_
+    ok = np.asarray(done, dtype=bool)                 # fits run in cv_results_ order (n_jobs=1)
     n_res = np.asarray(r["n_resources"])
-    epochs = float(n_res.sum()) / n_candidates
-    return {"configs": n_candidates, "elapsed": elapsed,
-            "configs_per_min": 60 * n_candidates / elapsed, "best_val_acc": search.best_score_,
-            "mean_epochs": epochs}
+    scores = np.asarray(r["mean_test_score"])
+    configs = int((ok & (np.asarray(r["iter"]) == 0)).sum())
+    top = n_res[ok].max()                             # best among the highest fidelity reached
+    best = float(scores[ok & (n_res == top)].max())
+    return {"configs": configs, "elapsed": elapsed, "configs_per_min": 60 * configs / elapsed,
+            "best_val_acc": best, "mean_epochs": float(n_res[ok].sum()) / max(1, configs),
+            "top_epochs": int(top), "candidates_planned": n_candidates}
+
+
+done: list[bool] = []
+
+
+def _make_timed() -> type:
+    from sklearn.neural_network import MLPClassifier
+
+    class Timed(MLPClassifier):
+        """MLPClassifier whose fit is a no-op-sized fit once the benchmark's deadline passed."""
+
+        deadline = math.inf
+        last_end = 0.0
+
+        def fit(self, X: Any, y: Any) -> Any:
+            in_time = time.perf_counter() < Timed.deadline
+            done.append(in_time)
+            if not in_time:
+                return super().fit(X[:200], y[:200])
+            super().fit(X, y)
+            Timed.last_end = time.perf_counter()
+            return self
+
+    return Timed
+
+
+_Timed = _make_timed()
+
+
+# ----------------------------------------------------------------------------- overhead
+def measure_overhead(postgres: str, n_trials: int = 256) -> list[dict[str, Any]]:
+    """lamina's bookkeeping per trial on each storage, with a workload so small (digits, one
+    16-unit layer, two short rungs) that the Optuna/storage side is what the time shows."""
+    import tempfile
+
+    from sklearn.datasets import load_digits
+
+    from lamina.search import search
+
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16.0).astype(np.float32)
+    space = {"n_layers": 1, "width": 16, "batch_size": [256]}
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        storages = [("memory", None), ("sqlite", f"sqlite:///{tmp}/o.db")]
+        if postgres:
+            storages.append(("postgresql", postgres))
+        for name, url in storages:
+            res = search(X, y, space, n_trials=n_trials, storage=url,
+                         study=f"overhead-{time.time_ns()}" if url else None, refit=False,
+                         min_epochs=0.1, max_epochs=0.3, batch=8, population=4)
+            rows.append({"storage": name, "trials": res.n_trials_,
+                         "bookkeeping_ms": res.overhead_ms_, "sampler_ms": res.sampler_ms_})
+            print(f"overhead {name:10s} {res.n_trials_} trials: bookkeeping "
+                  f"{res.overhead_ms_:.2f} ms/trial, sampler (TPE) "
+                  f"{res.sampler_ms_:.2f} ms/trial", flush=True)
+    return rows
 
 
 # ----------------------------------------------------------------------------- main
@@ -207,6 +280,9 @@ def main() -> None:
                     help="torch / BLAS threads for every method (1 on a shared machine)")
     ap.add_argument("--methods", default="lamina,optuna,sklearn")
     ap.add_argument("--json", default="", help="also write the raw results here")
+    ap.add_argument("--postgres", default="", help="also measure bookkeeping on this "
+                    "PostgreSQL URL (a throwaway database)")
+    ap.add_argument("--overhead-only", action="store_true")
     args = ap.parse_args()
 
     from threadpoolctl import threadpool_limits
@@ -215,6 +291,9 @@ def main() -> None:
 
     budget = parse_budget(args.budget)
     torch.set_num_threads(args.threads)
+    overhead = measure_overhead(args.postgres)
+    if args.overhead_only:
+        return
     data = load_data()
     print(f"data: {data[0]}, train {data[1].shape}, validation {data[3].shape}; budget "
           f"{budget:.0f}s per method; {args.repeats} repeats; {args.threads} thread(s)")
@@ -255,7 +334,8 @@ def main() -> None:
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
             "data": data[0], "budget_s": budget, "threads": args.threads,
-            "results": results, "medians": med}, indent=2, default=str))
+            "results": results, "medians": med, "overhead": overhead}, indent=2,
+            default=str))
 
 
 if __name__ == "__main__":

@@ -25,12 +25,24 @@ _EXPORTS: dict[str, str] = {
     "Trainer": "lamina.train", "History": "lamina.train", "MaxEpochs": "lamina.train",
     "MaxSteps": "lamina.train", "TimeBudget": "lamina.train", "LossTolerance": "lamina.train",
     "EarlyStopping": "lamina.train", "TargetMetric": "lamina.train", "Divergence": "lamina.train",
+    "build_autoencoder": "lamina.nn",
     # estimators and runs
     "MLPClassifier": "lamina.estimators", "MLPRegressor": "lamina.estimators",
-    "load": "lamina.estimators",
+    "ImageClassifier": "lamina.estimators", "SequenceClassifier": "lamina.estimators",
+    "TextClassifier": "lamina.estimators", "Autoencoder": "lamina.estimators",
+    "Forecaster": "lamina.estimators", "Recommender": "lamina.estimators",
+    "Seq2Seq": "lamina.estimators", "load": "lamina.estimators",
+    # inspection and report
+    "inspect": "lamina.inspection", "Inspection": "lamina.inspection",
+    "cka": "lamina.inspection", "report": "lamina.report",
+    # search
+    "search": "lamina.search", "SearchCV": "lamina.search", "SearchResult": "lamina.search",
     # datasets
-    "datasets": "lamina.datasets",
+    "datasets": "lamina.datasets", "check_data": "lamina.datasets",
+    "make_toy": "lamina.datasets", "DataQualityWarning": "lamina.datasets",
 }
+# names that are both a subpackage and its main function: the (callable) module itself
+_MODULE_FUNCTIONS = {"report", "search"}
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
@@ -40,7 +52,10 @@ def __getattr__(name: str) -> Any:
     if module_name is None:
         raise AttributeError(f"module 'lamina' has no attribute {name!r}")
     module = importlib.import_module(module_name)
-    value = module if module_name.endswith("." + name) else getattr(module, name)
+    if name in _MODULE_FUNCTIONS or module_name.endswith("." + name):
+        value: Any = module
+    else:
+        value = getattr(module, name)
     globals()[name] = value
     return value
 

@@ -34,9 +34,16 @@ def _run(*args: str):
 
 def test_search_writes_best_trials_and_model(tmp_path) -> None:
     out = tmp_path / "run"
-    r = _run("digits", "--n-trials", "8", "--out", str(out), *FAST)
+    r = _run("digits", "--n-trials", "8", "--n-samples", "900", "--out", str(out), *FAST)
     assert r.exit_code == 0, r.output
     assert "best accuracy" in r.output and "8 trials" in r.output
+    import optuna
+
+    from lamina.search import open_storage
+
+    study = optuna.load_study(study_name="digits",
+                              storage=open_storage(f"sqlite:///{out / 'search.db'}"))
+    assert list(study.trials[0].intermediate_values)[0] == 720   # one epoch of 80 % of 900
     best = json.loads((out / "best.json").read_text())
     assert best["trials_this_run"] == 8 and 0 < best["score"] <= 1
     assert best["overhead_ms_per_trial"] > 0
@@ -50,6 +57,7 @@ def test_search_writes_best_trials_and_model(tmp_path) -> None:
     assert len(lines) == 1 + 8
 
 
+@pytest.mark.slow
 def test_same_study_other_space_needs_resume(tmp_path) -> None:
     out = str(tmp_path / "run")
     assert _run("digits", "--n-trials", "4", "--out", out, "--no-refit", *FAST).exit_code == 0

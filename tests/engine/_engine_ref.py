@@ -87,9 +87,11 @@ def penalty(net: HiddenNet, alpha: float, n: int) -> Tensor:
 def reference_training(net: HiddenNet, X: Tensor, Y: Tensor, loss: str, opt: OptimizerSpec,
                        batch_size: int, seeds: Sequence[int], *,
                        lrs: Sequence[float] | None = None,
-                       mask_gen: torch.Generator | None = None) -> tuple[HiddenNet, list[float]]:
+                       mask_gen: torch.Generator | None = None,
+                       shuffle: bool = True) -> tuple[HiddenNet, list[float]]:
     """An idiomatic autograd + torch.optim loop on a copy of ``net``: one epoch per seed, the
-    batch order ``torch.randperm(N, generator=Generator().manual_seed(seed))``. Dropout masks
+    batch order ``torch.randperm(N, generator=Generator().manual_seed(seed))`` (or the data
+    order when ``shuffle`` is False). Dropout masks
     come from the same generator (as the engine draws them), or from ``mask_gen`` if given.
     Returns the trained copy and sklearn-style epoch losses."""
     ref = copy.deepcopy(net)
@@ -102,7 +104,7 @@ def reference_training(net: HiddenNet, X: Tensor, Y: Tensor, loss: str, opt: Opt
             for group in optim.param_groups:
                 group["lr"] = lrs[epoch]
         g = torch.Generator().manual_seed(seed)
-        perm = torch.randperm(X.shape[0], generator=g)
+        perm = torch.randperm(X.shape[0], generator=g) if shuffle else torch.arange(X.shape[0])
         total = 0.0
         for idx in perm.split(batch_size):
             xb, yb = X[idx], Y[idx]

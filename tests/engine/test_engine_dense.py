@@ -8,11 +8,12 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from _engine_ref import make_data, make_net, max_abs_diff
+from _engine_ref import make_data, make_net, max_abs_diff, reference_training
 
 import lamina
 from lamina import DataError, ParameterError
 from lamina.engine import DenseEngine, EpochStats, supports
+from lamina.nn import DenseStep
 from lamina.spec import OptimizerSpec
 
 
@@ -61,14 +62,31 @@ def test_buffers_are_allocated_once_per_batch_size_and_reused() -> None:
     eng = _engine(net, lr=0.01)
     eng.train_epoch(X, Y, 16, generator=torch.Generator().manual_seed(0))
     assert sorted(eng._progs) == [2, 16]                # full batches and the last one
-    ptrs = {n: [t.data_ptr() for t in (b.x, b.t, *b.z, *b.a, *b.gz)]
-            for n, (b, _) in eng._progs.items()}
-    grad_ptr = eng._G.data_ptr()
+    ptrs = {n: [t.data_ptr() for t in (*b.z, *b.a, *b.gz, *b.h[1:], p.stats)]
+            for n, (b, p) in eng._progs.items()}
+    grad_ptr, plan = eng._G.data_ptr(), [c[2].data_ptr() for c in eng._plan._chunks]
     for seed in (1, 2):
         eng.train_epoch(X, Y, 16, generator=torch.Generator().manual_seed(seed))
     assert sorted(eng._progs) == [2, 16] and eng._G.data_ptr() == grad_ptr
-    for n, (b, _) in eng._progs.items():
-        assert [t.data_ptr() for t in (b.x, b.t, *b.z, *b.a, *b.gz)] == ptrs[n]
+    assert [c[2].data_ptr() for c in eng._plan._chunks] == plan
+    for n, (b, p) in eng._progs.items():
+        assert [t.data_ptr() for t in (*b.z, *b.a, *b.gz, *b.h[1:], p.stats)] == ptrs[n]
+        # the batch input is a view into the epoch's gathered rows, not a copy
+        assert b.x.untyped_storage().data_ptr() == eng._plan._chunks[0][2].data_ptr()
+
+
+def test_without_shuffle_batches_are_views_of_X_in_data_order() -> None:
+    X, Y = make_data(40, 4, 3, "cross_entropy", seed=4)
+    net = make_net((8,), 4, 3, "relu", seed=5)
+    opt = OptimizerSpec("adam", lr=0.01)
+    ref, ref_losses = reference_training(net, X, Y, "cross_entropy", opt, 16, [0, 0],
+                                         shuffle=False)
+    eng = _engine(net, name="adam", lr=0.01)
+    losses = [eng.train_epoch(X, Y, 16, shuffle=False).loss for _ in range(2)]
+    for b, _ in eng._progs.values():
+        assert b.x.untyped_storage().data_ptr() == X.untyped_storage().data_ptr()
+    assert max_abs_diff(net, ref) < 1e-10
+    assert losses == pytest.approx(ref_losses, rel=1e-12)
 
 
 def test_no_autograd_graph_and_parameters_updated_in_place() -> None:
@@ -210,3 +228,20 @@ def test_bad_parameters(engine32) -> None:
         engine32.train_epoch(torch.randn(4, 3), torch.zeros(4, dtype=torch.int64), 0)
     with pytest.raises(ParameterError, match=r"Invalid lr=0"):
         engine32.lr = 0
+    w = steps[-1]
+    with pytest.raises(ParameterError, match=r"Invalid steps\[1\].dropout=0.5: the last step "
+                       r"is the output head"):
+        DenseEngine([steps[0], DenseStep(w.weight, w.bias, "identity", 0.5)], "mse",
+                    OptimizerSpec())
+    with pytest.raises(ParameterError, match=r"Invalid steps\[1\].weight=\(2, 5\): its input "
+                       r"width must equal the previous step's output width 4"):
+        bad = DenseStep(torch.zeros(2, 5, dtype=torch.float64), None, "identity", 0.0)
+        DenseEngine([steps[0], bad], "mse", OptimizerSpec())
+    with pytest.raises(ParameterError, match=r"Invalid steps\[0\].activation='rleu'.*Did you "
+                       r"mean 'relu'\?"):
+        DenseEngine([DenseStep(steps[0].weight, steps[0].bias, "rleu", 0.0), steps[1]], "mse",
+                    OptimizerSpec())
+    net = make_net((4,), 3, 2)
+    net.head.weight.data = net.head.weight.data.t().contiguous().t()   # a transposed layout
+    with pytest.raises(ParameterError, match=r"Invalid steps\[1\]='a non-contiguous parameter'"):
+        DenseEngine(net.dense_stack(), "mse", OptimizerSpec())

@@ -7,11 +7,13 @@ import math
 import pytest
 import torch
 from _engine_ref import ACT, make_data, max_abs_diff, ref_loss, ref_optimizer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lamina
 from lamina import ParameterError
-from lamina.engine import DenseEngine, PopulationEngine
-from lamina.spec import OptimizerSpec
+from lamina.engine import ENGINE_OPTIMIZERS, DenseEngine, PopulationEngine
+from lamina.spec import ACTIVATIONS, LOSSES, OptimizerSpec
 
 SIZES = (5, 8, 6, 3)
 SEEDS = [3, 1, 4]
@@ -64,6 +66,21 @@ def test_population_equals_separate_dense_engines(optimizer: str, loss: str) -> 
     for i, net in enumerate(nets):
         _assert_member_equals(pop, i, net)
     assert pop.t == 15 and bool(pop.alive.all())
+
+
+def test_population_without_hidden_layers_equals_dense_engines() -> None:
+    X, Y = make_data(30, 5, 3, "cross_entropy", seed=8)
+    pop = PopulationEngine((5, 3), "relu", 2, "cross_entropy", lr=[0.01, 0.1], seeds=[1, 2],
+                           dtype=torch.float64)
+    nets = [lamina.build((), 5, 3, seed=s, dtype="float64") for s in (1, 2)]
+    engines = [DenseEngine(n.dense_stack(), "cross_entropy", OptimizerSpec(lr=lr))
+               for n, lr in zip(nets, (0.01, 0.1))]
+    for seed in (1, 2):
+        pop.train_epoch(X, Y, 7, generator=torch.Generator().manual_seed(seed))
+        for e in engines:
+            e.train_epoch(X, Y, 7, generator=torch.Generator().manual_seed(seed))
+    for i, net in enumerate(nets):
+        _assert_member_equals(pop, i, net)
 
 
 def test_plain_sgd_population_and_set_lr() -> None:
@@ -200,3 +217,29 @@ def test_population_is_deterministic_in_float32() -> None:
         results.append(pop.predict(X))
     assert torch.equal(results[0], results[1])
     assert max_abs_diff(pop.to_net(0), pop.to_net(0)) == 0.0
+
+
+@settings(max_examples=15, deadline=None)
+@given(hidden=st.lists(st.integers(1, 6), min_size=0, max_size=2), n_in=st.integers(1, 4),
+       n_out=st.integers(1, 3), P=st.integers(1, 3), act=st.sampled_from(ACTIVATIONS),
+       loss=st.sampled_from(LOSSES), optimizer=st.sampled_from(ENGINE_OPTIMIZERS),
+       lr_exp=st.lists(st.floats(-4, -1), min_size=3, max_size=3),
+       alpha=st.lists(st.sampled_from([0.0, 0.1, 2.0]), min_size=3, max_size=3),
+       batch=st.integers(1, 12), seed=st.integers(0, 1000))
+def test_property_population_equals_separate_engines(hidden, n_in, n_out, P, act, loss,
+                                                     optimizer, lr_exp, alpha, batch,
+                                                     seed) -> None:
+    sizes = (n_in, *hidden, n_out)
+    lrs, alphas, seeds = [10.0 ** e for e in lr_exp[:P]], alpha[:P], [seed + i for i in range(P)]
+    X, Y = make_data(13, n_in, n_out, loss, seed=seed)
+    pop = PopulationEngine(sizes, act, P, loss, lr=lrs, alpha=alphas, seeds=seeds,
+                           optimizer=optimizer, dtype=torch.float64)
+    losses = pop.train_epoch(X, Y, batch, generator=torch.Generator().manual_seed(seed))
+    for i in range(P):
+        net = lamina.build(tuple(hidden), n_in, n_out, activation=act, seed=seeds[i],
+                           dtype="float64")
+        eng = DenseEngine(net.dense_stack(), loss,
+                          OptimizerSpec(optimizer, lr=lrs[i], alpha=alphas[i]))
+        stats = eng.train_epoch(X, Y, batch, generator=torch.Generator().manual_seed(seed))
+        assert float(losses[i]) == pytest.approx(stats.loss, rel=1e-9, abs=1e-12)
+        _assert_member_equals(pop, i, net, atol=1e-9)

@@ -61,6 +61,7 @@ def test_plot(pareto, tmp_path) -> None:
     assert titles == ["score vs trial", "parameter importance", "Pareto front"]
 
 
+@pytest.mark.slow
 def test_resume_continues_with_the_stored_space(digits, tmp_path) -> None:
     X, y = digits
     url = f"sqlite:///{tmp_path / 's.db'}"

@@ -109,3 +109,19 @@ def test_missing_driver_names_the_package() -> None:
 
 def test_mask_url() -> None:
     assert mask_url("postgresql://u:pw@h:5/d") == "postgresql://u:***@h:5/d"
+
+
+@pytest.mark.slow
+def test_heartbeat_keeps_trials_alive_until_stopped(tmp_path) -> None:
+    from lamina.search._heartbeat import Heartbeat
+
+    storage = open_storage(f"sqlite:///{tmp_path / 'h.db'}", heartbeat_interval=1,
+                           grace_period=2)
+    study = optuna.create_study(storage=storage)
+    trial = study.ask()
+    with Heartbeat(storage) as hb:
+        hb.add(trial._trial_id)
+        time.sleep(3.0)                          # longer than the grace period
+        assert storage._get_stale_trial_ids(study._study_id) == []
+    time.sleep(3.0)                              # no more beats: the trial goes stale
+    assert storage._get_stale_trial_ids(study._study_id) == [trial._trial_id]

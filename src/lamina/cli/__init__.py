@@ -8,7 +8,7 @@ import importlib
 from ._app import app
 
 # command modules; each registers its verbs on `app` when imported
-_COMMAND_MODULES = ("_core", "_inspect", "_search", "_recipe")
+_COMMAND_MODULES = ("_core", "_inspect", "_search", "_recipe", "_demo")
 
 
 def _register() -> None:

@@ -44,6 +44,10 @@ def check_steps(steps: Any) -> list[Any]:
             raise ParameterError(f"steps[{i}].weight", tuple(w.shape),
                                  f"its input width must equal the previous step's output width "
                                  f"{steps[i - 1][0].shape[0]}", "Pass net.dense_stack().")
+        if not w.is_contiguous() or (b is not None and not b.is_contiguous()):
+            raise ParameterError(f"steps[{i}]", "a non-contiguous parameter",
+                                 "the engine's fused updates need contiguous weights and biases",
+                                 "Make them contiguous first: p.data = p.data.contiguous().")
         if b is not None and (tuple(b.shape) != (w.shape[0],) or b.dtype != w.dtype
                               or b.device != w.device):
             raise ParameterError(f"steps[{i}].bias", tuple(b.shape),
@@ -53,6 +57,9 @@ def check_steps(steps: Any) -> list[Any]:
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
             raise ParameterError(f"steps[{i}].dropout", p, "a probability in [0, 1)",
                                  "Use dropout=0.0 to disable it.")
+        if i == len(steps) - 1 and p:
+            raise ParameterError(f"steps[{i}].dropout", p, "the last step is the output head, "
+                                 "which has no dropout", "Pass net.dense_stack().")
     return list(steps)
 
 

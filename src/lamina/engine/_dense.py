@@ -30,7 +30,7 @@ from .._errors import ParameterError
 from .._validation import check_float, check_int
 from ..spec import OptimizerSpec
 from ._activations import activation, apply_eval
-from ._buffers import BatchBuffers, ChunkStore, batches, make_buffers
+from ._buffers import BatchBuffers, BatchPlan, make_buffers
 from ._checks import DataCache, check_batch_size, check_loss, check_steps, check_x
 from ._losses import Loss, run
 from ._optim import ENGINE_OPTIMIZERS, FusedOptimizer
@@ -85,7 +85,7 @@ class DenseEngine:
         self._alpha = float(opt.alpha)
         self._clip = opt.clip_norm
         self._cache = DataCache()
-        self._chunks = ChunkStore()
+        self._plan = BatchPlan()
         self._setup()
         self._opt = FusedOptimizer(opt.name, self._params, momentum=opt.momentum,
                                    nesterov=opt.nesterov, beta1=opt.beta1, beta2=opt.beta2,
@@ -204,7 +204,7 @@ class DenseEngine:
                 perm = torch.randperm(N, generator=generator,
                                       device=generator.device if generator else "cpu")
                 perm = perm.to(self.device)
-            return self._run(batches(X, T, perm, B, self._chunks), gen, limit)
+            return self._run(self._plan.epoch(X, T, perm, B), gen, limit)
 
     def _run(self, views: Iterator[tuple[Tensor, Tensor, Tensor]],
              gen: torch.Generator | None, limit: int | None) -> EpochStats:
@@ -214,12 +214,15 @@ class DenseEngine:
         loss_sum, norm_sum = 0.0, [0.0] * n_layers
         n_steps = n_grads = n_seen = 0
         finite = True
+        n_prog = -1
         for xv, tv, tfv in views:
             if limit is not None and n_steps >= limit:
                 break
-            bs, prog = self._program(xv.shape[0])
-            for kw in prog.dropout_kwargs:
-                kw["generator"] = gen
+            if xv.shape[0] != n_prog:                      # the last batch may be smaller
+                n_prog = xv.shape[0]
+                bs, prog = self._program(n_prog)
+                for kw in prog.dropout_kwargs:
+                    kw["generator"] = gen
             bs.bind(xv, tv, tfv)                           # the batch rows, no copy
             for f, args, kwargs in prog.calls:             # forward, loss, backward, stats
                 f(*args, **kwargs)
@@ -267,8 +270,8 @@ class DenseEngine:
             bs, prog = self._program(int(X.shape[0]))
             for kw in prog.dropout_kwargs:
                 kw["generator"] = generator
-            Tc = T.contiguous()
-            bs.bind(X.contiguous(), Tc, Tc.view(-1))
+            Tt = T.t().contiguous()                          # class-major (C, N)
+            bs.bind(X.contiguous(), Tt, Tt.view(-1))
             run(prog.calls)
         return [(dw.clone(), None if db is None else db.clone())
                 for dw, db in zip(self._dW, self._db)]

@@ -1,8 +1,8 @@
 """Losses as kernels writing the gradient with respect to the outputs into a buffer.
 
-Every loss works on stacked outputs ``o`` of shape ``(P, B, C)`` (P networks, B samples, C
-outputs; the single-network engine passes P = 1) and targets ``t`` of shape ``(B, C)`` shared by
-the P networks. The calls from :meth:`Loss.calls` write ``g`` and ``raw`` (shape ``(P,)``, or 0-d
+Every loss works on stacked outputs ``o`` of shape ``(P, C, B)`` (P networks, C outputs, B
+samples: class-major, see ``_buffers``; the single-network engine passes P = 1) and targets ``t``
+of shape ``(C, B)`` shared by the P networks. The calls from :meth:`Loss.calls` write ``g`` and ``raw`` (shape ``(P,)``, or 0-d
 when P = 1) such that
 
 * ``value_scale * raw[p]`` is the *sum over the B samples* of network p's per-sample loss, and
@@ -52,13 +52,14 @@ class Loss:
         """Kernel calls (function, args, kwargs) writing ``g`` (unscaled) and ``raw``;
         ``tf`` is ``t`` flattened (kept as its own tensor so the engine can re-point it)."""
         p = o.shape[0]
-        flat = (lambda x: x.view(-1)) if p == 1 else (lambda x: x.view(p, -1))
-        dim = 0 if p == 1 else 1
+        one = raw.dim() == 0             # a single network: full reductions into a 0-d slot
+        flat = (lambda x: x.view(-1)) if one else (lambda x: x.view(p, -1))
+        dim = 0 if one else 1
         name = self.name
         if name == "cross_entropy":
             # t = -onehot: loss = -sum(log_softmax * onehot) = log_softmax . t
-            return [(torch.log_softmax, (o, -1), {"out": work}),
-                    ((torch.dot if p == 1 else torch.mv), (flat(work), tf), {"out": raw}),
+            return [(torch.log_softmax, (o, 1), {"out": work}),    # over the class axis
+                    ((torch.dot if one else torch.mv), (flat(work), tf), {"out": raw}),
                     (torch.exp, (work,), {"out": g}),
                     (Tensor.add_, (g, t), {})]                      # softmax - onehot
         if name == "binary_cross_entropy":
@@ -71,7 +72,7 @@ class Loss:
                     (Tensor.sub_, (g, t), {})]
         calls: list[Call] = [(torch.sub, (o, t), {"out": g})]          # d = o - y
         if name in ("mse", "half_mse"):
-            calls.append(((torch.dot if p == 1 else torch.linalg.vecdot), (flat(g), flat(g)),
+            calls.append(((torch.dot if one else torch.linalg.vecdot), (flat(g), flat(g)),
                           {"out": raw}))                              # sum d^2
         elif name == "mae":
             calls += [(torch.linalg.vector_norm, (flat(g), 1.0, dim), {"out": raw}),
@@ -83,11 +84,12 @@ class Loss:
         return calls
 
     def value(self, o: Tensor, t: Tensor) -> Tensor:
-        """``(P,)`` sums over samples of the per-sample loss (no gradient kept)."""
+        """``(P,)`` sums over samples of the per-sample loss, for sample-major outputs
+        ``(P, B, C)`` and targets ``(B, C)`` (evaluation; no gradient kept)."""
         p = o.shape[0]
         raw = torch.empty(p, dtype=o.dtype, device=o.device)
         out = raw[0] if p == 1 else raw
-        t = t.contiguous()
+        o, t = o.transpose(1, 2).contiguous(), t.t().contiguous()
         for f, args, kw in self.calls(o, t, t.view(-1), torch.empty_like(o),
                                       torch.empty_like(o), out):
             f(*args, **kw)

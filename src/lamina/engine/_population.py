@@ -27,7 +27,7 @@ from ..nn import HiddenNet, build
 from ..spec import INITS, DenseSpec, canonical_activation
 from ._activations import activation as get_activation
 from ._activations import apply_eval
-from ._buffers import BatchBuffers, ChunkStore, batches, make_buffers
+from ._buffers import BatchBuffers, BatchPlan, make_buffers
 from ._checks import DataCache, as_member_values, check_batch_size, check_loss, check_x
 from ._layout import PopulationLayout
 from ._losses import Loss
@@ -105,8 +105,8 @@ class PopulationEngine:
             raise ParameterError("n_members", P, f"a population of {P} networks of sizes "
                                  f"{self.sizes} does not fit: {err.allowed}",
                                  "Use fewer members or narrower layers.") from None
-        self._opt_kw: dict[str, Any] = {"momentum": momentum, "nesterov": nesterov, "beta1": beta1,
-                        "beta2": beta2, "eps": eps}
+        self._opt_kw: dict[str, Any] = {"momentum": momentum, "nesterov": nesterov,
+                                        "beta1": beta1, "beta2": beta2, "eps": eps}
         theta = torch.empty(self._layout.total, dtype=self.dtype, device=self.device)
         for i, seed in enumerate(seed_list):
             net = build(tuple(self.sizes[1:-1]), self.sizes[0], self.sizes[-1],
@@ -152,7 +152,7 @@ class PopulationEngine:
         self._alpha_map = lay.weight_mask(alpha) if any(self._alpha) else None
         self._lossk = Loss(self.loss_name, self.sizes[-1])
         self._cache = DataCache()
-        self._chunks = ChunkStore()
+        self._plan = BatchPlan()
         self._progs: dict[int, tuple[BatchBuffers, StepProgram]] = {}
         self._refresh_lr()
 
@@ -231,8 +231,11 @@ class PopulationEngine:
                                       device=generator.device if generator else "cpu")
                 perm = perm.to(self.device)
             acc = torch.zeros(self.n_members, dtype=self.dtype, device=self.device)
-            for xv, tv, tfv in batches(X, T, perm, B, self._chunks):
-                bs, prog = self._program(xv.shape[0])
+            n_prog = -1
+            for xv, tv, tfv in self._plan.epoch(X, T, perm, B):
+                if xv.shape[0] != n_prog:                  # the last batch may be smaller
+                    n_prog = xv.shape[0]
+                    bs, prog = self._program(n_prog)
                 bs.bind(xv, tv, tfv)
                 for f, args, kwargs in prog.calls:
                     f(*args, **kwargs)

@@ -63,11 +63,15 @@ def dense_program(bs: BatchBuffers, W: Sequence[Tensor], Wt: Sequence[Tensor],
     inv_keep = [1.0] + [1.0 / (1.0 - p) for p in drops[:-1]]
     # forward: z = h @ W.T * s + b, a = f(z) in place when possible, 0/1 dropout masks
     for i in range(n_layers):
-        if b[i] is not None:
-            calls.append((torch.addmm, (b[i], bs.h[i], Wt[i]),
+        head = i == n_layers - 1           # the head is class-major: z^T = W @ h^T (+ b)
+        h_t = bs.xT if bs.xT is not None else bs.h[i].t()
+        lhs, rhs = (W[i], h_t) if head else (bs.h[i], Wt[i])
+        bias = b[i]
+        if bias is not None:
+            calls.append((torch.addmm, (bias.unsqueeze(1) if head else bias, lhs, rhs),
                           {"alpha": inv_keep[i], "out": bs.z[i]}))
         else:
-            calls.append((torch.addmm, (bs.z[i], bs.h[i], Wt[i]),
+            calls.append((torch.addmm, (bs.z[i], lhs, rhs),
                           {"beta": 0.0, "alpha": inv_keep[i], "out": bs.z[i]}))
         calls += _activation_calls(acts[i], bs, i)
         if drops[i] > 0.0:
@@ -81,14 +85,16 @@ def dense_program(bs: BatchBuffers, W: Sequence[Tensor], Wt: Sequence[Tensor],
     # backward, head first: dW = gz.T @ h * s, db = gz.T @ 1 * s, gz_prev = f'(z) * (gz @ W)
     scale = loss.grad_scale / bs.n
     for i in range(n_layers - 1, -1, -1):
-        calls.append((torch.addmm, (dW[i], bs.gzT[i], bs.h[i]),
+        head = i == n_layers - 1           # gz of the head is (C, B): no transposes needed
+        g_out, g_b = (bs.gz[i], bs.gzT[i]) if head else (bs.gzT[i], bs.gz[i])
+        calls.append((torch.addmm, (dW[i], g_out, bs.h[i]),
                       {"beta": 0.0, "alpha": scale * inv_keep[i], "out": dW[i]}))
         if db[i] is not None:
-            calls.append((torch.addmv, (db[i], bs.gzT[i], bs.ones),
+            calls.append((torch.addmv, (db[i], g_out, bs.ones),
                           {"beta": 0.0, "alpha": scale, "out": db[i]}))
         if i:
             prev = bs.gz[i - 1]
-            calls.append((torch.addmm, (prev, bs.gz[i], W[i]),
+            calls.append((torch.addmm, (prev, g_b, W[i]),
                           {"beta": 0.0, "alpha": inv_keep[i], "out": prev}))
             mask = bs.mask[i - 1]
             if mask is not None:
@@ -122,7 +128,12 @@ def population_program(bs: BatchBuffers, W: Sequence[Tensor], WT: Sequence[Tenso
     scale_t = torch.tensor(loss.grad_scale / bs.n, dtype=theta.dtype, device=theta.device)
     calls: list[Call] = []
     for i in range(n_layers):
-        calls.append((torch.baddbmm, (bU[i], bs.h[i], WT[i]), {"out": bs.z[i]}))  # (P, B, o)
+        if i < n_layers - 1:
+            calls.append((torch.baddbmm, (bU[i], bs.h[i], WT[i]), {"out": bs.z[i]}))  # (P,B,o)
+        else:                              # the head, class-major: (P, C, B) = W @ h^T + b
+            h_t = bs.xT if bs.xT is not None else bs.h[i].transpose(1, 2)
+            calls.append((torch.baddbmm, (bU[i].transpose(1, 2), W[i], h_t),
+                          {"out": bs.z[i]}))
         calls += _activation_calls(acts[i], bs, i)
         mask = bs.mask[i]
         if mask is not None:
@@ -133,12 +144,14 @@ def population_program(bs: BatchBuffers, W: Sequence[Tensor], WT: Sequence[Tenso
     calls += loss.calls(bs.out3, bs.t, bs.tf, bs.g3, bs.work3, stats[0])
     scale = loss.grad_scale / bs.n
     for i in range(n_layers - 1, -1, -1):
-        calls += [(torch.baddbmm, (dW[i], bs.gzT[i], bs.h[i]),
+        head = i == n_layers - 1           # gz of the head is (P, C, B)
+        g_out, g_b = (bs.gz[i], bs.gzT[i]) if head else (bs.gzT[i], bs.gz[i])
+        calls += [(torch.baddbmm, (dW[i], g_out, bs.h[i]),
                    {"beta": 0.0, "alpha": scale, "out": dW[i]}),     # (P, out, in)
-                  (torch.sum, (bs.gz[i], 1), {"out": db[i]})]       # (P, out), scaled below
+                  (torch.sum, (g_out, 2), {"out": db[i]})]          # (P, out), scaled below
         if i:
             prev = bs.gz[i - 1]
-            calls.append((torch.bmm, (bs.gz[i], W[i]), {"out": prev}))  # (P, B, in)
+            calls.append((torch.bmm, (g_b, W[i]), {"out": prev}))  # (P, B, in)
             mask = bs.mask[i - 1]
             if mask is not None:
                 calls.append((Tensor.mul_, (prev, mask), {}))

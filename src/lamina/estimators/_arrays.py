@@ -65,8 +65,8 @@ def infer_shape(X: np.ndarray, image_shape: tuple[int, ...] | None) -> tuple[int
                     "one-channel images or (N, D) rows. Reshape X.")
 
 
-def reshape_to(X: np.ndarray, shape: tuple[int, ...], what: str = "the fitted shape"
-               ) -> np.ndarray:
+def reshape_to(X: np.ndarray, shape: tuple[int, ...], what: str = "the fitted shape",
+               owner: str = "the model") -> np.ndarray:
     """Reshape a batch to ``(N, *shape)``, refusing anything but the exact layouts that fit.
 
     Accepted: ``(N, *shape)``; ``(N, prod(shape))`` flat rows; ``(N, H, W)`` when ``shape`` is
@@ -80,7 +80,7 @@ def reshape_to(X: np.ndarray, shape: tuple[int, ...], what: str = "the fitted sh
     if X.ndim == 2:
         if got[0] == math.prod(shape):
             return X.reshape(n, *shape)
-        raise DataError(f"X has {got[0]} features, but the model expects "
+        raise DataError(f"X has {got[0]} features, but {owner} is expecting "
                         f"{math.prod(shape)} features as input (flattened {shape}). "
                         f"Pass rows of {math.prod(shape)} values or arrays of shape (N, "
                         f"{', '.join(map(str, shape))}).")

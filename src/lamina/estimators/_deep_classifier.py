@@ -42,7 +42,7 @@ class DeepClassifierMixin(ClassifierMixin):
             raise DataError(f"{err} Labels must be finite class values, one per sample.") \
                 from None
         if y.ndim == 2 and y.shape[1] == 1:
-            y = y.ravel()
+            y = column_or_1d(y, warn=True)    # sklearn's DataConversionWarning
         if y.ndim != 1:
             raise DataError(f"y has shape {y.shape}; {type(self).__name__} takes one label per "
                             "sample (a 1-D array). Multi-output targets are not supported.")
@@ -55,7 +55,7 @@ class DeepClassifierMixin(ClassifierMixin):
         if fitting:
             self.classes_ = np.unique(y)
             if len(self.classes_) < 2:
-                raise DataError(f"y has only one class ({self.classes_[0]!r}): a classifier "
+                raise DataError(f"y has only one class ({self.classes_.tolist()[0]!r}): a classifier "
                                 "needs at least 2 classes to learn to tell them apart. Check "
                                 "the labels or the split that produced y.")
         idx = np.searchsorted(self.classes_, y)

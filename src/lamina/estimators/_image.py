@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.utils.validation import _num_samples
 
 from .._errors import DataError
 from .._validation import check_bool
@@ -86,7 +87,8 @@ class ImageClassifier(DeepClassifierMixin, DeepEstimator):
         if fitting:
             self.image_shape_ = infer_shape(X, check_image_shape(self.image_shape))
             self.n_features_in_ = math.prod(self.image_shape_)
-        X = reshape_to(X, self.image_shape_, "the shape the model was fitted on")
+        X = reshape_to(X, self.image_shape_, "the shape the model was fitted on",
+                       type(self).__name__)
         X = X.astype(np.float32, copy=False)
         if fitting:
             axes = (0, *range(2, X.ndim))                  # all but the channel axis
@@ -106,9 +108,9 @@ class ImageClassifier(DeepClassifierMixin, DeepEstimator):
         if fitting and y is None:
             self._encode_labels(None, fitting)          # raises the "requires y" message
         images = self._images(X, fitting)
-        if y is not None and len(y) != len(images):
+        if y is not None and _num_samples(y) != len(images):
             raise DataError(f"Found input variables with inconsistent numbers of samples: X "
-                            f"has {len(images)}, y has {len(y)}. Pass one label per image.")
+                            f"has {len(images)}, y has {_num_samples(y)}. Pass one label per image.")
         labels = None if y is None else torch.from_numpy(self._encode_labels(y, fitting))
         return Samples(torch.from_numpy(np.ascontiguousarray(images)), labels)
 

@@ -165,14 +165,26 @@ def check_sequence_list(X: Any, name: str = "X", *, features: int | None = None,
     A 3-D array ``(N, T, F)`` is read as N sequences of length T. ``(T_i,)`` sequences are one
     feature per step when ``allow_1d``.
     """
-    if isinstance(X, np.ndarray) and X.dtype != object and X.ndim in (2, 3):
+    if hasattr(X, "tocsr") or hasattr(X, "toarray"):
+        raise DataError(f"Sparse input ({type(X).__name__}) is not supported: {name} must be a "
+                        "list of dense (T_i, n_features) arrays. Convert with X.toarray().")
+    if not isinstance(X, (list, tuple, np.ndarray)) and hasattr(X, "__array__"):
+        X = np.asarray(X)                                   # pandas, array-likes
+    if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == 0:
+        raise DataError(f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 "
+                        f"is required: each row of a 2-D {name} is a one-feature sequence and "
+                        "needs at least one step.")
+    if isinstance(X, np.ndarray) and X.ndim in (2, 3):
         seqs = list(X)       # (N, T, F) -> N sequences; (N, T) -> N one-feature sequences
-    elif isinstance(X, (list, tuple)) or (isinstance(X, np.ndarray) and X.dtype == object):
+    elif isinstance(X, (list, tuple)) or (isinstance(X, np.ndarray) and X.dtype == object
+                                          and X.ndim == 1):
         seqs = list(X)
     else:
+        fix = (" Reshape your data: pass [x.reshape(-1, 1)] for one sequence with one feature "
+               "per step." if getattr(X, "ndim", None) == 1 else " Wrap the sequences in a list.")
         raise DataError(f"{name} must be a list of sequences, each an array of shape (T_i, "
                         f"n_features), or a 3-D array (N, T, n_features); got "
-                        f"{type(X).__name__}{_shape_text(X)}. Wrap the sequences in a list.")
+                        f"{type(X).__name__}{_shape_text(X)}.{fix}")
     if not seqs:
         raise DataError(f"{name} holds no sequences (0 samples). Pass at least one.")
     out: list[np.ndarray] = []

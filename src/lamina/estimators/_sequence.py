@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.utils.validation import _num_samples
 
 from .._errors import DataError
 from .._validation import check_bool
@@ -86,9 +87,9 @@ class SequenceClassifier(DeepClassifierMixin, DeepEstimator):
             else:
                 self.feature_mean_ = np.zeros(self.n_features_in_)
                 self.feature_std_ = np.ones(self.n_features_in_)
-        if y is not None and len(y) != len(seqs):
+        if y is not None and _num_samples(y) != len(seqs):
             raise DataError(f"Found input variables with inconsistent numbers of samples: X "
-                            f"has {len(seqs)} sequences, y has {len(y)}. Pass one label per "
+                            f"has {len(seqs)} sequences, y has {_num_samples(y)}. Pass one label per "
                             "sequence.")
         mean = self.feature_mean_.astype(np.float32)
         std = self.feature_std_.astype(np.float32)

@@ -58,7 +58,8 @@ def ablate_units(model: Any, X: Any, y: Any, layers: Any = None, *,
             if batch.y is None:
                 raise DataError("ablation needs targets: pass y=... (or batches of (inputs, "
                                 "targets)).")
-            out = net(batch.x)
+            hidden = _prefix(net, batch.x, taps)
+            out = net(batch.x) if hidden is None else _suffix(net, len(hidden), hidden[-1])
             if task is None:
                 task = infer_task(target, batch.y, output_width(out))
             t = encode(task, batch.y, dev, model_float_dtype(net))
@@ -70,7 +71,11 @@ def ablate_units(model: Any, X: Any, y: Any, layers: Any = None, *,
             acc.setdefault("_base", {"class": torch.zeros_like(base_class[0])})
             acc["_base"]["class"] += base_class[0]
             for tap in taps:
-                _ablate_layer(net, tap, batch.x, t, task, acc)
+                index = _hidden_index(net, tap)
+                if hidden is not None and index is not None:
+                    _ablate_hidden(net, index, tap, hidden[index], t, task, acc)
+                else:
+                    _ablate_hooked(net, tap, batch.x, t, task, acc)
     assert task is not None
     return _table(taps, acc, base, task, np.concatenate(ys))
 
@@ -106,13 +111,17 @@ def _chunks(width: int, rows: int, per_row: int) -> list[torch.Tensor]:
     return list(torch.arange(width).split(size))
 
 
-def _ablate_layer(net: torch.nn.Module, tap: Tap, x: torch.Tensor, t: torch.Tensor,
-                  task: Task, acc: dict[str, dict[str, torch.Tensor]]) -> None:
-    index = _hidden_index(net, tap)
-    if index is not None:
-        _ablate_hidden(net, index, tap, x, t, task, acc)
-    else:
-        _ablate_hooked(net, tap, x, t, task, acc)
+def _prefix(net: Any, x: torch.Tensor, taps: list[Tap]) -> list[torch.Tensor] | None:
+    """Every hidden layer's output of a HiddenNet, computed once per batch (None for other
+    modules, or when no tap is one of its hidden layers)."""
+    if not any(_hidden_index(net, tap) is not None for tap in taps):
+        return None
+    outs = []
+    h = x
+    for layer in net.hidden:
+        h = layer(h)                                          # (B, *shape) of each layer
+        outs.append(h)
+    return outs
 
 
 def _hidden_index(net: torch.nn.Module, tap: Tap) -> int | None:
@@ -137,11 +146,9 @@ def _suffix(net: Any, start: int, h: torch.Tensor) -> torch.Tensor:
     return net.head(h)
 
 
-def _ablate_hidden(net: Any, index: int, tap: Tap, x: torch.Tensor, t: torch.Tensor,
+def _ablate_hidden(net: Any, index: int, tap: Tap, h: torch.Tensor, t: torch.Tensor,
                    task: Task, acc: dict[str, dict[str, torch.Tensor]]) -> None:
-    h = x
-    for layer in net.hidden[: index + 1]:
-        h = layer(h)                                          # (B, *shape) of the layer
+    """``h`` is the output of hidden layer ``index``; only the layers after it are run."""
     batch, width = h.shape[0], h.shape[tap.unit_axis % h.dim()]
     nxt = net.hidden[index + 1] if index + 1 < len(net.hidden) else None
     linear = net.head if nxt is None else getattr(nxt, "linear", None)
@@ -151,8 +158,10 @@ def _ablate_hidden(net: Any, index: int, tap: Tap, x: torch.Tensor, t: torch.Ten
         for units in _chunks(width, batch, z.shape[1]):
             units = units.to(h.device)
             # zeroing unit j removes h[:, j] * W[:, j] from the next pre-activation
-            delta = h[:, units].T[:, :, None] * weight[:, units].T[:, None, :]   # (c, B, m)
-            zc = (z[None] - delta).reshape(-1, z.shape[1])    # (c*B, m)
+            hu = h[:, units].T.contiguous()                   # (c, B)
+            wu = weight[:, units].T.contiguous()              # (c, m)
+            zc = torch.addcmul(z[None], hu[:, :, None], wu[:, None, :], value=-1.0)
+            zc = zc.view(-1, z.shape[1])                      # (c*B, m)
             if nxt is None:
                 out = zc
             else:

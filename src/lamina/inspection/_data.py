@@ -40,8 +40,8 @@ def is_indexable(X: Any) -> bool:
     or whole batches (tensors/arrays of 2+ dims) is an iterable of batches."""
     if isinstance(X, list):
         first = X[0] if X else None
-        return not (isinstance(first, tuple) or (isinstance(first, (np.ndarray, torch.Tensor))
-                                                 and first.ndim >= 2))
+        return not (isinstance(first, (tuple, dict)) or (
+            isinstance(first, (np.ndarray, torch.Tensor)) and first.ndim >= 2))
     return isinstance(X, (np.ndarray, torch.Tensor)) or (
         hasattr(X, "to_numpy") and hasattr(X, "shape"))
 

@@ -27,7 +27,7 @@ _MAX_RANGED_INPUT = 64
 
 def inspect(model: Any, X: Any, y: Any = None, layers: Any = None, batch_size: int = 1024,
             top_k: int = 9, device: Any = None, *, sample_size: int = 2048, bins: int = 128,
-            sketch_rows: int | None = 256, random_state: int = 0) -> Inspection:
+            sketch_rows: int | None = 64, random_state: int = 0) -> Inspection:
     """Census of every hidden unit: stream ``X`` through ``model`` once, in bounded memory.
 
     Parameters
@@ -65,8 +65,9 @@ def inspect(model: Any, X: Any, y: Any = None, layers: Any = None, batch_size: i
     bins : int
         Bins of each unit's histogram sketch (quantile error <= one bin width).
     sketch_rows : int or None
-        Rows of each batch fed to the sketch (every s-th row; None = all). Quantiles then come
-        from a systematic subsample, which keeps the pass cheap on large batches.
+        Once 8 192 rows were seen, the sketch is fed every s-th row of each batch (at most
+        ``sketch_rows`` rows, each counted s times; None = every row). Quantiles then come from
+        a systematic subsample, which keeps the pass cheap on large data.
     random_state : int
         Seed of the reservoir sample.
 

@@ -36,6 +36,7 @@ def _atomic(path: Path, write: Any) -> None:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o644)            # mkstemp creates 0600; these are ordinary data files
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

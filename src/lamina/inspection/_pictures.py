@@ -11,7 +11,7 @@ import torch
 from matplotlib.figure import Figure
 
 from .._errors import DataError, ParameterError
-from ._hooks import eval_mode, forward_hooks, model_device, model_float_dtype
+from ._hooks import eval_mode, few_threads, forward_hooks, model_device, model_float_dtype
 from ._model import resolve_model
 from ._taps import Tap, first_tensor, resolve_taps
 
@@ -123,7 +123,7 @@ def plot_unit_maps(ins: Any, layers: Any = None, resolution: int = 60, model: An
     grid = np.stack([gx.ravel(), gy.ravel()], 1)
     x = torch.as_tensor(grid, dtype=model_float_dtype(target.net),
                         device=model_device(target.net))
-    with eval_mode(target.net), torch.no_grad():
+    with eval_mode(target.net), torch.no_grad(), few_threads():
         units, out = _layer_units(target, recs, x)
     out_t = first_tensor(out).reshape(len(grid), -1).double().cpu().numpy()
     cols = [min(rec.width, 16) for rec in recs]
@@ -259,7 +259,7 @@ def plot_activation_maximization(ins: Any, layer: Any, units: Any = None, steps:
     x = (centre + noise.to(dev, dtype)).clamp(lo, hi).requires_grad_(True)
     opt = torch.optim.Adam([x], lr=lr * half)
     picks = torch.as_tensor(units, device=dev)
-    with eval_mode(target.net), torch.enable_grad():
+    with eval_mode(target.net), torch.enable_grad(), few_threads():
         for _ in range(steps):
             got, _ = _layer_units(target, [rec], x, grad=True)
             act = got[rec.name][torch.arange(len(units), device=dev), picks]    # (U,)

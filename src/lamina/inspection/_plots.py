@@ -211,14 +211,15 @@ class PlotsMixin:
         and/or SVG; returns the written paths."""
         from ._pictures import applicable_figures
 
+        if isinstance(formats, str) or not formats or any(f not in ("png", "svg")
+                                                          for f in formats):
+            raise ParameterError("formats", formats, "allowed formats are 'png', 'svg'",
+                                 "Pass formats=('png', 'svg').")
         out = Path(path)
         out.mkdir(parents=True, exist_ok=True)
         written = []
         for name, fig in applicable_figures(self):
             for fmt in formats:
-                if fmt not in ("png", "svg"):
-                    raise ParameterError("formats", formats, "allowed formats are 'png', 'svg'",
-                                         "Pass formats=('png', 'svg').")
                 target = out / f"{name}.{fmt}"
                 fig.savefig(target, dpi=110)
                 written.append(target)

@@ -46,6 +46,9 @@ class HistogramSketch:
         self.ready = torch.zeros(width, dtype=torch.bool, device=dev)
         self._offsets = torch.arange(width, device=dev, dtype=torch.int32) * self.bins
         self._cache: dict[str, torch.Tensor] | None = None   # per-unit grid tensors
+        self._fused = False                                   # cached with the grid
+        self._stale = True
+        self._all_ready = False
 
     # ------------------------------------------------------------------ grid helpers
     def edges(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -55,17 +58,25 @@ class HistogramSketch:
         return lo, lo + self.bins * w, w
 
     def _grid(self, dtype: torch.dtype) -> dict[str, torch.Tensor]:
-        """Per-unit tensors for binning, recomputed only when a grid changed."""
-        if self._cache is None or self._cache["scale"].dtype != dtype:
+        """Per-unit tensors for binning, recomputed only when a grid changed (in place: new
+        long-lived small tensors in mid-stream would fragment the heap)."""
+        if self._cache is None or self._cache["scale"].dtype != dtype or self._stale:
             lo, top, w = self.edges()
             offsets = self._offsets.to(torch.float64)
             base = offsets - self.t.double()
-            self._cache = {
-                "lo": lo, "top": top, "scale": (1.0 / w).to(dtype), "lo_x": lo.to(dtype),
-                "base": base.to(dtype), "first": offsets.to(dtype),
-                "last": (offsets + self.bins - 1).to(dtype),
-                "fused": torch.tensor(float(base.abs().max()) < _FUSED_LIMIT),
+            # edges are t * 2**e with |t| < 2**24: exact in float32, so comparisons in the
+            # values' own dtype decide range growth without conversions
+            fresh = {
+                "scale": 1.0 / w, "lo_x": lo, "top_x": top, "base": base, "first": offsets,
+                "last": offsets + self.bins - 1,
             }
+            if self._cache is None or self._cache["scale"].dtype != dtype:
+                self._cache = {k: v.to(dtype) for k, v in fresh.items()}
+            else:
+                for key, value in fresh.items():
+                    self._cache[key].copy_(value)
+            self._fused = float(base.abs().max()) < _FUSED_LIMIT
+            self._stale = False
         return self._cache
 
     def _fit_grid(self, e_min: torch.Tensor, need_lo: torch.Tensor,
@@ -90,24 +101,25 @@ class HistogramSketch:
         dst = dst.clamp(0, self.bins - 1)
         moved = torch.zeros(len(rows), self.bins, dtype=torch.int64, device=self.counts.device)
         moved.scatter_add_(1, dst, self.counts[rows])
-        self._cache = None
+        self._stale = True
         self.counts[rows] = moved
         self.e[rows] = e_new
         self.t[rows] = t_new
 
     def _grow(self, vmin: torch.Tensor, vmax: torch.Tensor) -> None:
         """Initialise units seen for the first time; widen those whose range is exceeded."""
-        vmin64, vmax64 = vmin.double(), vmax.double()
-        if self._cache is not None and bool(self.ready.all()):
+        if self._all_ready and self._cache is not None and not self._stale \
+                and self._cache["lo_x"].dtype == vmin.dtype:
             # common case: every unit has a grid; widen only if a value fell outside
-            lo, top = self._cache["lo"], self._cache["top"]
-            if not bool(((vmin64 < lo) | (vmax64 >= top)).any()):
+            grid = self._cache
+            if not bool(((vmin < grid["lo_x"]) | (vmax >= grid["top_x"])).any()):
                 return
+        vmin64, vmax64 = vmin.double(), vmax.double()
         has = vmin <= vmax                                            # a finite value came
         lo, top, w = self.edges()
         fresh = has & ~self.ready
         if bool(fresh.any()):
-            self._cache = None
+            self._stale = True
             rows = fresh.nonzero().flatten()
             a, b = vmin64[rows], vmax64[rows]
             span = torch.maximum(b - a, torch.maximum(a.abs(), b.abs()) * _REL_FLOOR)
@@ -116,6 +128,7 @@ class HistogramSketch:
             e, t = self._fit_grid(e0, a, b)
             self.e[rows], self.t[rows] = e, t
             self.ready[rows] = True
+            self._all_ready = bool(self.ready.all())
         out = has & ~fresh & ((vmin64 < lo) | (vmax64 >= top))
         if bool(out.any()):
             rows = out.nonzero().flatten()
@@ -126,14 +139,15 @@ class HistogramSketch:
 
     # ------------------------------------------------------------------ public
     def update(self, values: torch.Tensor, vmin: torch.Tensor, vmax: torch.Tensor,
-               finite: bool = True) -> None:
-        """Add ``values`` (rows x units). ``vmin``/``vmax`` bound the finite values per unit
-        (``vmin > vmax`` for a unit without any); with ``finite=False`` non-finite values are
-        skipped."""
+               finite: bool = True, weight: int = 1) -> None:
+        """Add ``values`` (rows x units), each counted ``weight`` times (a subsample of every
+        ``weight``-th row stands for all rows). ``vmin``/``vmax`` bound the finite values per
+        unit (``vmin > vmax`` for a unit without any); with ``finite=False`` non-finite values
+        are skipped."""
         self._grow(vmin, vmax)
         grid = self._grid(values.dtype)
         pos = self._scratch("pos", values)
-        if finite and bool(grid["fused"]):
+        if finite and self._fused:
             # one op: offset + (x - lo) / w = x / w + (offset - t); exact enough while the
             # magnitudes stay below 2**20 bins (float32 keeps 1/16 of a bin)
             torch.addcmul(grid["base"], values, grid["scale"], out=pos)
@@ -150,10 +164,11 @@ class HistogramSketch:
         if not finite:
             idx.masked_fill_(~torch.isfinite(values), self.width * self.bins)   # dump slot
         flat = idx.view(-1)
-        ones = self._buffers.get("ones")
+        key = f"weight{weight}"
+        ones = self._buffers.get(key)
         if ones is None or ones.shape[0] < flat.shape[0] or ones.device != flat.device:
-            ones = torch.ones(flat.shape[0], dtype=torch.int64, device=flat.device)
-            self._buffers["ones"] = ones
+            ones = torch.full((flat.shape[0],), weight, dtype=torch.int64, device=flat.device)
+            self._buffers[key] = ones
         self._flat.index_add_(0, flat, ones[: flat.shape[0]])
 
     def _scratch(self, key: str, like: torch.Tensor,
@@ -182,7 +197,7 @@ class HistogramSketch:
         """Add ``other``'s counts (same units and bins) exactly, on the coarser common grid."""
         if other.width != self.width or other.bins != self.bins:
             raise ValueError("can only merge sketches with the same units and bins")
-        self._cache = None
+        self._stale = True
         both = self.ready & other.ready
         only_other = other.ready & ~self.ready
         if bool(only_other.any()):
@@ -190,6 +205,7 @@ class HistogramSketch:
             self.counts[rows] = other.counts[rows]
             self.e[rows], self.t[rows] = other.e[rows], other.t[rows]
             self.ready[rows] = True
+            self._all_ready = bool(self.ready.all())
         if not bool(both.any()):
             return
         rows = both.nonzero().flatten()
@@ -207,6 +223,7 @@ class HistogramSketch:
         new = HistogramSketch(self.width, self.bins, self.counts.device)
         new._flat, new.e = self._flat.clone(), self.e.clone()
         new.t, new.ready = self.t.clone(), self.ready.clone()
+        new._all_ready = self._all_ready
         return new
 
     def quantiles(self, qs: list[float], vmin: torch.Tensor | None = None,

@@ -29,7 +29,8 @@ class StatsConfig:
 
     top_k: int = 9
     bins: int = 128
-    sketch_rows: int | None = 256     # rows of each batch fed to the sketch (None = all)
+    sketch_rows: int | None = 64      # rows of each batch fed to the sketch once warm (None = all)
+    sketch_exact_rows: int = 8_192    # every row is fed to the sketch until this many were seen
     sample_size: int = 2048           # reservoir rows kept per layer
 
 
@@ -53,6 +54,7 @@ class LayerStats:
         self.config = config
         self.saturating = activation in SATURATING
         self.nonnegative = activation in NONNEGATIVE
+        self.exact_zero = activation in ("relu", "relu6")     # inactive outputs are exactly 0
         self.rows = 0                                  # examples seen
         self.elements = 0                              # element positions per unit seen
         self.shift: torch.Tensor | None = None         # per-unit shift K for stable moments
@@ -97,28 +99,38 @@ class LayerStats:
         self.rows += batch
         self.elements += elements.shape[0]
         if len(rows):
-            self.sample.index_copy_(0, slots, pooled.index_select(0, rows).to(self.sample.dtype))
+            picked = torch.index_select(pooled, 0, rows,
+                                        out=self._scratch("picked", pooled)[: len(rows)])
+            self.sample.index_copy_(0, slots, picked.to(self.sample.dtype))
 
     def _fast(self, pooled: torch.Tensor, elements: torch.Tensor, buf: torch.Tensor,
               s1: torch.Tensor, start: int) -> None:
-        self.count += pooled.shape[0]
+        batch = pooled.shape[0]
+        self.count += batch
         self.s1 += s1
         buf.square_()
         self.s2 += buf.sum(0)
-        bmax, bmin = pooled.amax(0), pooled.amin(0)
-        torch.maximum(self.vmax, bmax, out=self.vmax)
-        torch.minimum(self.vmin, bmin, out=self.vmin)
-        assert self.shift is not None
-        if self.nonnegative:
-            self.s_abs += s1 + pooled.shape[0] * self.shift     # |x| = x: no extra pass
-        else:
+        if not self.nonnegative:                          # |x| = x otherwise: see finalize
             torch.abs(pooled, out=buf)
             self.s_abs += buf.sum(0)
         ebuf = buf if elements is pooled else self._scratch("elements", elements)
-        self.active += torch.gt(elements, 0, out=ebuf).sum(0)
+        active = torch.gt(elements, 0, out=ebuf).sum(0)
+        self.active += active
+        bmax = pooled.amax(0)
+        if self.exact_zero and elements is pooled:
+            # a ReLU unit's batch minimum is 0 unless it was active on every row
+            full = (active == batch).nonzero().flatten()
+            bmin = torch.zeros_like(bmax)
+            if len(full):
+                bmin[full] = pooled[:, full].amin(0)
+        else:
+            bmin = pooled.amin(0)
+        torch.maximum(self.vmax, bmax, out=self.vmax)
+        torch.minimum(self.vmin, bmin, out=self.vmin)
         if self.saturating:
             self.saturated += saturation_mask(elements, self.activation, ebuf).sum(0)
-        self.sketch.update(self._sketch_rows(pooled), bmin, bmax, finite=True)
+        rows, weight = self._sketch_rows(pooled)
+        self.sketch.update(rows, bmin, bmax, finite=True, weight=weight)
         self.topk.update(pooled, start, bmax, bmin)
 
     def _masked(self, pooled: torch.Tensor, elements: torch.Tensor, start: int) -> None:
@@ -132,7 +144,8 @@ class LayerStats:
         centred = torch.where(ok, pooled - self.shift, zero)
         self.s1 += centred.sum(0)
         self.s2 += centred.square().sum(0)
-        self.s_abs += torch.where(ok, pooled.abs(), zero).sum(0)
+        if not self.nonnegative:
+            self.s_abs += torch.where(ok, pooled.abs(), zero).sum(0)
         high = torch.where(ok, pooled, float("-inf"))
         low = torch.where(ok, pooled, float("inf"))
         bmax, bmin = high.amax(0), low.amin(0)
@@ -144,16 +157,18 @@ class LayerStats:
                                   torch.empty_like(elements))
             self.saturated += sat.sum(0)
         values = torch.where(ok, pooled, float("nan"))
-        self.sketch.update(self._sketch_rows(values), bmin, bmax, finite=False)
+        rows, weight = self._sketch_rows(values)
+        self.sketch.update(rows, bmin, bmax, finite=False, weight=weight)
         self.topk.update(high, start, bmax, bmin, low_values=low)
 
-    def _sketch_rows(self, values: torch.Tensor) -> torch.Tensor:
-        """A systematic subsample of the batch's rows for the sketch (every s-th row)."""
+    def _sketch_rows(self, values: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """Rows for the sketch and their weight: every row until ``sketch_exact_rows`` rows were
+        seen, then every s-th row of a batch (at most ``sketch_rows``) counted s times."""
         cap = self.config.sketch_rows
-        if cap is None or values.shape[0] <= cap:
-            return values
+        if cap is None or values.shape[0] <= cap or self.rows < self.config.sketch_exact_rows:
+            return values, 1
         step = -(-values.shape[0] // cap)
-        return values[::step]
+        return values[::step], step
 
     # ------------------------------------------------------------------ results
     def finalize(self, filled: int) -> dict[str, Any]:
@@ -162,12 +177,13 @@ class LayerStats:
         safe = n.clamp(min=1)
         shift = self.shift.double() if self.shift is not None else torch.zeros_like(n)
         mean_c = self.s1 / safe
+        s_abs = self.s1 + n * shift if self.nonnegative else self.s_abs
         var = (self.s2 / safe - mean_c.square()).clamp(min=0)
         n_el = (self.elements - self.nonfinite).double().clamp(min=1)
         nan = torch.full_like(n, float("nan"))
         none = n == 0
         # ReLU outputs are exactly 0 when inactive: keep that point mass exact in the quantiles
-        exact_zero = self.activation in ("relu", "relu6") and self.elements == self.rows
+        exact_zero = self.exact_zero and self.elements == self.rows
         zero_frac = (1.0 - self.active / n_el) if exact_zero else None
         qs = self.sketch.quantiles([0.05, 0.25, 0.5, 0.75, 0.95], self.vmin, self.vmax,
                                    zero_frac=zero_frac)
@@ -175,7 +191,7 @@ class LayerStats:
             "count": self.count, "mean": torch.where(none, nan, shift + mean_c),
             "std": torch.where(none, nan, var.sqrt()), "min": torch.where(none, nan, self.vmin),
             "max": torch.where(none, nan, self.vmax),
-            "mean_abs": torch.where(none, nan, self.s_abs / safe),
+            "mean_abs": torch.where(none, nan, s_abs / safe),
             "frac_active": self.active / n_el,
             "saturated": self.saturated / n_el if self.saturating else nan,
             "nonfinite": self.nonfinite, "quantiles": qs,
@@ -197,4 +213,5 @@ def arrays_to_sketch(counts: np.ndarray, e: np.ndarray, t: np.ndarray) -> Histog
     sketch.e = torch.as_tensor(e, dtype=torch.int64)
     sketch.t = torch.as_tensor(t, dtype=torch.int64)
     sketch.ready = sketch.counts.sum(1) > 0
+    sketch._all_ready = bool(sketch.ready.all())
     return sketch

@@ -33,6 +33,7 @@ class TopK:
         self.top_idx = torch.full((self.k, width), -1, dtype=torch.int64, device=dev)
         self.bottom_val = torch.full((self.k, width), float("inf"), dtype=dtype, device=dev)
         self.bottom_idx = torch.full((self.k, width), -1, dtype=torch.int64, device=dev)
+        self._buffer: torch.Tensor | None = None
 
     def update(self, values: torch.Tensor, start: int, bmax: torch.Tensor | None = None,
                bmin: torch.Tensor | None = None, low_values: torch.Tensor | None = None) -> None:
@@ -58,7 +59,14 @@ class TopK:
         if len(cols) == values.shape[1]:
             cand = values
         else:
-            cand = values.index_select(1, cols)                        # (B, c)
+            # gather into a reused buffer: variable-size temporaries fragment the heap
+            need = rows * len(cols)
+            if self._buffer is None or self._buffer.numel() < need or \
+                    self._buffer.dtype != values.dtype or self._buffer.device != values.device:
+                self._buffer = torch.empty(rows * values.shape[1], dtype=values.dtype,
+                                           device=values.device)
+            cand = torch.index_select(values, 1, cols,
+                                      out=self._buffer[:need].view(rows, len(cols)))  # (B, c)
         kk = min(self.k, rows)
         best = torch.topk(cand, kk, dim=0, largest=largest)             # (kk, c) of this batch
         pool = torch.cat([vals[:, cols], best.values.to(vals.dtype)])   # (k + kk, c)

@@ -74,6 +74,7 @@ def report(model: Any, ins: Any, path: str | os.PathLike[str] = "report.html", *
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        os.chmod(tmp, 0o644)            # mkstemp creates 0600; a report is meant to be shared
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):
@@ -241,11 +242,11 @@ def render(ins: Any, title: str | None = None, notes: list[str] | None = None) -
                                 f"units of {rec.name}"))
         if images and default_units(ins, rec, 1):
             if ins._X is not None:
-                body.append(figure_html(plot_top_examples(ins, rec.name, max_units=8),
+                body.append(figure_html(plot_top_examples(ins, rec.name, max_units=6),
                                         "For the most variable units (rows): the inputs that "
                                         "excite them most.", f"top examples {rec.name}"))
-            body.append(figure_html(plot_activation_maximization(ins, rec.name, steps=60,
-                                                                 max_units=8),
+            body.append(figure_html(plot_activation_maximization(ins, rec.name, steps=40,
+                                                                 max_units=6),
                                     "Synthetic inputs that excite each unit as much as "
                                     "possible (regularised gradient ascent).",
                                     f"activation maximisation {rec.name}"))

@@ -31,3 +31,7 @@ class _CallableModule(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _CallableModule
+
+from .._callable_module import make_callable as _make_callable
+
+_make_callable(__name__, "search")  # lamina.search(...) calls the function

@@ -1,8 +1,9 @@
 """Bookkeeping of trials with Optuna's ask/tell interface, timed so its overhead can be reported.
 
 A round asks one trial per architecture from the sampler and creates ``population - 1``
-siblings with the same architecture parameters fixed (a random sampler chooses their learning
-rate, L2 penalty and dropout), so candidates of one shape form a population. Every rung is reported
+siblings with the same architecture parameters fixed (the sampler, or a random one when the
+sampler's time would rival training's, chooses their learning rate, L2 penalty and dropout), so
+candidates of one shape form a population. Every rung is reported
 with ``trial.report`` so the sampler and any pruner see it; each trial is told once, at the end.
 """
 
@@ -48,10 +49,11 @@ class Book:
 
     def __init__(self, study: Any, space: SearchSpace | FunctionSpace, objective: tuple[str, ...],
                  heartbeat: Any, random_state: int, consult_pruner: bool, n_train: int,
-                 sibling_sampler: TimedSampler) -> None:
+                 sibling_sampler: TimedSampler, timed: bool = True) -> None:
         self.study = study
         self.sampler: TimedSampler = study.sampler
         self.sibling_sampler = sibling_sampler
+        self.timed = timed
         self.space = space
         self.objective = objective
         self.multi = len(objective) > 1
@@ -64,6 +66,7 @@ class Book:
         self.finished = 0
         self.states: dict[str, int] = {}
         self.best: float | None = None   # best primary score this worker told as complete
+        self.train_seconds = 0.0         # time spent training and scoring the told trials
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
 
     # ------------------------------------------------------------------ asking
@@ -77,21 +80,23 @@ class Book:
                 first = self._ask()
                 members.append(first)
                 fixed = self.space.architecture_params(first.trial.params)
+                dists = {k: first.trial.distributions[k] for k in fixed}
                 for _ in range(population - 1):
                     if len(members) >= limit or not fixed:
                         break
-                    self.study.sampler = self.sibling_sampler
+                    self.study.sampler = self._sibling_choice()
                     try:
-                        members.append(self._ask(fixed))
+                        members.append(self._ask(fixed, dists))
                     finally:
                         self.study.sampler = self.sampler
         finally:
             self.seconds += time.perf_counter() - t0
         return members
 
-    def _ask(self, fixed: dict[str, Any] | None = None) -> Member:
+    def _ask(self, fixed: dict[str, Any] | None = None, dists: dict[str, Any] | None = None,
+             ) -> Member:
         if fixed:
-            trial = self._new_sibling(fixed)
+            trial = self._new_sibling(fixed, dists or {})
         else:
             with warnings.catch_warnings():
                 # ask/tell with a heartbeat storage is fine: lamina's own thread beats
@@ -108,17 +113,28 @@ class Book:
         seed = (self.random_state * 1_000_003 + trial.number) % 2**31
         return Member(trial, candidate, seed)
 
-    def _new_sibling(self, fixed: dict[str, Any]) -> Any:
-        """A trial created RUNNING with its architecture params fixed.
+    def _sibling_choice(self) -> TimedSampler:
+        """The sampler (TPE) picks siblings' training settings too while its time stays under
+        5 % of the training time; when training is fast and trials many (TPE's cost grows
+        with them), the random sampler takes over so the sampler cannot dominate. Only under a
+        time budget: a search by ``n_trials`` alone stays reproducible, timing-independent."""
+        if not self.timed or self.sampler.seconds <= 0.05 * self.train_seconds:
+            return self.sampler
+        return self.sibling_sampler
+
+    def _new_sibling(self, fixed: dict[str, Any], dists: dict[str, Any]) -> Any:
+        """A trial created RUNNING with its architecture params already set.
 
         Not ``enqueue_trial`` + ``ask``: popping a WAITING trial is race-free only where the
         database locks rows (PostgreSQL, MySQL); on SQLite two workers could pop the same one.
-        Creating the trial already RUNNING, owned by this worker, has no race on any storage.
+        Creating the trial already RUNNING, owned by this worker, has no race on any storage,
+        and writing its fixed params with it saves a database round trip per param.
         """
         import optuna
         from optuna.trial import TrialState, create_trial
 
-        template = create_trial(state=TrialState.RUNNING, system_attrs={"fixed_params": fixed})
+        template = create_trial(state=TrialState.RUNNING, params=fixed, distributions=dists,
+                                system_attrs={"fixed_params": fixed})
         trial_id = self.study._storage.create_new_trial(self.study._study_id,
                                                         template_trial=template)
         local = getattr(self.study, "_thread_local", None)
@@ -176,6 +192,7 @@ class Book:
                 self.study.tell(member.trial, state=_state("PRUNED"))
             self.states[how] = self.states.get(how, 0) + 1
             self.finished += 1
+            self.train_seconds += member.seconds
         finally:
             self.heartbeat.discard(member.trial._trial_id)
             self.seconds += time.perf_counter() - t0

@@ -10,6 +10,7 @@ failed and the retry callback queues them again.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 
@@ -34,14 +35,19 @@ class Heartbeat:
         self._ids: set[int] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._new: set[int] = set()
         self._thread: threading.Thread | None = None
 
     def add(self, trial_id: int) -> None:
+        """Keep ``trial_id`` alive; its first beat is written by the thread, which wakes at
+        once (one pass for a whole round of new trials, off the asking thread)."""
         if not self.enabled:
             return
-        self.storage.record_heartbeat(trial_id)      # beat at once: the trial is alive now
         with self._lock:
             self._ids.add(trial_id)
+            self._new.add(trial_id)
+        self._wake.set()
 
     def discard(self, trial_id: int) -> None:
         with self._lock:
@@ -56,6 +62,7 @@ class Heartbeat:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
@@ -67,9 +74,19 @@ class Heartbeat:
         self.stop()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        last_all = time.monotonic()
+        while not self._stop.is_set():
+            self._wake.wait(max(0.0, last_all + self.interval - time.monotonic()))
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             with self._lock:
-                ids = sorted(self._ids)
+                # new trials beat at once; all of them once per interval
+                due = time.monotonic() >= last_all + self.interval
+                ids = sorted(self._ids if due else self._new)
+                self._new = set()
+            if due:
+                last_all = time.monotonic()
             for trial_id in ids:
                 try:
                     self.storage.record_heartbeat(trial_id)

@@ -39,7 +39,7 @@ def calibrate(data: SearchData, make_engine: Callable[..., Any]) -> CostModel:
 
     probe((16,), 1, 64, 256)                               # warm-up: first calls are slow
     t1, s1, r1, w1 = probe((16,), 1, 64, 64 * 16)
-    t2, s2, r2, w2 = probe((256, 256), 2, 256, 2048)
+    t2, s2, r2, w2 = probe((128, 128), 2, 256, 1024)
     b = t1 / s1
     a = max((t2 - b * s2) / (r2 * w2), 1e-13)
     b = max((t1 - a * r1 * w1) / s1, 1e-6)

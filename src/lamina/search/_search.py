@@ -56,7 +56,8 @@ def search(X: Any, y: Any, space: Any = None, *, budget: Any = None, n_trials: i
         a function ``space(trial) -> dict`` is used as an Optuna objective-style space.
     budget : str or float, optional
         Wall-clock limit of the search: ``"30s"``, ``"5m"``, ``"1h"`` or seconds. Default
-        ``"5m"`` unless ``n_trials`` is given. The refit of the best model comes after it.
+        ``"5m"`` unless ``n_trials`` is given. It starts once the study is open (database
+        setup excluded); the refit of the best model comes after it.
     n_trials : int, optional
         Stop after this many trials (complete or pruned) of this call.
     objective : str or tuple, optional
@@ -98,7 +99,6 @@ def search(X: Any, y: Any, space: Any = None, *, budget: Any = None, n_trials: i
     >>> res.best_params_["hidden_layer_sizes"], res.best_score_  # doctest: +SKIP
     ((256,), 0.97)
     """
-    t_start = time.perf_counter()
     if budget is None and n_trials is None:
         budget = DEFAULT_BUDGET
     seconds = parse_budget(budget) if budget is not None else math.inf
@@ -126,9 +126,9 @@ def search(X: Any, y: Any, space: Any = None, *, budget: Any = None, n_trials: i
 
     store = open_storage(storage)
     with _quiet_optuna():
-        optuna_study, book, rounds, space_obj, resumed = _run(
+        optuna_study, book, rounds, space_obj, resumed, t_start = _run(
             store, study, space_obj, names, data, rungs, sampler, pruner, random_state, resume,
-            seconds, budget, n_trials, population, batch, eta, dev, dt, t_start, callback)
+            seconds, budget, n_trials, population, batch, eta, dev, dt, callback)
     elapsed = time.perf_counter() - t_start
     with _quiet_optuna():
         return SearchResult.build(optuna_study, names, data, book, elapsed=elapsed,
@@ -139,9 +139,13 @@ def search(X: Any, y: Any, space: Any = None, *, budget: Any = None, n_trials: i
 def _run(store: Any, study: str | None, space_obj: Any, names: tuple[str, ...],
          data: SearchData, rungs: Rungs, sampler: Any, pruner: Any, random_state: int,
          resume: bool, seconds: float, budget: Any, n_trials: int | None, population: int,
-         batch: int, eta: int, dev: Any, dt: Any, t_start: float,
-         callback: Callable[[dict[str, Any]], None] | None) -> tuple[Any, Book, int, Any, bool]:
-    """Open the study, measure the machine, then ask/train/tell rounds until the budget ends."""
+         batch: int, eta: int, dev: Any, dt: Any,
+         callback: Callable[[dict[str, Any]], None] | None,
+         ) -> tuple[Any, Book, int, Any, bool, float]:
+    """Open the study, measure the machine, then ask/train/tell rounds until the budget ends.
+
+    The budget starts once the study is open: creating tables in a remote database is not
+    search time (and varies with the server); the probes and every round are."""
     import optuna
 
     directions = [DIRECTIONS[n] for n in names]
@@ -153,6 +157,7 @@ def _run(store: Any, study: str | None, space_obj: Any, names: tuple[str, ...],
         data=data.describe(), sampler=the_sampler, pruner=the_pruner, resume=resume,
         storage_label=storage_label(store))
 
+    t_start = time.perf_counter()
     make_engine = _engine_factory(data, dev, dt)
     cost = calibrate(data, make_engine)
     deadline = t_start + seconds
@@ -175,7 +180,8 @@ def _run(store: Any, study: str | None, space_obj: Any, names: tuple[str, ...],
     heartbeat = Heartbeat(store)
     book = Book(optuna_study, space_obj, names, heartbeat, random_state,
                 consult_pruner=pruner is not None, n_train=data.n_train,
-                sibling_sampler=TimedSampler(make_sibling_sampler(random_state, shared)))
+                sibling_sampler=TimedSampler(make_sibling_sampler(random_state, shared)),
+                timed=math.isfinite(seconds))
     rounds = 0
 
     def progress() -> None:
@@ -190,7 +196,11 @@ def _run(store: Any, study: str | None, space_obj: Any, names: tuple[str, ...],
                 break
             left = deadline - time.perf_counter()
             first_round = book.best is None
-            n_arch = _plan_shapes(cost, mean_w, batch, population, rungs, data, eta, left)
+            # until a trial completes, a round may take half the time left, so that a round
+            # guided by what the first one taught the sampler still follows
+            share = 0.5 if first_round and math.isfinite(left) else 0.85
+            n_arch = _plan_shapes(cost, mean_w, batch, population, rungs, data, eta,
+                                  share * left)
             if n_arch == 0 and not first_round:
                 break          # not even one population could finish: the time left is spare
             members = book.ask_round(max(1, n_arch), population, limit)
@@ -200,7 +210,7 @@ def _run(store: Any, study: str | None, space_obj: Any, names: tuple[str, ...],
             train_round(members, data, plan, eta, book, cost, deadline, make_engine, latency,
                         progress)
             rounds += 1
-    return optuna_study, book, rounds, space_obj, resumed
+    return optuna_study, book, rounds, space_obj, resumed, t_start
 
 
 def _epochs(min_epochs: Any, max_epochs: Any, n_train: int, eta: int) -> tuple[float, float]:
@@ -222,12 +232,13 @@ def _positive(name: str, value: Any) -> float:
 
 def _plan_shapes(cost: CostModel, mean_w: float, batch: int, population: int, rungs: Rungs,
                  data: SearchData, eta: int, left: float) -> int:
-    """Shapes to ask this round: ``batch``, fewer when a full round would not fit (0: none)."""
+    """Shapes to ask this round: ``batch``, fewer when a full round would not fit in ``left``
+    seconds (0: none fits)."""
     for n_arch in range(batch, 0, -1):
         n = n_arch * population
         need = cost.round_cost([mean_w] * n, [256] * n, n_arch, rungs, data.n_val, eta,
                                len(data.splits))
-        if need <= 0.85 * left:          # leave room for the model's error under load
+        if need <= left:
             return n_arch
     return 0
 

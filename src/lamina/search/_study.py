@@ -104,9 +104,8 @@ def make_sampler(sampler: Any, random_state: int, shared: bool) -> Any:
 
 
 def make_sibling_sampler(random_state: int, shared: bool) -> Any:
-    """Siblings (the other members of a population) take their learning rate, L2 penalty and
-    dropout from a random sampler: the population explores those around the architecture TPE
-    chose, and the sampler's cost is paid once per shape rather than once per member."""
+    """A random sampler for siblings (the other members of a population) when TPE's time per
+    trial would rival the training time: then the sampler's cost is paid once per shape."""
     import optuna
 
     return optuna.samplers.RandomSampler(seed=_seed(random_state + 1, shared))

@@ -14,8 +14,8 @@ def make_optimizer(params: Iterable[torch.nn.Parameter], spec: OptimizerSpec,
     """Build the torch optimizer ``spec`` describes.
 
     ``alpha`` (sklearn's L2) is not weight decay and is added to the loss by the trainer;
-    ``weight_decay`` is passed to torch (decoupled for AdamW). RMSprop's smoothing constant is
-    ``beta2``; L-BFGS runs full-batch with a strong-Wolfe line search, ``max_fun`` evaluations.
+    ``weight_decay`` is passed to torch (decoupled for AdamW). RMSprop uses torch's smoothing
+    constant 0.99 (as the explicit engine does); L-BFGS runs full-batch with a strong-Wolfe line search, ``max_fun`` evaluations.
     """
     params = list(params)
     name, lr, wd = spec.name, spec.lr, spec.weight_decay
@@ -30,7 +30,7 @@ def make_optimizer(params: Iterable[torch.nn.Parameter], spec: OptimizerSpec,
         return torch.optim.AdamW(params, lr=lr, betas=(spec.beta1, spec.beta2), eps=spec.eps,
                                  weight_decay=wd)
     if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, alpha=spec.beta2, eps=spec.eps, weight_decay=wd)
+        return torch.optim.RMSprop(params, lr=lr, alpha=0.99, eps=spec.eps, weight_decay=wd)
     if name == "adagrad":
         return torch.optim.Adagrad(params, lr=lr, eps=spec.eps, weight_decay=wd)
     # lbfgs: one .step() is one L-BFGS iteration; the trainer counts function evaluations

@@ -1,0 +1,117 @@
+"""The streaming building blocks: histogram sketch, top-k heaps, reservoir sample."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lamina.inspection import HistogramSketch, TopK
+from lamina.inspection._reservoir import Reservoir
+
+seeds = st.integers(0, 2**31 - 1)
+
+
+def _stream(seed: int, n: int = 600, d: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    scale = rng.choice([1e-3, 1.0, 50.0], size=d)
+    shift = rng.choice([-100.0, 0.0, 7.0], size=d)
+    data = rng.standard_t(3, size=(n, d)) * scale + shift
+    data[:, 0] = np.maximum(data[:, 0], 0)                    # a ReLU-like unit with a mass at 0
+    return data
+
+
+def _feed(sketch: HistogramSketch, data: np.ndarray, step: int) -> None:
+    for i in range(0, len(data), step):
+        x = torch.as_tensor(data[i:i + step])
+        sketch.update(x, x.amin(0), x.amax(0))
+
+
+@settings(max_examples=30)
+@given(seed=seeds, step=st.integers(1, 200))
+def test_sketch_counts_everything_and_quantiles_are_within_two_bins(seed, step):
+    data = _stream(seed)
+    sketch = HistogramSketch(data.shape[1], bins=64)
+    _feed(sketch, data, step)
+    assert sketch.counts.sum(1).tolist() == [len(data)] * data.shape[1]
+    qs = [0.1, 0.5, 0.9]
+    got = sketch.quantiles(qs, torch.as_tensor(data.min(0)), torch.as_tensor(data.max(0)))
+    _, _, width = sketch.edges()
+    exact = np.quantile(data, qs, axis=0, method="inverted_cdf").T
+    assert np.all(np.abs(got.numpy() - exact) <= 2 * width.numpy()[:, None] + 1e-12)
+
+
+@settings(max_examples=30)
+@given(seed=seeds, cut=st.integers(1, 599))
+def test_sketches_merge_exactly(seed, cut):
+    """Two sketches of two halves, merged, hold the same counts as one sketch of the whole once
+    both are put on the same (dyadic, hence aligned) grid."""
+    data = _stream(seed)
+    whole, left, right = (HistogramSketch(data.shape[1], bins=32) for _ in range(3))
+    _feed(whole, data, 50)
+    _feed(left, data[:cut], 50)
+    _feed(right, data[cut:], 50)
+    left.merge(right)
+    assert left.counts.sum(1).tolist() == [len(data)] * data.shape[1]
+    rows = torch.arange(data.shape[1])
+    e = torch.maximum(whole.e, left.e)
+    lo = torch.minimum(whole.edges()[0], left.edges()[0])
+    top = torch.maximum(whole.edges()[1] - whole.edges()[2] / 2,
+                        left.edges()[1] - left.edges()[2] / 2)
+    e, t = whole._fit_grid(e, lo, top)
+    whole._regrid(rows, e, t)
+    left._regrid(rows, e, t)
+    assert torch.equal(whole.counts, left.counts)
+
+
+def test_sketch_skips_non_finite_values():
+    sketch = HistogramSketch(2, bins=16)
+    x = torch.tensor([[1.0, float("nan")], [2.0, 3.0], [float("inf"), 4.0]])
+    ok = torch.isfinite(x)
+    vmin = torch.where(ok, x, torch.full_like(x, float("inf"))).amin(0)
+    vmax = torch.where(ok, x, torch.full_like(x, float("-inf"))).amax(0)
+    sketch.update(torch.where(ok, x, torch.full_like(x, float("nan"))), vmin, vmax, finite=False)
+    assert sketch.counts.sum(1).tolist() == [2, 2]
+
+
+@settings(max_examples=40)
+@given(seed=seeds, k=st.integers(1, 12), step=st.integers(1, 97))
+def test_streaming_topk_equals_global_topk(seed, k, step):
+    rng = np.random.default_rng(seed)
+    data = rng.permutation(np.arange(300 * 4, dtype=np.float64)).reshape(300, 4)  # no ties
+    heaps = TopK(4, k, dtype=torch.float64)
+    for i in range(0, len(data), step):
+        heaps.update(torch.as_tensor(data[i:i + step]), start=i)
+    order = np.argsort(-data, axis=0)[:k]
+    np.testing.assert_array_equal(heaps.top_idx.numpy(), order)
+    np.testing.assert_array_equal(heaps.bottom_idx.numpy(), np.argsort(data, axis=0)[:k])
+    np.testing.assert_array_equal(heaps.top_val.numpy(), np.take_along_axis(data, order, 0))
+
+
+def test_topk_merge_and_short_streams():
+    a, b = TopK(1, 3, dtype=torch.float64), TopK(1, 3, dtype=torch.float64)
+    a.update(torch.tensor([[5.0], [1.0]]), start=0)
+    assert a.top_idx[:, 0].tolist() == [0, 1, -1]             # fewer rows than k: padded
+    b.update(torch.tensor([[4.0], [9.0]]), start=2)
+    a.merge(b)
+    assert a.top_idx[:, 0].tolist() == [3, 0, 2]
+    assert a.bottom_idx[:, 0].tolist() == [1, 2, 0]
+
+
+def test_reservoir_is_uniform_and_independent_of_batching():
+    counts = np.zeros(50)
+    for seed in range(400):
+        r = Reservoir(5, seed=seed)
+        for size in (7, 13, 30):
+            r.plan(size)
+        counts[r.index] += 1
+    # each of the 50 rows is kept with probability 5/50 = 0.1 -> 40 of 400 on average
+    assert counts.sum() == 2000
+    assert 15 < counts.min() and counts.max() < 70
+    one, two = Reservoir(5, seed=3), Reservoir(5, seed=3)
+    one.plan(50)
+    for size in (1, 20, 29):
+        two.plan(size)
+    np.testing.assert_array_equal(one.index, two.index)
+    assert one.filled == 5 and len(set(one.index.tolist())) == 5
