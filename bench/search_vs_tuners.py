@@ -5,7 +5,8 @@ Data: Fashion-MNIST from the Debian package (/usr/share/datasets/fashion-mnist),
 absent; the output says so). Every method gets the same wall-clock budget, the same space
 (sklearn lacks gelu/silu and dropout: its space drops them) and the same top fidelity (9 epochs):
 
-  (a) lamina.search: TPE ask/tell, populations, successive halving (rungs 1/3, 1, 3, 9 epochs);
+  (a) lamina.search: TPE ask/tell, populations, successive halving (rungs 1/9, 1/3, 1, 3, 9
+      epochs by default; --min-epochs);
   (b) Optuna TPE + MedianPruner, one idiomatic PyTorch model per trial (DataLoader, Adam,
       validation accuracy reported every epoch, as in Optuna's pytorch_simple example);
   (c) sklearn HalvingRandomSearchCV over sklearn's MLPClassifier, resource = max_iter
@@ -40,6 +41,7 @@ FMNIST = Path("/usr/share/datasets/fashion-mnist")
 ACTIVATIONS = {"relu": torch.nn.ReLU, "gelu": torch.nn.GELU, "tanh": torch.nn.Tanh,
                "silu": torch.nn.SiLU}
 MAX_EPOCHS = 9
+MIN_EPOCHS = 1 / 9         # lamina's first rung; --min-epochs changes it
 
 
 def load_data(seed: int = 0) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -69,7 +71,7 @@ def run_lamina(data: tuple, budget: float, seed: int) -> dict[str, Any]:
     _, X_tr, y_tr, X_va, y_va = data
     t0 = time.perf_counter()
     res = search(X_tr, y_tr, budget=budget, validation_data=(X_va, y_va), refit=False,
-                 random_state=seed, min_epochs=1 / 3, max_epochs=MAX_EPOCHS)
+                 random_state=seed, min_epochs=MIN_EPOCHS, max_epochs=MAX_EPOCHS)
     elapsed = time.perf_counter() - t0
     df = res.trials_
     scored = df[df["score"].notna()]
@@ -273,6 +275,7 @@ def measure_overhead(postgres: str, n_trials: int = 256) -> list[dict[str, Any]]
 
 # ----------------------------------------------------------------------------- main
 def main() -> None:
+    global MIN_EPOCHS
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--budget", default="2m", help="wall clock per method: 30s, 2m, ...")
     ap.add_argument("--repeats", type=int, default=3)
@@ -283,6 +286,9 @@ def main() -> None:
     ap.add_argument("--postgres", default="", help="also measure bookkeeping on this "
                     "PostgreSQL URL (a throwaway database)")
     ap.add_argument("--overhead-only", action="store_true")
+    ap.add_argument("--min-epochs", type=float, default=MIN_EPOCHS,
+                    help="lamina's first rung in epochs (rungs grow 3x up to 9 epochs)")
+    ap.add_argument("--seeds", default="", help="comma-separated seeds instead of 0..repeats-1")
     args = ap.parse_args()
 
     from threadpoolctl import threadpool_limits
@@ -291,17 +297,19 @@ def main() -> None:
 
     budget = parse_budget(args.budget)
     torch.set_num_threads(args.threads)
-    overhead = measure_overhead(args.postgres)
+    MIN_EPOCHS = args.min_epochs
+    seeds = [int(v) for v in args.seeds.split(",")] if args.seeds else list(range(args.repeats))
+    overhead = measure_overhead(args.postgres) if "lamina" in args.methods else []
     if args.overhead_only:
         return
     data = load_data()
     print(f"data: {data[0]}, train {data[1].shape}, validation {data[3].shape}; budget "
-          f"{budget:.0f}s per method; {args.repeats} repeats; {args.threads} thread(s)")
+          f"{budget:.0f}s per method; seeds {seeds}; {args.threads} thread(s)")
     runners = {"lamina": run_lamina, "optuna": run_optuna, "sklearn": run_sklearn}
     methods = args.methods.split(",")
     results: dict[str, list[dict[str, Any]]] = {m: [] for m in methods}
     with threadpool_limits(args.threads):
-        for rep in range(args.repeats):
+        for rep in seeds:
             for m in methods:
                 r = runners[m](data, budget, seed=rep)
                 results[m].append(r)
@@ -314,7 +322,7 @@ def main() -> None:
     med = {m: {k: statistics.median(r[k] for r in results[m])
                for k in ("configs_per_min", "best_val_acc", "mean_epochs", "elapsed")}
            for m in methods}
-    print("\nmedians over", args.repeats, "repeats")
+    print("\nmedians over", len(seeds), "repeats")
     for m in methods:
         print(f"  {m:8s} {med[m]['configs_per_min']:8.1f} configs/min  best val acc "
               f"{med[m]['best_val_acc']:.4f}  {med[m]['mean_epochs']:.2f} epochs/config")

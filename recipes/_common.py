@@ -78,7 +78,13 @@ def cli(run: Callable[..., dict[str, Any]], argv: Sequence[str] | None = None,
                         "default: a quick seeded subset.")
     parser.add_argument("--seed", type=int, default=0, help="Random seed (default 0).")
     parser.add_argument("--out", default="", help="Folder to write result.json into.")
+    parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: "
+                        "torch's default). On a shared machine 1 is often much faster.")
     args = parser.parse_args(list(argv) if argv is not None else None)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     start = time.perf_counter()
     res = run(full=args.full, seed=args.seed)
     res.setdefault("seconds", round(time.perf_counter() - start, 1))

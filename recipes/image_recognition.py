@@ -14,9 +14,9 @@ from typing import Any
 
 from ._common import Timer, cli, result, target
 
-FULL_CNN = ("conv(32,3,1,same):norm=batch-pool-conv(64,3,1,same):norm=batch-pool-"
+FULL_CNN = ("conv(32,3):norm=batch-pool-conv(64,3):norm=batch-pool-"
             "dense(128):dropout=0.3")
-QUICK_CNN = "conv(16,3,1,same):norm=batch-pool-conv(32,3,1,same):norm=batch-pool-dense(64)"
+QUICK_CNN = "conv(8,3,1,same):norm=batch-pool-conv(16,3,1,same):norm=batch-pool-dense(32)"
 
 
 def run(full: bool = False, seed: int = 0) -> dict[str, Any]:
@@ -29,7 +29,7 @@ def run(full: bool = False, seed: int = 0) -> dict[str, Any]:
     import lamina
     from lamina.estimators import ImageClassifier
 
-    ds = lamina.datasets.load("fashion_mnist", n_samples=None if full else 3000, seed=seed)
+    ds = lamina.datasets.load("fashion_mnist", n_samples=None if full else 1200, seed=seed)
     X, y, X_test, y_test = ds.X, ds.y, ds.X_test, ds.y_test
     images = X.reshape(-1, *ds.image_shape)            # (N, 1, 28, 28)
     images_test = X_test.reshape(-1, *ds.image_shape)
@@ -42,8 +42,8 @@ def run(full: bool = False, seed: int = 0) -> dict[str, Any]:
         cnn_acc = cnn.score(images_test, y_test)
         with Timer() as t_mlp, warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            mlp = lamina.MLPClassifier((256, 128) if full else (128,), batch_size=128,
-                                       learning_rate_init=1e-3, max_iter=60 if full else 25,
+            mlp = lamina.MLPClassifier((256, 128) if full else (64,), batch_size=128,
+                                       learning_rate_init=1e-3, max_iter=60 if full else 15,
                                        early_stopping=True, n_iter_no_change=5,
                                        random_state=seed).fit(X, y)
         mlp_acc = mlp.score(X_test, y_test)

@@ -34,7 +34,7 @@ def run(full: bool = False, seed: int = 0) -> dict[str, Any]:
     import lamina
     from lamina.estimators import SequenceClassifier
 
-    ds = lamina.datasets.load("fsdd", n_samples=None if full else 800, seed=seed)
+    ds = lamina.datasets.load("fsdd", n_samples=None if full else 500, seed=seed)
     idx_train, idx_test = train_test_split(np.arange(len(ds.X)), test_size=0.2,
                                            stratify=ds.y, random_state=seed)
     X_train = [ds.X[i] for i in idx_train]

@@ -19,7 +19,7 @@ from ._common import Timer, cli, result, target
 
 FULL_SPEC = ("conv(32,3,1,same):norm=batch-pool-conv(64,3,1,same):norm=batch-pool-"
              "dense(128):dropout=0.3")
-QUICK_SPEC = "conv(16,3,1,same):norm=batch-pool-conv(32,3,1,same):norm=batch-pool-dense(64)"
+QUICK_SPEC = "conv(8,3,1,same):norm=batch-pool-conv(16,3,1,same):norm=batch-pool-dense(32)"
 
 
 def draw_labels(y: Any, classes: Any, per_class: int, seed: int) -> Any:
@@ -62,19 +62,19 @@ def run(full: bool = False, seed: int = 0) -> dict[str, Any]:
     import lamina
     from lamina.estimators import ImageClassifier
 
-    ds = lamina.datasets.load("fashion_mnist", n_samples=None if full else 6000, seed=seed)
+    ds = lamina.datasets.load("fashion_mnist", n_samples=None if full else 3000, seed=seed)
     shape = ds.image_shape
     X, y = ds.X.reshape(-1, *shape), ds.y
     X_test, y_test = ds.X_test.reshape(-1, *shape), ds.y_test
     source_classes, target_classes = np.arange(5), np.arange(5, 10)
     spec = FULL_SPEC if full else QUICK_SPEC
-    per_class = 100 if full else 30
-    draws = 3 if full else 2
-    epochs = 30 if full else 15
+    per_class = 100 if full else 20
+    draws = 3 if full else 1
+    epochs = 30 if full else 10
     with Timer() as total:
         in_source = np.isin(y, source_classes)
         with Timer() as t_source:
-            source = ImageClassifier(spec, epochs=6 if full else 4, batch_size=128, lr=2e-3,
+            source = ImageClassifier(spec, epochs=6 if full else 3, batch_size=128, lr=2e-3,
                                      schedule="cosine", random_state=seed)
             source.fit(X[in_source], y[in_source])
         # both target networks see inputs normalised as the source network saw them

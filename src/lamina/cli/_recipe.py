@@ -79,6 +79,8 @@ def recipe_command(
                               "seeded subset."),
     out: str = typer.Option("", "--out", "-o", help="Folder to write result.json into."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
+    threads: int = typer.Option(0, "--threads", help="torch threads (0: torch's default; 1 is "
+                                "often fastest on a busy shared machine)."),
     list_: bool = typer.Option(False, "--list", help="List the recipes and exit."),
     directory: str = typer.Option("", "--dir", help="The recipes folder (default: found "
                                   "automatically)."),
@@ -93,7 +95,8 @@ def recipe_command(
             typer.echo("\nRun one with: lamina recipe NAME [--full] [--out DIR]")
         return
     module = load_recipe(name, root)
-    argv = ["--seed", str(seed)] + (["--full"] if full else []) + (["--out", out] if out else [])
+    argv = ["--seed", str(seed)] + (["--full"] if full else []) + (["--out", out] if out else []) \
+        + (["--threads", str(threads)] if threads else [])
     module.main(argv)  # type: ignore[attr-defined]
 
 

@@ -158,6 +158,7 @@ class BaseMLP(BaseEstimator):
         self.history_ = history
         self.stop_reason_ = history.stop_reason
         self.module_.eval()  # a fitted estimator's module is a predictor (no dropout)
+        self._fast = DenseInference()  # made here: predict must not add attributes
         self.engine_ = trainer.engine_used_
         self._set_fitted_attributes(p, history, trainer)
         if not incremental:
@@ -230,8 +231,9 @@ class BaseMLP(BaseEstimator):
         if not (plain_rows(X, self.n_features_in_) and not hasattr(self, "feature_names_in_")):
             X = self._check_X(X, reset=False)
         net: HiddenNet = self.module_
-        if not net.training:  # inference mode is the state lamina leaves a fitted module in
-            fast = self.__dict__.setdefault("_fast", DenseInference()).forward(net, X)
+        fast_path = getattr(self, "_fast", None)
+        if fast_path is not None and not net.training:  # a fitted module is left in eval mode
+            fast = fast_path.forward(net, X)
             if fast is not None:
                 return fast.astype(np.float64, copy=False)
         was_training = net.training

@@ -111,6 +111,7 @@ class DeepEstimator(BaseEstimator):
     _default_spec: Any = (100,)
     _loss: str = "cross_entropy"
     _metrics: tuple[str, ...] = ("accuracy",)
+    module_: Any        # the fitted torch module (a HiddenNet, or e.g. lamina.nn.Autoencoder)
 
     def __init__(self, spec: Any = None, *, epochs: int = 20, batch_size: int = 64,
                  lr: float = 1e-3, optimizer: str = "adam", weight_decay: float = 0.0,

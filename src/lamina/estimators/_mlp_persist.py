@@ -11,6 +11,7 @@ from sklearn.preprocessing import LabelBinarizer
 from .._errors import RunDirError
 from ..nn import HiddenNet
 from ._classifier import MLPClassifier
+from ._inference import DenseInference
 from ._persist import register_estimator
 from ._regressor import MLPRegressor
 
@@ -54,6 +55,7 @@ def _from_config(config: dict[str, Any], weights: dict[str, torch.Tensor]) -> An
     net.load_state_dict(weights)
     net.eval()
     est.module_ = net
+    est._fast = DenseInference()
     fitted = config["fitted"]
     for key in _COMMON:
         setattr(est, key, fitted.get(key))

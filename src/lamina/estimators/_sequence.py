@@ -54,6 +54,7 @@ class SequenceClassifier(DeepClassifierMixin, DeepEstimator):
     """
 
     _default_spec = DEFAULT_SEQUENCE_SPEC
+    n_features_in_: int
 
     def __init__(self, spec: Any = None, *, normalize: bool = True, epochs: int = 30,
                  batch_size: int = 64, lr: float = 2e-3, optimizer: str = "adam",

@@ -42,7 +42,7 @@ def ablate_units(model: Any, X: Any, y: Any, layers: Any = None, *,
     Examples
     --------
     >>> df = ins.ablate(X, y)                                     # doctest: +SKIP
-    >>> df.sort_values("delta_loss", ascending=False).head()      # the units that matter most
+    >>> df.sort_values("delta_loss", ascending=False).head()      # doctest: +SKIP
     """
     target = resolve_model(model)
     net = target.net

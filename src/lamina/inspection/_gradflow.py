@@ -52,7 +52,7 @@ def gradient_flow(model: Any, X: Any, y: Any, layers: Any = None, *, batch_size:
     Examples
     --------
     >>> gf = ins.gradient_flow(X, y)         # doctest: +SKIP
-    >>> gf.layers[["layer", "grad_rms", "ratio", "vanishing"]]
+    >>> gf.layers[["layer", "grad_rms", "ratio", "vanishing"]]    # doctest: +SKIP
     """
     for name, value in (("vanishing", vanishing), ("exploding", exploding)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:

@@ -65,7 +65,7 @@ def inspect(model: Any, X: Any, y: Any = None, layers: Any = None, batch_size: i
     bins : int
         Bins of each unit's histogram sketch (quantile error <= one bin width).
     sketch_rows : int or None
-        Once 8 192 rows were seen, the sketch is fed every s-th row of each batch (at most
+        Once 4 096 rows were seen, the sketch is fed every s-th row of each batch (at most
         ``sketch_rows`` rows, each counted s times; None = every row). Quantiles then come from
         a systematic subsample, which keeps the pass cheap on large data.
     random_state : int
@@ -196,7 +196,8 @@ class _Collector:
             t = first_tensor(output)
             shape = tuple(t.shape[:tap.batch_axis % t.dim()] + t.shape[tap.batch_axis % t.dim()
                                                                          + 1:])
-            stats = LayerStats(pooled.shape[1], tap.activation, self.config, self.device)
+            stats = LayerStats(pooled.shape[1], tap.activation, self.config, self.device,
+                               pooled.dtype)
             self.sites[key] = stats
             self.site_info[key] = (tap, shape)
         elif stats.width != pooled.shape[1]:

@@ -134,7 +134,7 @@ class Inspection(PlotsMixin):
         Examples
         --------
         >>> top = ins.top_examples("hidden.1", 17)          # doctest: +SKIP
-        >>> X[top.indices]                                   # the most exciting inputs
+        >>> X[top.indices]          # the most exciting inputs  # doctest: +SKIP
         """
         rec = self.record(layer)
         kept = int(self.meta["top_k"])

@@ -186,7 +186,7 @@ class PlotsMixin:
         ax.set_yscale("log")
         ax.set_xticks(np.arange(len(t)), list(t["layer"]), rotation=30, ha="right", fontsize=8)
         ax.set_ylabel("RMS gradient per unit")
-        ax.set_title("Gradient flow (input side left; red = vanishing, orange = exploding)",
+        ax.set_title("Gradient flow, input side left\n(red = vanishing, orange = exploding)",
                      fontsize=10)
         return fig
 

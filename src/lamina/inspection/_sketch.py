@@ -138,6 +138,11 @@ class HistogramSketch:
             self._regrid(rows, e, t)
 
     # ------------------------------------------------------------------ public
+    def widen(self, vmin: torch.Tensor, vmax: torch.Tensor) -> None:
+        """Grow the grids to cover ``[vmin, vmax]`` without adding counts. Not needed for
+        correctness, but the skipped batches' extremes then do not force a regrid later."""
+        self._grow(vmin, vmax)
+
     def update(self, values: torch.Tensor, vmin: torch.Tensor, vmax: torch.Tensor,
                finite: bool = True, weight: int = 1) -> None:
         """Add ``values`` (rows x units), each counted ``weight`` times (a subsample of every

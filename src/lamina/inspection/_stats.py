@@ -19,6 +19,8 @@ from ._sketch import HistogramSketch
 from ._taps import SATURATING
 from ._topk import TopK
 
+# after the first rows, the sketch is updated on one batch in this many
+_SKETCH_PERIOD = 4
 # activations whose outputs are never negative (sum |x| = sum x)
 NONNEGATIVE = frozenset({"relu", "relu6", "sigmoid", "softplus"})
 
@@ -30,7 +32,7 @@ class StatsConfig:
     top_k: int = 9
     bins: int = 128
     sketch_rows: int | None = 64      # rows of each batch fed to the sketch once warm (None = all)
-    sketch_exact_rows: int = 8_192    # every row is fed to the sketch until this many were seen
+    sketch_exact_rows: int = 4_096    # every row is fed to the sketch until this many were seen
     sample_size: int = 2048           # reservoir rows kept per layer
 
 
@@ -72,6 +74,7 @@ class LayerStats:
         self.topk = TopK(width, config.top_k, device, dtype)
         self.sample = torch.zeros(config.sample_size, width, dtype=dtype, device=device)
         self._buffers: dict[str, torch.Tensor] = {}
+        self._sketch_turn = 0
 
     def _scratch(self, key: str, like: torch.Tensor) -> torch.Tensor:
         """A reusable buffer shaped like ``like``: fresh multi-MB allocations every batch cost
@@ -130,7 +133,10 @@ class LayerStats:
         if self.saturating:
             self.saturated += saturation_mask(elements, self.activation, ebuf).sum(0)
         rows, weight = self._sketch_rows(pooled)
-        self.sketch.update(rows, bmin, bmax, finite=True, weight=weight)
+        if rows is not None:
+            self.sketch.update(rows, bmin, bmax, finite=True, weight=weight)
+        else:
+            self.sketch.widen(bmin, bmax)             # keep the range exact for later batches
         self.topk.update(pooled, start, bmax, bmin)
 
     def _masked(self, pooled: torch.Tensor, elements: torch.Tensor, start: int) -> None:
@@ -158,17 +164,25 @@ class LayerStats:
             self.saturated += sat.sum(0)
         values = torch.where(ok, pooled, float("nan"))
         rows, weight = self._sketch_rows(values)
-        self.sketch.update(rows, bmin, bmax, finite=False, weight=weight)
+        if rows is not None:
+            self.sketch.update(rows, bmin, bmax, finite=False, weight=weight)
+        else:
+            self.sketch.widen(bmin, bmax)
         self.topk.update(high, start, bmax, bmin, low_values=low)
 
-    def _sketch_rows(self, values: torch.Tensor) -> tuple[torch.Tensor, int]:
+    def _sketch_rows(self, values: torch.Tensor) -> tuple[torch.Tensor | None, int]:
         """Rows for the sketch and their weight: every row until ``sketch_exact_rows`` rows were
-        seen, then every s-th row of a batch (at most ``sketch_rows``) counted s times."""
+        seen; then, on every ``_SKETCH_PERIOD``-th batch, every s-th row (``sketch_rows`` per
+        batch on average) counted ``s * _SKETCH_PERIOD`` times. Few larger updates cost less
+        than many small ones. None: this batch skips the sketch."""
         cap = self.config.sketch_rows
         if cap is None or values.shape[0] <= cap or self.rows < self.config.sketch_exact_rows:
             return values, 1
-        step = -(-values.shape[0] // cap)
-        return values[::step], step
+        self._sketch_turn = (self._sketch_turn + 1) % _SKETCH_PERIOD
+        if self._sketch_turn:
+            return None, 0
+        step = max(1, -(-values.shape[0] // (cap * _SKETCH_PERIOD)))
+        return values[::step], step * _SKETCH_PERIOD
 
     # ------------------------------------------------------------------ results
     def finalize(self, filled: int) -> dict[str, Any]:

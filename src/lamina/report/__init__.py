@@ -6,22 +6,9 @@ name works whether ``lamina.report`` resolves to this package or to the function
 
 from __future__ import annotations
 
-import sys
-import types
-from typing import Any
-
+from .._callable_module import make_callable as _make_callable
 from ._report import render, report, write_report
 
 __all__ = ["report", "write_report", "render"]
-
-
-class _CallableModule(types.ModuleType):
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return report(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
-
-from .._callable_module import make_callable as _make_callable
 
 _make_callable(__name__, "report")  # lamina.report(...) calls the function

@@ -225,11 +225,13 @@ def render(ins: Any, title: str | None = None, notes: list[str] | None = None) -
         nav.append((anchor, rec.name))
         row = layers.iloc[i]
         body.append(f'<section class="layer" id="{anchor}"><h2>Layer {esc(rec.name)}</h2>')
+        sat = float(row["saturated_pct"])
+        saturation = (f"saturated: {fmt(sat)} %" if sat == sat else
+                      "saturation does not apply to this activation")
         body.append(f"<p class=\"lead\">{esc(rec.kind)} layer, activation "
                     f"{esc(rec.activation or 'unknown')}, {rec.width} units, output shape "
                     f"{esc(row['shape'])} per example. Dead: {fmt(float(row['dead_pct']))} %, "
-                    f"saturated: {fmt(float(row['saturated_pct']))} %, effective rank "
-                    f"{fmt(float(row['effective_rank']))}.</p>")
+                    f"{saturation}, effective rank {fmt(float(row['effective_rank']))}.</p>")
         mine = problems[problems["layer"] == rec.name]
         if len(mine):
             body.append("<ul>" + "".join(

@@ -49,10 +49,20 @@ class Rungs:
         return Rungs(self.samples[:max(1, n)], self.n_train)
 
 
-def auto_epochs(n_train: int, eta: int, n_rungs: int = 4) -> tuple[float, float]:
-    """Default (min_epochs, max_epochs): rung 0 sees about 5000 samples (a full epoch on small
-    sets, a quarter of one on 20 000 rows); ``n_rungs`` rungs, each ``eta`` times the last."""
-    min_epochs = min(1.0, max(0.1, 5000 / max(1, n_train)))
+def auto_epochs(n_train: int, eta: int) -> tuple[float, float]:
+    """Default (min_epochs, max_epochs): rung 0 sees about 2500 samples (a full epoch on small
+    sets, an eighth of one on 20 000 rows), then five rungs, each ``eta`` times the last (four
+    when rung 0 is already a full epoch).
+
+    Examples
+    --------
+    >>> auto_epochs(20_000, 3)
+    (0.125, 10.125)
+    >>> auto_epochs(1_000, 3)
+    (1.0, 27.0)
+    """
+    min_epochs = min(1.0, max(0.05, 2500 / max(1, n_train)))
+    n_rungs = 4 if min_epochs >= 1.0 else 5
     return min_epochs, min_epochs * eta ** (n_rungs - 1)
 
 

@@ -77,7 +77,8 @@ def search(X: Any, y: Any, space: Any = None, *, budget: Any = None, n_trials: i
         Candidates per shape (trained as one population) and shapes per round.
     eta, min_epochs, max_epochs
         Successive halving: keep the best ``1/eta`` at each rung; rungs go from ``min_epochs``
-        to ``max_epochs`` (``"auto"``: rung 0 sees about 5000 samples; four rungs).
+        to ``max_epochs`` (``"auto"``: rung 0 sees about 2500 samples; five rungs, four when
+        that is already a full epoch).
     sampler, pruner : optuna objects, optional
         Replace TPE; add an Optuna pruner consulted at every rung (halving always applies).
     refit : bool
@@ -214,9 +215,10 @@ def _run(store: Any, study: str | None, space_obj: Any, names: tuple[str, ...],
 
 
 def _epochs(min_epochs: Any, max_epochs: Any, n_train: int, eta: int) -> tuple[float, float]:
-    auto_min, _ = auto_epochs(n_train, eta)
+    auto_min, auto_max = auto_epochs(n_train, eta)
     lo = auto_min if min_epochs == "auto" else _positive("min_epochs", min_epochs)
-    hi = lo * eta ** 3 if max_epochs == "auto" else _positive("max_epochs", max_epochs)
+    hi = (auto_max / auto_min * lo if max_epochs == "auto"
+          else _positive("max_epochs", max_epochs))
     if hi < lo:
         raise ParameterError("max_epochs", max_epochs, f"must be >= min_epochs ({lo:g})",
                              "Raise max_epochs or lower min_epochs.")

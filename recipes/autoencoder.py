@@ -1,0 +1,96 @@
+"""Autoencoder: Fashion-MNIST codes of 2 and 32 hidden units, and anomaly detection.
+
+Data: Fashion-MNIST (Debian ``dataset-fashion-mnist``), pixels in [0, 1]. Model:
+``lamina.Autoencoder("256-64", bottleneck=d)`` (dense encoder, mirrored decoder, sigmoid
+output, no rescaling so errors are in pixel units). Early stopping holds out 10 % of the
+training images. Baseline: PCA with the same number of dimensions, fit on the same images.
+
+1. Dimensionality reduction, d = 2 and 32: test reconstruction MSE (per pixel), and how well
+   the code separates the classes it never saw labels for (5-nearest-neighbour accuracy of test
+   codes against training codes).
+2. Anomaly detection: for each class c, train on the training images of the other 9 classes,
+   score every test image by its reconstruction error (``Autoencoder.reconstruction_error``,
+   chosen before any test score was seen), and compute the AUROC of "is class c". Target:
+   mean AUROC over the 10 choices >= 0.80. Baseline: PCA reconstruction error, same protocol.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._common import Timer, cli, result, target
+
+
+def _pca_error(pca: Any, X: Any) -> Any:
+    return ((pca.inverse_transform(pca.transform(X)) - X) ** 2).mean(axis=1)
+
+
+def _knn_accuracy(Z: Any, y: Any, Z_test: Any, y_test: Any) -> float:
+    from sklearn.neighbors import KNeighborsClassifier
+
+    return float(KNeighborsClassifier(5).fit(Z, y).score(Z_test, y_test))
+
+
+def run(full: bool = False, seed: int = 0) -> dict[str, Any]:
+    """Fashion-MNIST: autoencoder vs PCA reconstruction (2-D, 32-D) and held-out-class AUROC."""
+    import numpy as np
+    from sklearn.decomposition import PCA
+    from sklearn.metrics import roc_auc_score
+
+    import lamina
+    from lamina.estimators import Autoencoder
+
+    ds = lamina.datasets.load("fashion_mnist", n_samples=None if full else 1500, seed=seed)
+    X, y, X_test, y_test = ds.X, ds.y, ds.X_test, ds.y_test
+    spec = "256-64" if full else "64"
+
+    def autoencoder(code: int, epochs: int) -> Any:
+        return Autoencoder(spec, bottleneck=code, scale="none", output_activation="sigmoid",
+                           epochs=epochs, batch_size=256 if full else 64, lr=2e-3,
+                           patience=3, random_state=seed)
+
+    metrics: dict[str, float] = {}
+    baselines: dict[str, float] = {}
+    notes: list[str] = []
+    with Timer() as total:
+        for code in (2, 32):
+            with Timer() as t:
+                ae = autoencoder(code, 30 if full else 10).fit(X)
+            pca = PCA(code, random_state=seed).fit(X)
+            metrics[f"ae{code}_test_mse"] = float(ae.reconstruction_error(X_test).mean())
+            baselines[f"pca{code}_test_mse"] = float(_pca_error(pca, X_test).mean())
+            metrics[f"ae{code}_knn5_accuracy"] = _knn_accuracy(
+                ae.transform(X), y, ae.transform(X_test), y_test)
+            baselines[f"pca{code}_knn5_accuracy"] = _knn_accuracy(
+                pca.transform(X), y, pca.transform(X_test), y_test)
+            notes.append(f"{code}-D autoencoder: {ae.n_iter_} epochs in {t.seconds:.0f} s "
+                         f"({ae.stop_reason_})")
+        held_out = range(10) if full else (1, 8)   # quick: two classes, for the tests
+        aucs, pca_aucs = [], []
+        for c in held_out:
+            normal = y != c
+            ae = autoencoder(32, 12 if full else 10).fit(X[normal])
+            is_c = y_test == c
+            aucs.append(roc_auc_score(is_c, ae.reconstruction_error(X_test)))
+            pca = PCA(32, random_state=seed).fit(X[normal])
+            pca_aucs.append(roc_auc_score(is_c, _pca_error(pca, X_test)))
+        metrics["anomaly_mean_auroc"] = float(np.mean(aucs))
+        baselines["pca_anomaly_mean_auroc"] = float(np.mean(pca_aucs))
+        notes.append("AUROC per held-out class (autoencoder / PCA): " + ", ".join(
+            f"{c}: {a:.3f}/{p:.3f}" for c, a, p in zip(held_out, aucs, pca_aucs)))
+    return result(
+        "autoencoder", full=full,
+        data=f"fashion_mnist: {len(X)} train / {len(X_test)} test images, pixels in [0, 1]",
+        metrics=metrics, baselines=baselines,
+        targets=[target("ae2_test_mse", "<", "pca2_test_mse"),
+                 target("ae32_test_mse", "<", "pca32_test_mse"),
+                 target("anomaly_mean_auroc", ">=", 0.80)],
+        seconds=total.seconds, notes=notes)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    return cli(run, argv, "autoencoder")
+
+
+if __name__ == "__main__":
+    main()
