@@ -184,6 +184,10 @@ def main() -> None:
                     "speedup": ss / ls}
     print(f"digits (64,), 200 epochs: lamina {ls:.2f} s acc {la:.4f} | sklearn {ss:.2f} s acc "
           f"{sa:.4f} | lamina {ss / ls:.2f}x faster")
+    import os
+
+    out["note"] = (f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the "
+                   "end of the run")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)

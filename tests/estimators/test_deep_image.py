@@ -40,13 +40,13 @@ def digits() -> tuple[np.ndarray, ...]:
 @pytest.fixture(scope="module")
 def fitted(digits) -> ImageClassifier:  # type: ignore[no-untyped-def]
     X, y, _, _ = digits
-    return ImageClassifier(SPEC, image_shape=(1, 8, 8), epochs=5, lr=5e-3,
+    return ImageClassifier(SPEC, image_shape=(1, 8, 8), epochs=5, lr=5e-3, batch_size=32,
                            random_state=0).fit(X, y)
 
 
 def test_learns_digits(fitted, digits) -> None:  # type: ignore[no-untyped-def]
     _, _, X_test, y_test = digits
-    assert fitted.score(X_test, y_test) > 0.85          # chance is 0.1
+    assert fitted.score(X_test, y_test) > 0.85    # written: 0.905 (seeds 1, 2: 0.92, 0.94); chance 0.1
     proba = fitted.predict_proba(X_test)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
     assert fitted.image_shape_ == (1, 8, 8) and fitted.n_features_in_ == 64

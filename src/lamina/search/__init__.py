@@ -5,10 +5,7 @@
 expect.
 """
 
-import sys
-import types
-from typing import Any
-
+from .._callable_module import make_callable as _make_callable
 from ._budget import format_seconds, parse_budget
 from ._candidate import Candidate, round_width
 from ._data import parse_objective
@@ -21,17 +18,5 @@ from ._storage import open_storage
 __all__ = ["search", "SearchCV", "SearchResult", "SearchSpace", "FunctionSpace", "Range",
            "Choice", "DEFAULT_SPACE", "Candidate", "round_width", "parse_budget",
            "format_seconds", "parse_objective", "open_storage", "resolve_space"]
-
-
-class _CallableModule(types.ModuleType):
-    """``import lamina.search`` binds this module on ``lamina``; calling it runs the search."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> SearchResult:
-        return search(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
-
-from .._callable_module import make_callable as _make_callable
 
 _make_callable(__name__, "search")  # lamina.search(...) calls the function

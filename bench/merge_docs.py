@@ -1,0 +1,70 @@
+"""Assemble docs/benchmarks.md from the core results (bench/results/train_mlp.json, written by
+``bench/train_mlp.py --json``) and the per-area records in docs/benchmarks/*.md.
+
+Run: .venv/bin/python bench/merge_docs.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+AREAS = ["engine", "inspection", "search", "datasets", "recipes_a", "recipes_b"]
+
+
+def core_section() -> str:
+    path = ROOT / "bench" / "results" / "train_mlp.json"
+    lines = ["## Core: training an MLP (`bench/train_mlp.py`)", ""]
+    if not path.is_file():
+        return "\n".join(lines + ["No recorded run yet: `python bench/train_mlp.py --json "
+                                  "bench/results/train_mlp.json`.", ""])
+    r = json.loads(path.read_text())
+    lines += [f"Command: `.venv/bin/python bench/train_mlp.py --repeats {r['repeats']} --json "
+              f"bench/results/train_mlp.json` — {r['date']} — {r['machine']}"
+              + (f" — {r['note']}" if r.get("note") else ""), "",
+              f"float32 GEMM peak measured in the same run: **{r['gemm_peak_gflops']:.1f} "
+              "GFLOP/s** (torch.mm 1024³, best of 20).", "",
+              "make_classification 50 000 × 100, 10 classes, 20 % hold-out, (256, 256) relu, "
+              "Adam 1e-3, batch 256, exactly 10 epochs (median of repeats):", "",
+              "| method | seconds | test accuracy | GFLOP/s | % of GEMM peak |",
+              "|---|---|---|---|---|"]
+    for row in r["large"]:
+        lines.append(f"| {row['method']} | {row['seconds']:.2f} | {row['accuracy']:.4f} | "
+                     f"{row['gflops']:.1f} | {row['pct_peak']:.1f} |")
+    s = r["small"]
+    lat = r["latency_us"]
+    lines += ["", f"- lamina is **{r['large_speedup_vs_sklearn64']:.2f}×** faster than sklearn "
+              f"float64 (target ≥ 3×), {r['large_speedup_vs_torch_loop']:.2f}× the PyTorch "
+              f"DataLoader loop; accuracy gap {r['large_acc_gap_points']:+.2f} points (target "
+              "within 1).",
+              f"- digits, (64,), 200 epochs: lamina {s['lamina_s']:.2f} s (acc {s['lamina_acc']:.4f})"
+              f" vs sklearn {s['sklearn_s']:.2f} s (acc {s['sklearn_acc']:.4f}): "
+              f"**{s['speedup']:.2f}×** (target ≥ 4×).",
+              f"- batch-1 `predict_proba`, (256, 256) model: lamina median {lat['lamina'][0]:.0f} µs"
+              f" / p99 {lat['lamina'][1]:.0f} µs; sklearn median {lat['sklearn'][0]:.0f} µs / p99 "
+              f"{lat['sklearn'][1]:.0f} µs.", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parts = ["# Benchmarks", "",
+             "Every speed or accuracy claim lamina makes, with the command that measures it, "
+             "the date and the machine. Scripts live in `bench/` and run the competitor in the "
+             "same process (ratios, medians of repeats). The development machine is a 2-core "
+             "x86_64 CPU shared with other work: absolute times vary run to run; the ratios are "
+             "the claim. Per-area records are kept in `docs/benchmarks/` and copied below by "
+             "`bench/merge_docs.py`.", "", core_section()]
+    for area in AREAS:
+        path = ROOT / "docs" / "benchmarks" / f"{area}.md"
+        if path.is_file():
+            text = path.read_text().strip()
+            # demote the area's headings one level under this page's title
+            text = "\n".join("#" + line if line.startswith("#") else line
+                             for line in text.splitlines())
+            parts += [text, ""]
+    (ROOT / "docs" / "benchmarks.md").write_text("\n".join(parts) + "\n")
+
+
+if __name__ == "__main__":
+    main()
