@@ -228,7 +228,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-        from threadpoolctl import threadpool_limits      # sklearn's BLAS gets the same count
+        from threadpoolctl import threadpool_limits  # sklearn's BLAS gets the same count
 
         threadpool_limits(limits=args.threads)
     from sklearn.datasets import load_digits, make_classification
