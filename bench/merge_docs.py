@@ -20,7 +20,7 @@ def core_section() -> str:
         return "\n".join(lines + ["No recorded run yet: `python bench/train_mlp.py --json "
                                   "bench/results/train_mlp.json`.", ""])
     r = json.loads(path.read_text())
-    lines += [f"Command: `.venv/bin/python bench/train_mlp.py --repeats {r['repeats']} --json "
+    lines += [f"Command: `OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/train_mlp.py --repeats {r['repeats']} --json "
               f"bench/results/train_mlp.json` — {r['date']} — {r['machine']}"
               + (f" — {r['note']}" if r.get("note") else ""), "",
               f"float32 GEMM peak measured in the same run: **{r['gemm_peak_gflops']:.1f} "
