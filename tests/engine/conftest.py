@@ -3,10 +3,16 @@ shared machine is busy (restored after each test, so other test files are unaffe
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import torch
+
+# the tests import their shared references (_engine_ref.py) by name, also under
+# --import-mode=importlib, which does not put test directories on sys.path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 @pytest.fixture(autouse=True)
