@@ -107,10 +107,12 @@ def test_same_seed_same_search(split, small_space) -> None:
 def test_budget_is_kept(split, small_space) -> None:
     X_tr, _, y_tr, _ = split
     t0 = time.perf_counter()
-    res = search(X_tr, y_tr, small_space, budget="4s", refit=False, min_epochs=1, max_epochs=9)
+    # 8 s rather than 4 s: the search may finish the rung in flight when the budget ends, and
+    # on a loaded 2-core machine one rung can take ~1 s, the whole 25 % margin of a 4 s budget
+    res = search(X_tr, y_tr, small_space, budget="8s", refit=False, min_epochs=1, max_epochs=9)
     took = time.perf_counter() - t0
-    assert took < 4 * 1.25 + 1.5                  # + opening the in-memory study, the result
-    assert res.elapsed_ <= 4 * 1.25
+    assert took < 8 * 1.25 + 1.5                  # + opening the in-memory study, the result
+    assert res.elapsed_ <= 8 * 1.25
     assert res.n_trials_ >= 8 and res.best_score_ > 0.8
 
 

@@ -49,6 +49,7 @@ class BatchBuffers:
     g3: Tensor                   # the head's gradient as (P, C, B)
     work3: Tensor                # scratch for the loss, (P, C, B)
     xT: Tensor | None = None     # x transposed, (*lead, in, B): read by a head-only network
+    lead: bool = False           # a population (stacked members)
 
     def bind(self, xv: Tensor, tv: Tensor, tfv: Tensor) -> None:
         """Point the batch inputs at rows ``xv`` (B, in) and targets ``tv`` / ``tfv``."""
@@ -61,7 +62,8 @@ class BatchBuffers:
             lead = (0,) if self.xT.dim() == 3 else ()
             self.xT.set_(xv.untyped_storage(), xv.storage_offset(), self.xT.shape,
                          (*lead, 1, xv.stride(0)))
-        self.t.set_(tv)  # type: ignore[call-overload]
+        if self.lead:                            # one network reads only the flat targets
+            self.t.set_(tv)  # type: ignore[call-overload]
         self.tf.set_(tfv)  # type: ignore[call-overload]
 
 
@@ -90,7 +92,8 @@ def make_buffers(n: int, lead: tuple[int, ...], n_in: int, widths: Sequence[int]
     xT = torch.empty(*lead, n_in, n, **kw) if len(widths) == 1 else None
     return BatchBuffers(n, x, t, t.view(-1), z, a, mask, h, gz,
                         [g.transpose(-2, -1) for g in gz], torch.ones(n, **kw),
-                        z[-1].view(p, c, n), gz[-1].view(p, c, n), work.view(p, c, n), xT)
+                        z[-1].view(p, c, n), gz[-1].view(p, c, n), work.view(p, c, n), xT,
+                        bool(lead))
 
 
 class BatchPlan:

@@ -229,7 +229,7 @@ class DenseEngine:
             vals = prog.stats.tolist()                     # the step's only sync
             norms = vals[:n_layers]
             sq_total = sum(v * v for v in norms)
-            value = vals[n_layers] * vscale + half_alpha * sum(vals[n_layers + 1:])
+            value = vals[n_layers] * vscale + half_alpha * sum(v * v for v in vals[n_layers + 1:])
             loss_sum += value
             for i in range(n_layers):
                 norm_sum[i] += norms[i]

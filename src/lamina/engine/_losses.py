@@ -2,8 +2,8 @@
 
 Every loss works on stacked outputs ``o`` of shape ``(P, C, B)`` (P networks, C outputs, B
 samples: class-major, see ``_buffers``; the single-network engine passes P = 1) and targets ``t``
-of shape ``(C, B)`` shared by the P networks. The calls from :meth:`Loss.calls` write ``g`` and ``raw`` (shape ``(P,)``, or 0-d
-when P = 1) such that
+of shape ``(C, B)`` shared by the P networks. The calls from :meth:`Loss.calls` write ``g``
+and ``raw`` (shape ``(P,)``, or 0-d when P = 1) such that
 
 * ``value_scale * raw[p]`` is the *sum over the B samples* of network p's per-sample loss, and
 * ``grad_scale * g`` is the gradient of that sum with respect to ``o``.
@@ -55,22 +55,25 @@ class Loss:
         one = raw.dim() == 0             # a single network: full reductions into a 0-d slot
         flat = (lambda x: x.view(-1)) if one else (lambda x: x.view(p, -1))
         dim = 0 if one else 1
+        # a single network reads its targets only through the flat ``tf`` (and flat views of
+        # the buffers), so the engine re-points one tensor per batch instead of two
+        tt, of, gf, wf = (tf, o.view(-1), g.view(-1), work.view(-1)) if one else (t, o, g, work)
         name = self.name
         if name == "cross_entropy":
             # t = -onehot: loss = -sum(log_softmax * onehot) = log_softmax . t
             return [(torch.log_softmax, (o, 1), {"out": work}),    # over the class axis
                     ((torch.dot if one else torch.mv), (flat(work), tf), {"out": raw}),
                     (torch.exp, (work,), {"out": g}),
-                    (Tensor.add_, (g, t), {})]                      # softmax - onehot
+                    (Tensor.add_, (gf, tt), {})]                    # softmax - onehot
         if name == "binary_cross_entropy":
             # per element: softplus(o) - y*o == o - logsigmoid(o) - y*o, stable for any o
             return [(_nn.log_sigmoid, (o,), {"out": work}),
                     (torch.sub, (o, work), {"out": work}),
-                    (torch.addcmul, (work, o, t), {"value": -1.0, "out": work}),
+                    (torch.addcmul, (wf, of, tt), {"value": -1.0, "out": wf}),
                     (torch.sum, (flat(work), dim), {"out": raw}),
                     (torch.sigmoid, (o,), {"out": g}),
-                    (Tensor.sub_, (g, t), {})]
-        calls: list[Call] = [(torch.sub, (o, t), {"out": g})]          # d = o - y
+                    (Tensor.sub_, (gf, tt), {})]
+        calls: list[Call] = [(torch.sub, (of, tt), {"out": gf})]       # d = o - y
         if name in ("mse", "half_mse"):
             calls.append(((torch.dot if one else torch.linalg.vecdot), (flat(g), flat(g)),
                           {"out": raw}))                              # sum d^2
@@ -78,7 +81,7 @@ class Loss:
             calls += [(torch.linalg.vector_norm, (flat(g), 1.0, dim), {"out": raw}),
                       (Tensor.sign_, (g,), {})]                       # subgradient 0 at 0
         else:  # huber, delta = 1: torch's own elementwise kernel for the value
-            calls += [(_nn.huber_loss, (o, t, 0, 1.0), {"out": work}),
+            calls += [(_nn.huber_loss, (of, tt, 0, 1.0), {"out": wf}),
                       (torch.sum, (flat(work), dim), {"out": raw}),
                       (Tensor.clamp_, (g, -1.0, 1.0), {})]
         return calls

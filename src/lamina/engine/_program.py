@@ -50,9 +50,9 @@ def dense_program(bs: BatchBuffers, W: Sequence[Tensor], Wt: Sequence[Tensor],
                   segs: Sequence[Tensor], loss: Loss, alpha: float) -> StepProgram:
     """Compile the step of one network for the buffers ``bs``.
 
-    ``stats`` holds ``[|g_0| .. |g_L-1|, raw loss, |W_0|^2 .. |W_L-1|^2]`` (gradient norm of
-    each layer's ``[dW, db]``, the loss as defined in ``_losses``, and the squared weight norms
-    when ``alpha > 0``).
+    ``stats`` holds ``[|g_0| .. |g_L-1|, raw loss, |W_0| .. |W_L-1|]`` (gradient norm of each
+    layer's ``[dW, db]``, the loss as defined in ``_losses``, and the weight norms when
+    ``alpha > 0``).
     """
     n_layers = len(W)
     stats = torch.zeros(2 * n_layers + 1, dtype=W[0].dtype, device=W[0].device)
@@ -67,13 +67,18 @@ def dense_program(bs: BatchBuffers, W: Sequence[Tensor], Wt: Sequence[Tensor],
         h_t = bs.xT if bs.xT is not None else bs.h[i].t()
         lhs, rhs = (W[i], h_t) if head else (bs.h[i], Wt[i])
         bias = b[i]
-        if bias is not None:
+        fused = bias is not None and acts[i].name == "relu" and not head
+        if fused:   # relu(addmm(..)) as one call (ATen runs the same two kernels)
+            calls.append((torch._addmm_activation, (bias, lhs, rhs),
+                          {"alpha": inv_keep[i], "out": bs.z[i]}))
+        elif bias is not None:
             calls.append((torch.addmm, (bias.unsqueeze(1) if head else bias, lhs, rhs),
                           {"alpha": inv_keep[i], "out": bs.z[i]}))
         else:
             calls.append((torch.addmm, (bs.z[i], lhs, rhs),
                           {"beta": 0.0, "alpha": inv_keep[i], "out": bs.z[i]}))
-        calls += _activation_calls(acts[i], bs, i)
+        if not fused:
+            calls += _activation_calls(acts[i], bs, i)
         if drops[i] > 0.0:
             mask = bs.mask[i]
             kw: dict[str, Any] = {"generator": None}
@@ -87,8 +92,9 @@ def dense_program(bs: BatchBuffers, W: Sequence[Tensor], Wt: Sequence[Tensor],
     for i in range(n_layers - 1, -1, -1):
         head = i == n_layers - 1           # gz of the head is (C, B): no transposes needed
         g_out, g_b = (bs.gz[i], bs.gzT[i]) if head else (bs.gzT[i], bs.gz[i])
-        calls.append((torch.addmm, (dW[i], g_out, bs.h[i]),
-                      {"beta": 0.0, "alpha": scale * inv_keep[i], "out": dW[i]}))
+        # sklearn's L2 gradient alpha/B * W rides in the GEMM's beta (W is copied into dW)
+        calls.append((torch.addmm, (W[i] if alpha > 0.0 else dW[i], g_out, bs.h[i]),
+                      {"beta": alpha / bs.n, "alpha": scale * inv_keep[i], "out": dW[i]}))
         if db[i] is not None:
             calls.append((torch.addmv, (db[i], g_out, bs.ones),
                           {"beta": 0.0, "alpha": scale, "out": db[i]}))
@@ -100,12 +106,10 @@ def dense_program(bs: BatchBuffers, W: Sequence[Tensor], Wt: Sequence[Tensor],
             if mask is not None:
                 calls.append((Tensor.mul_, (prev, mask), {}))
             calls += _backward_calls(acts[i - 1], bs, i - 1)
-    # sklearn's L2 term: its value (sum ||W||^2, before the update) and its gradient
+    # the value of sklearn's L2 term needs ||W|| before the update
     if alpha > 0.0:
         for i in range(n_layers):
-            flat = W[i].view(-1)
-            calls.append((torch.dot, (flat, flat), {"out": slot[n_layers + 1 + i]}))
-        calls.append((torch._foreach_add_, (list(dW), list(W)), {"alpha": alpha / bs.n}))
+            calls.append((torch.linalg.vector_norm, (W[i],), {"out": slot[n_layers + 1 + i]}))
     # the norm of each layer's [dW, db] (one contiguous segment of the flat gradient)
     for i in range(n_layers):
         calls.append((torch.linalg.vector_norm, (segs[i],), {"out": slot[i]}))
