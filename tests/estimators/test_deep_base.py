@@ -130,3 +130,19 @@ def test_fixed_length_network_pads_every_batch(tmp_path: Path) -> None:
     assert clf.predict(X[:5]).shape == (5,)
     with pytest.raises(lamina.DataError, match=r"has 12 steps, but this network reads exactly"):
         clf.predict([np.zeros((12, 2))])
+
+
+def test_network_batches_match_predict() -> None:
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(int(rng.integers(2, 9)), 2)) * 3 + 1 for _ in range(50)]
+    y = np.array(["a", "b"] * 25)
+    clf = SequenceClassifier("gru(4)", epochs=1, random_state=0).fit(X, y)
+    logits, labels = [], []
+    with torch.no_grad():
+        for inputs, targets in clf.network_batches(X, y, batch_size=7):
+            assert len(inputs) == 2 and inputs[0].shape[0] == len(inputs[1]) <= 7
+            logits.append(clf.module_(*inputs))
+            labels.append(targets)
+    proba = torch.softmax(torch.cat(logits), 1).numpy()
+    np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=1e-5, atol=1e-6)
+    assert torch.cat(labels).tolist() == [0, 1] * 25       # encoded, in input order

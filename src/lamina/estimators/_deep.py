@@ -45,6 +45,7 @@ early stopping).
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -283,6 +284,29 @@ class DeepEstimator(BaseEstimator):
                             "silently. Shorten the sequences, or end the sequence layers with "
                             "readout=last/mean or seqpool to accept any length.")
         samples.pad_to = steps
+
+    def network_batches(self, X: Any, y: Any = None, batch_size: int = 256
+                        ) -> Iterator[tuple[tuple[torch.Tensor, ...], torch.Tensor | None]]:
+        """Raw ``X`` (and ``y``) as the fitted network reads them, in input order.
+
+        Validates and preprocesses exactly as ``predict`` does (normalisation, tokenizing,
+        padding) and yields ``(inputs, targets)`` per batch: call ``module_(*inputs)``
+        (``(x,)``, or ``(x, lengths)`` for sequences); ``targets`` are the encoded targets
+        (class indices) or None. For inspection tools, which must see the same inputs.
+
+        Examples
+        --------
+        >>> for inputs, yb in clf.network_batches(X_test, y_test):   # doctest: +SKIP
+        ...     logits = clf.module_(*inputs)
+        """
+        self._check_fitted()
+        check_int("batch_size", batch_size, 1)
+        samples = self._prepare(X, y, fitting=False)
+        self._fix_steps(samples)
+        for start in range(0, len(samples), batch_size):
+            idx = np.arange(start, min(start + batch_size, len(samples)))
+            targets = None if samples.y is None else samples.y[torch.as_tensor(idx)]
+            yield samples._inputs(idx), targets
 
     def _outputs(self, samples: Samples, fn: Any = None) -> np.ndarray:
         """Run the fitted module (or ``fn(module, *inputs)``) over ``samples``; float64 numpy
