@@ -245,3 +245,9 @@ def test_bad_parameters(engine32) -> None:
     net.head.weight.data = net.head.weight.data.t().contiguous().t()   # a transposed layout
     with pytest.raises(ParameterError, match=r"Invalid steps\[1\]='a non-contiguous parameter'"):
         DenseEngine(net.dense_stack(), "mse", OptimizerSpec())
+
+
+def test_flops_per_sample_counts_forward_and_both_gradients() -> None:
+    eng = _engine(make_net((256, 256), 100, 10), lr=0.01)
+    pairs = [100 * 256, 256 * 256, 256 * 10]
+    assert eng.flops_per_sample == 2 * sum(pairs) + 2 * sum(pairs) + 2 * sum(pairs[1:])

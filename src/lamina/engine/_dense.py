@@ -143,6 +143,17 @@ class DenseEngine:
         """Optimizer steps taken so far."""
         return self._opt.t
 
+    @property
+    def flops_per_sample(self) -> float:
+        """GEMM FLOPs one training sample costs: forward 2*sum(in*out), weight gradients
+        2*sum(in*out), input gradients 2*sum(in*out) of every layer but the first.
+
+        Steps of a few MFLOP (``batch_size * flops_per_sample``) run fastest on one thread:
+        a second thread cannot speed up such small GEMMs but adds a barrier to each.
+        """
+        pairs = [w.shape[0] * w.shape[1] for w in self._W]
+        return float(4 * sum(pairs) + 2 * sum(pairs[1:]))
+
     def state_dict(self) -> dict[str, Tensor]:
         """Optimizer moments and step count (the weights live in the network itself)."""
         d = self._opt.state_dict()

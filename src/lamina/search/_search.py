@@ -165,13 +165,9 @@ def _run(store: Any, study: str | None, space_obj: Any, names: tuple[str, ...],
     mean_w, min_w = typical_weights(space_obj, data, random_state)
     folds = len(data.splits)
     quickest = (cost.train(min_w, rungs.samples[0], 512) + cost.evaluate(min_w, data.n_val)) * folds
+    setup = time.perf_counter() - t_start
     if quickest > deadline - time.perf_counter():
-        setup = time.perf_counter() - t_start
-        raise ParameterError(
-            "budget", budget, f"it cannot fit one trial: setup took {format_seconds(setup)} and "
-            f"the smallest configuration needs about {format_seconds(quickest)} for its first "
-            f"rung on this data ({data.n_train} training rows)",
-            f"Pass budget >= '{max(1, math.ceil(2 * (setup + quickest)))}s', or fewer rows.")
+        raise _budget_too_small(budget, setup, quickest, data.n_train)
 
     latency = None
     if "latency" in names:
@@ -211,7 +207,25 @@ def _run(store: Any, study: str | None, space_obj: Any, names: tuple[str, ...],
             train_round(members, data, plan, eta, book, cost, deadline, make_engine, latency,
                         progress)
             rounds += 1
+    all_diverged = book.finished > 0 and book.states.get("diverged", 0) == book.finished
+    if math.isfinite(seconds) and not all_diverged and not _has_complete(optuna_study):
+        # the estimate said one rung fits, but the machine was slower than its probes (load):
+        # the same answer as above, with the measured figures
+        raise _budget_too_small(budget, setup, max(quickest, seconds - setup), data.n_train)
     return optuna_study, book, rounds, space_obj, resumed, t_start
+
+
+def _budget_too_small(budget: Any, setup: float, quickest: float, n_train: int) -> ParameterError:
+    return ParameterError(
+        "budget", budget, f"it cannot fit one trial: setup took {format_seconds(setup)} and "
+        f"the smallest configuration needs about {format_seconds(quickest)} for its first "
+        f"rung on this data ({n_train} training rows)",
+        f"Pass budget >= '{max(1, math.ceil(2 * (setup + quickest)))}s', or fewer rows.")
+
+
+def _has_complete(optuna_study: Any) -> bool:
+    from optuna.trial import TrialState
+    return bool(optuna_study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
 
 
 def _epochs(min_epochs: Any, max_epochs: Any, n_train: int, eta: int) -> tuple[float, float]:
