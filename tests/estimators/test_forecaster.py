@@ -172,3 +172,15 @@ def test_short_or_broken_history_at_predict():
     bad[-1] = np.inf
     with pytest.raises(lamina.DataError, match="NaN or infinite"):
         fc.predict(bad)
+
+
+def test_reading_another_series_leaves_the_fitted_scaling_alone():
+    s = seasonal_series(120)
+    fc = Forecaster(n_lags=12, horizon=3, epochs=5, random_state=0).fit(s)
+    before = fc.predict()
+    center, scale = np.copy(fc.center_), np.copy(fc.scale_)
+    batches = list(fc.network_batches(s[:50] * 10))          # what inspection reads
+    assert batches and batches[0][0][0].shape[1] == 12
+    np.testing.assert_array_equal(fc.center_, center)
+    np.testing.assert_array_equal(fc.scale_, scale)
+    np.testing.assert_array_equal(fc.predict(), before)

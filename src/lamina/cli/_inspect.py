@@ -11,8 +11,12 @@ import typer
 from ._app import app, friendly
 
 
-def _split_data(data: str, target: str | None, split: str) -> tuple[Any, Any, Any]:
-    """``(X, y, image_shape)`` of a data set's test split (default) or training split."""
+def _split_data(data: str, target: str | None, split: str,
+                raw: bool = False) -> tuple[Any, Any, Any]:
+    """``(X, y, image_shape)`` of a data set's test split (default) or training split.
+
+    ``raw``: the run is a deep estimator that reads its own kind of data (texts, sequences,
+    rating pairs, a series) as its ``predict`` does, so any data set's X is handed to it."""
     from .._errors import DataError, ParameterError
     from ..datasets import load
 
@@ -20,9 +24,10 @@ def _split_data(data: str, target: str | None, split: str) -> tuple[Any, Any, An
         raise ParameterError("split", split, "allowed values are 'test', 'train'",
                              "Pass --split test or --split train.")
     ds = load(data, target=target)
-    if ds.task not in ("classification", "regression", "multilabel"):
-        raise DataError(f"data {data!r} is a {ds.task!r} set; `lamina inspect` reads tabular "
-                        "or image data with one row per example.")
+    if not raw and ds.task not in ("classification", "regression", "multilabel"):
+        raise DataError(f"data {data!r} is a {ds.task!r} set; an MLP run reads tabular or "
+                        "image data with one row per example (a run of a deep estimator, "
+                        "e.g. TextClassifier, reads its own kind of data).")
     if split == "test" and ds.X_test is not None:
         return ds.X_test, ds.y_test, ds.image_shape
     return ds.X, ds.y, ds.image_shape
@@ -35,7 +40,8 @@ def inspect_run(run: str, data: str, *, out: str | None = None, target: str | No
     from ..inspection import inspect
 
     est = load(run)
-    X, y, image_shape = _split_data(data, target, split)
+    X, y, image_shape = _split_data(data, target, split,
+                                    raw=callable(getattr(est, "network_batches", None)))
     ins = inspect(est, X, y, batch_size=batch_size)
     if image_shape is not None:
         ins.input_info["image_shape"] = list(image_shape)

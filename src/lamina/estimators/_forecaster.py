@@ -141,8 +141,9 @@ class Forecaster(DeepEstimator):
                 f"train a recursive forecast of horizon={horizon} with n_lags={lags} (needs "
                 f"horizon <= {n} and n_lags < {n})",
                 "Use a shorter horizon or fewer lags, or a longer series.")
-        self.center_, self.scale_ = _fit_scaler(series, p["scaling"])
-        self.last_window_ = series[-lags:].copy()
+        if fitting:     # network_batches/score on another series must not refit the scaler
+            self.center_, self.scale_ = _fit_scaler(series, p["scaling"])
+            self.last_window_ = series[-lags:].copy()
         idx = np.arange(n_windows)[:, None]
         windows = series[idx + np.arange(lags)]                          # (W, n_lags)
         targets = series[idx + lags + np.arange(steps)]                  # (W, steps)

@@ -18,11 +18,20 @@ import pandas as pd
 import torch
 
 from .._errors import DataError
+from ..nn import HiddenNet
 from ._data import DataSource
 from ._hooks import eval_mode, forward_hooks, model_device, model_float_dtype
 from ._model import resolve_model
 from ._taps import Tap, first_tensor, resolve_taps
-from ._targets import Task, correct, encode, example_loss, infer_task, output_width
+from ._targets import (
+    Task,
+    batch_targets,
+    correct,
+    example_loss,
+    infer_task,
+    output_width,
+    task_labels,
+)
 
 # largest tensor (elements) a chunk of replicated activations may take
 _CHUNK_ELEMENTS = 2 ** 24
@@ -48,25 +57,28 @@ def ablate_units(model: Any, X: Any, y: Any, layers: Any = None, *,
     net = target.net
     taps = resolve_taps(net, layers)
     dev = model_device(net)
-    source = DataSource(X, y, batch_size, target, dev, model_float_dtype(net))
+    source = DataSource(X, y, batch_size, target, dev, model_float_dtype(net), targets=True)
     acc: dict[str, dict[str, torch.Tensor]] = {}
     base = {"loss": 0.0, "n": 0, "score": 0.0}
     task: Task | None = None
-    ys: list[np.ndarray] = []
+    ts: list[np.ndarray] = []
     with eval_mode(net), torch.no_grad():
         for batch in source:
-            if batch.y is None:
+            if batch.y is None and batch.target is None:
                 raise DataError("ablation needs targets: pass y=... (or batches of (inputs, "
                                 "targets)).")
-            hidden = _prefix(net, batch.x, taps)
-            out = net(batch.x) if hidden is None else _suffix(net, len(hidden), hidden[-1])
+            hidden = _prefix(net, batch.inputs, taps)
+            out = net(*batch.inputs) if hidden is None else _suffix(net, len(hidden),
+                                                                    hidden[-1])
             if task is None:
-                task = infer_task(target, batch.y, output_width(out))
-            t = encode(task, batch.y, dev, model_float_dtype(net))
-            ys.append(np.asarray(batch.y))
+                task = infer_task(target, task_labels(batch), output_width(out))
+            t = batch_targets(task, batch, dev, model_float_dtype(net))
+            # the loss's own targets (float64), so the R^2 baseline matches the residuals
+            ts.append(t.detach().cpu().double().numpy() if t.is_floating_point()
+                      else t.detach().cpu().numpy())
             base["loss"] += float(example_loss(task, out, t).sum())
             base["score"] += float(correct(task, out, t).sum())
-            base["n"] += batch.x.shape[0]
+            base["n"] += batch.n
             base_class = _per_class(task, correct(task, out, t)[None], t)
             acc.setdefault("_base", {"class": torch.zeros_like(base_class[0])})
             acc["_base"]["class"] += base_class[0]
@@ -75,9 +87,9 @@ def ablate_units(model: Any, X: Any, y: Any, layers: Any = None, *,
                 if hidden is not None and index is not None:
                     _ablate_hidden(net, index, tap, hidden[index], t, task, acc)
                 else:
-                    _ablate_hooked(net, tap, batch.x, t, task, acc)
+                    _ablate_hooked(net, tap, batch.inputs, t, task, acc)
     assert task is not None
-    return _table(taps, acc, base, task, np.concatenate(ys))
+    return _table(taps, acc, base, task, np.concatenate(ts))
 
 
 def _per_class(task: Task, corr: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -111,13 +123,13 @@ def _chunks(width: int, rows: int, per_row: int) -> list[torch.Tensor]:
     return list(torch.arange(width).split(size))
 
 
-def _prefix(net: Any, x: torch.Tensor, taps: list[Tap]) -> list[torch.Tensor] | None:
+def _prefix(net: Any, inputs: tuple[Any, ...], taps: list[Tap]) -> list[torch.Tensor] | None:
     """Every hidden layer's output of a HiddenNet, computed once per batch (None for other
     modules, or when no tap is one of its hidden layers)."""
     if not any(_hidden_index(net, tap) is not None for tap in taps):
         return None
     outs = []
-    h = x
+    h = inputs[0]
     for layer in net.hidden:
         h = layer(h)                                          # (B, *shape) of each layer
         outs.append(h)
@@ -127,8 +139,11 @@ def _prefix(net: Any, x: torch.Tensor, taps: list[Tap]) -> list[torch.Tensor] | 
 def _hidden_index(net: torch.nn.Module, tap: Tap) -> int | None:
     """Position of ``tap`` in a HiddenNet whose suffix can be run on its own, else None."""
     hidden = getattr(net, "hidden", None)
+    # the shortcut re-implements HiddenNet.forward; a subclass with its own forward (extra
+    # terms after the head, e.g. a recommender's biases) is ablated through hooks instead
     if (getattr(net, "head", None) is None or not isinstance(hidden, torch.nn.ModuleList)
-            or getattr(net, "uses_lengths", False) or not tap.name.startswith("hidden.")):
+            or getattr(net, "uses_lengths", False) or not tap.name.startswith("hidden.")
+            or getattr(type(net), "forward", None) is not HiddenNet.forward):
         return None
     try:
         index = int(tap.name.split(".", 1)[1])
@@ -186,10 +201,18 @@ def _masked_copies(h: torch.Tensor, units: torch.Tensor, axis: int) -> torch.Ten
     return (h[None] * mask.view(shape)).reshape((-1,) + tuple(h.shape[1:]))
 
 
-def _ablate_hooked(net: torch.nn.Module, tap: Tap, x: torch.Tensor, t: torch.Tensor,
+def _per_row(inputs: tuple[Any, ...], batch: int) -> list[bool]:
+    """Which forward arguments hold one entry per example (x, sequence lengths)."""
+    return [isinstance(a, torch.Tensor) and a.dim() >= 1 and a.shape[0] == batch
+            for a in inputs]
+
+
+def _ablate_hooked(net: torch.nn.Module, tap: Tap, inputs: tuple[Any, ...], t: torch.Tensor,
                    task: Task, acc: dict[str, dict[str, torch.Tensor]]) -> None:
     """Any module: replicate the batch, mask the layer's output in a forward hook."""
+    x = inputs[0]
     batch = x.shape[0]
+    rowwise = _per_row(inputs, batch)
     probe: dict[str, Any] = {}
 
     def measure(tap_: Tap, call: int, output: Any) -> None:
@@ -197,7 +220,7 @@ def _ablate_hooked(net: torch.nn.Module, tap: Tap, x: torch.Tensor, t: torch.Ten
             out = first_tensor(output)
             probe["shape"] = tuple(out.shape)
     with forward_hooks([tap], measure):
-        net(x[:1])
+        net(*(a[:1] if r else a for a, r in zip(inputs, rowwise)))
     shape = probe["shape"]
     unit_axis = tap.unit_axis % len(shape)
     batch_axis = tap.batch_axis % len(shape)
@@ -221,8 +244,11 @@ def _ablate_hooked(net: torch.nn.Module, tap: Tap, x: torch.Tensor, t: torch.Ten
             if isinstance(output, tuple):
                 return (new,) + tuple(output[1:])
             return new
+        # copy-major replicas of every per-example argument (lengths follow their rows)
+        replicas = (a.repeat((copies,) + (1,) * (a.dim() - 1)) if r else a
+                    for a, r in zip(inputs, rowwise))
         with forward_hooks([tap], zero, replace=True):
-            out = net(x.repeat((copies,) + (1,) * (x.dim() - 1)))
+            out = net(*replicas)
         _accumulate(acc, tap.name, units, width, task, first_tensor(out), t)
 
 
@@ -248,7 +274,7 @@ def _table(taps: list[Tap], acc: dict[str, dict[str, torch.Tensor]], base: dict[
     frames = []
     class_totals = None
     if task.kind == "classification" and task.classes is not None:
-        idx = encode(task, y, torch.device("cpu"), torch.float64).numpy()
+        idx = y.astype(np.int64).reshape(n)                 # the encoded class indices
         class_totals = np.bincount(idx, minlength=len(task.classes)).astype(np.float64)
     for tap in taps:
         slot = {k: v.cpu().numpy() for k, v in acc[tap.name].items()}

@@ -4,6 +4,10 @@ Arrays, tensors, DataFrames and lists are sliced into batches of ``batch_size`` 
 copied up front); a ``DataLoader`` or any other iterable is read batch by batch as it comes, each
 item being an input array/tensor or a tuple ``(inputs, targets, ...)``. Inputs are batched along
 their first axis.
+
+A fitted deep estimator (one with ``network_batches``: images, sequences, texts, ...) reads ``X``
+itself, as its ``predict`` does (validation, normalisation, tokenizing, padding), so inspection
+sees exactly what its network sees, including extra forward arguments such as sequence lengths.
 """
 
 from __future__ import annotations
@@ -16,15 +20,26 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._errors import DataError, ParameterError
+from .._errors import DataError, LaminaError, ParameterError
 from ._model import Target
 
 
 @dataclass
 class Batch:
     x: torch.Tensor            # (B, *example_shape) on the compute device
-    y: np.ndarray | None       # (B, ...) targets, when known
+    y: np.ndarray | None       # (B, ...) the user's targets (raw labels), when known
     start: int                 # global index of the first row
+    extra: tuple[Any, ...] = ()            # further forward arguments, e.g. (lengths,)
+    target: torch.Tensor | None = None     # targets as an estimator encodes them for its loss
+
+    @property
+    def inputs(self) -> tuple[Any, ...]:
+        """The forward call's arguments: ``net(*batch.inputs)``."""
+        return (self.x, *self.extra)
+
+    @property
+    def n(self) -> int:
+        return int(self.x.shape[0])
 
 
 def _as_array(value: Any) -> Any:
@@ -50,8 +65,10 @@ class DataSource:
     """Batches of ``X`` (and ``y``) converted for ``target``'s network on ``device``."""
 
     def __init__(self, X: Any, y: Any, batch_size: int, target: Target, device: torch.device,
-                 dtype: torch.dtype, *, param: str = "X") -> None:
-        if isinstance(X, (str, bytes, dict)) or X is None:
+                 dtype: torch.dtype, *, param: str = "X", targets: bool = False) -> None:
+        estimator = target.estimator
+        reads_raw = estimator is not None and callable(getattr(estimator, "network_batches", None))
+        if X is None or (not reads_raw and isinstance(X, (str, bytes, dict))):
             raise ParameterError(param, X, "expected an array, a tensor, a DataFrame, a "
                                  "DataLoader or an iterable of batches",
                                  "Pass e.g. X as a numpy array of shape (n_samples, ...).")
@@ -61,9 +78,17 @@ class DataSource:
         self.dtype = dtype
         self.param = param
         self.X: Any = None
+        self.raw: Any = X
         self.n_rows: int | None = None
         self.y: np.ndarray | None = None
-        if is_indexable(X):
+        self.iterable: Any = None
+        self.stream: _EstimatorStream | None = None
+        if reads_raw:
+            # the estimator validates and preprocesses X (and, for losses, encodes y) exactly as
+            # its predict does; started now so bad input fails before any hook is set
+            self.stream = _EstimatorStream(estimator, X, y if targets else None, batch_size,
+                                           param)
+        elif is_indexable(X):
             arr = _as_array(X)
             if isinstance(arr, np.ndarray) and arr.dtype == object:
                 try:
@@ -132,7 +157,57 @@ class DataSource:
             t = t.to(dtype=torch.int64)
         return t.to(self.device, non_blocking=True)
 
+    @property
+    def data(self) -> Any:
+        """The inputs row ``i`` of the inspection refers to (for top-example figures), or None
+        when they cannot be indexed by row (an iterable; an estimator's rows that are not the
+        rows of X, e.g. a forecaster's windows)."""
+        if self.stream is None:
+            return self.X
+        try:
+            return self.raw if len(self.raw) == self.n_rows else None
+        except TypeError:
+            return None
+
+    def _move(self, inputs: tuple[Any, ...]) -> tuple[Any, ...]:
+        """As the estimator's predict does: floats take the model's dtype; the first input
+        goes to the device; integer extras (sequence lengths) stay on the CPU for packing."""
+        return tuple(t.to(self.device, self.dtype) if t.is_floating_point()
+                     else t.to(self.device) if i == 0 else t
+                     for i, t in enumerate(inputs))
+
+    def _estimator_batches(self) -> Iterator[Batch]:
+        assert self.stream is not None
+        start = 0
+        batches = iter(self.stream)
+        for inputs, encoded in batches:
+            moved = self._move(tuple(inputs))
+            n = int(moved[0].shape[0])
+            y = None
+            if self.y is not None:
+                if start + n > self.y.shape[0]:
+                    # count the rest (no forward pass) to say how many rows X gives
+                    start += n + sum(int(rest[0][0].shape[0]) for rest in batches)
+                    break
+                y = self.y[start:start + n]
+            if encoded is not None:
+                encoded = encoded.to(self.device)
+                if encoded.is_floating_point():
+                    encoded = encoded.to(self.dtype)
+            elif self.stream.reconstructs:
+                encoded = moved[0]                # an autoencoder's target is its own input
+            yield Batch(moved[0], y, start, moved[1:], encoded)
+            start += n
+        self.n_rows = start
+        if self.y is not None and self.y.shape[0] != start:
+            raise DataError(f"y has {self.y.shape[0]} entries but {self.param} gives {start} "
+                            f"rows ({self.stream.label} reads it as its predict does); pass the "
+                            "targets of exactly these rows, in order.")
+
     def __iter__(self) -> Iterator[Batch]:
+        if self.stream is not None:
+            yield from self._estimator_batches()
+            return
         if self.X is not None:
             assert self.n_rows is not None
             for start in range(0, self.n_rows, self.batch_size):
@@ -170,6 +245,43 @@ class DataSource:
             raise DataError(f"y has {self.y.shape[0]} entries but {self.param} yielded {start} "
                             "rows; pass the targets of exactly these rows, in order.")
         self.n_rows = start
+
+
+class _EstimatorStream:
+    """``estimator.network_batches(X, y)``: ``(inputs, encoded targets)`` per batch, in input
+    order. The first batch is read at construction, so invalid input is reported at once."""
+
+    def __init__(self, estimator: Any, X: Any, y: Any, batch_size: int, param: str) -> None:
+        self.estimator, self.X, self.y = estimator, X, y
+        self.batch_size, self.param = batch_size, param
+        self.label = type(estimator).__name__
+        # an estimator trained to reconstruct its inputs (Autoencoder) yields no targets at
+        # inference; its loss target is the (preprocessed) input itself
+        self.reconstructs = callable(getattr(estimator, "reconstruction_error", None))
+        self.pending: tuple[Any, Any] | None = self._open()
+
+    def _open(self) -> tuple[Any, Any]:
+        gen = self.estimator.network_batches(self.X, self.y, batch_size=self.batch_size)
+        try:
+            first = next(gen)
+        except StopIteration:
+            raise DataError(f"{self.param} gives no rows to inspect; pass at least one "
+                            "example.") from None
+        except LaminaError as err:
+            if not isinstance(err, DataError):
+                raise                              # a bad parameter names itself already
+            raise DataError(f"{self.label} could not read {self.param} (inspection feeds it "
+                            f"through the estimator, as predict does): {err}") from err
+        except (TypeError, ValueError) as err:    # a third-party subclass's own error
+            raise DataError(f"{self.label} could not read {self.param} (inspection feeds it "
+                            f"through the estimator, as predict does): {err}") from err
+        return gen, first
+
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
+        gen, first = self.pending if self.pending is not None else self._open()
+        self.pending = None
+        yield first
+        yield from gen
 
 
 def _split_item(item: Any, param: str) -> tuple[Any, Any]:

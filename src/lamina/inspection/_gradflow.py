@@ -26,7 +26,7 @@ from ._data import DataSource
 from ._hooks import eval_mode, forward_hooks, model_device, model_float_dtype
 from ._model import resolve_model
 from ._taps import Tap, first_tensor, resolve_taps
-from ._targets import Task, encode, example_loss, infer_task, output_width
+from ._targets import Task, batch_targets, example_loss, infer_task, output_width, task_labels
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def gradient_flow(model: Any, X: Any, y: Any, layers: Any = None, *, batch_size:
     net = target.net
     taps = resolve_taps(net, layers)
     dev = model_device(net)
-    source = DataSource(X, y, batch_size, target, dev, model_float_dtype(net))
+    source = DataSource(X, y, batch_size, target, dev, model_float_dtype(net), targets=True)
     captured: list[tuple[Tap, torch.Tensor]] = []
 
     def grab(tap: Tap, call: int, output: Any) -> None:
@@ -77,16 +77,16 @@ def gradient_flow(model: Any, X: Any, y: Any, layers: Any = None, *, batch_size:
     cudnn = torch.backends.cudnn.flags(enabled=False) if dev.type == "cuda" else nullcontext()
     with eval_mode(net), torch.enable_grad(), cudnn, forward_hooks(taps, grab) as hooks:
         for batch in source:
-            if batch.y is None:
+            if batch.y is None and batch.target is None:
                 raise DataError("gradient_flow needs targets: pass y=... (or batches of "
                                 "(inputs, targets)).")
             captured.clear()
             hooks.new_forward()
             x = batch.x.requires_grad_(True) if batch.x.is_floating_point() else batch.x
-            out = net(x)
+            out = net(x, *batch.extra)
             if task is None:
-                task = infer_task(target, batch.y, output_width(out))
-            t = encode(task, batch.y, dev, model_float_dtype(net))
+                task = infer_task(target, task_labels(batch), output_width(out))
+            t = batch_targets(task, batch, dev, model_float_dtype(net)).detach()
             loss = example_loss(task, first_tensor(out), t).sum()
             outs = [o for _, o in captured if o.requires_grad]
             if len(outs) != len(captured):
@@ -108,7 +108,7 @@ def gradient_flow(model: Any, X: Any, y: Any, layers: Any = None, *, batch_size:
                 prev = param_sum.get(tap.name)
                 param_sum[tap.name] = [_add(None if prev is None else prev[i], g)
                                        for i, g in enumerate(got)]
-            n += batch.x.shape[0]
+            n += batch.n
         hooks.check_fired()
     return _tables(taps, unit_sq, param_sum, n, vanishing, exploding)
 

@@ -11,7 +11,7 @@ import torch
 
 from .._errors import DataError
 from .._validation import check_int, resolve_device
-from ._data import Batch, DataSource, is_indexable
+from ._data import Batch, DataSource
 from ._hooks import eval_mode, forward_hooks, model_device, model_float_dtype, on_device
 from ._inspection import Inspection, LayerRecord
 from ._model import Target, describe_model, resolve_model
@@ -33,14 +33,20 @@ def inspect(model: Any, X: Any, y: Any = None, layers: Any = None, batch_size: i
     Parameters
     ----------
     model : lamina estimator, HiddenNet or torch.nn.Module
-        A fitted ``MLPClassifier``/``MLPRegressor`` (its ``module_`` is inspected), a network
-        from :func:`lamina.build`, or any torch module.
+        A fitted ``MLPClassifier``/``MLPRegressor`` or deep estimator (``ImageClassifier``,
+        ``TextClassifier``, ``SequenceClassifier``, ``Autoencoder``, ``Forecaster``,
+        ``Recommender``; its ``module_`` is inspected), a network from :func:`lamina.build`,
+        or any torch module.
     X : array, tensor, DataFrame, DataLoader or iterable of batches
         Inputs, batched along the first axis. Items of an iterable are input batches or tuples
-        ``(inputs, targets, ...)``.
+        ``(inputs, targets, ...)``. A deep estimator reads ``X`` as its ``predict`` does (raw
+        images, strings, lists of sequences, id pairs, a series) and the network sees exactly
+        what it sees in ``predict``: normalised, tokenized, padded, with sequence lengths. Row
+        ``i`` is then the estimator's ``i``-th network input (a forecaster's ``i``-th window).
     y : array-like, optional
         Targets of the rows (or take them from the batches). Kept for the sampled rows only:
-        they colour PCA plots and train probes.
+        they colour PCA plots and train probes; any labels work (they need not be the model's
+        classes).
     layers : None, str, list of str or dict {name: unit_axis}
         Module names to inspect. ``None`` = the default rule: a ``HiddenNet``'s hidden layers
         ``hidden.0, hidden.1, ...``; for any other module, every module with a ``unit_axis``
@@ -118,16 +124,23 @@ def inspect(model: Any, X: Any, y: Any = None, layers: Any = None, batch_size: i
             timespec="seconds"), "lamina_version": _version(),
     }
     ins = Inspection(meta, collector.records(), collector.sample_meta(), collector.input_info())
-    ins._attach(target, source.X if is_indexable(X) else None, source.y)
+    ins._attach(target, source.data, source.y)
     return ins
 
 
 def _forward(target: Target, batch: Batch) -> None:
     try:
-        target.net(batch.x)
-    except RuntimeError as err:
+        target.net(*batch.inputs)
+    except (RuntimeError, TypeError) as err:
         if batch.start != 0:
             raise
+        if target.estimator is not None and hasattr(target.estimator, "network_batches"):
+            raise DataError(f"{target.label}'s network could not run on the inputs its "
+                            f"network_batches(X) gives (x of shape {tuple(batch.x.shape)}, "
+                            f"{1 + len(batch.extra)} argument(s)): {err}. lamina.inspect needs "
+                            "an estimator whose module_ maps those inputs to its outputs "
+                            "(a decoder that also reads target sequences cannot run on X "
+                            "alone).") from err
         raise DataError(f"the model's forward failed on the first batch of X (shape "
                         f"{tuple(batch.x.shape)}, dtype {batch.x.dtype}): {err}. Check that X "
                         "has the shape and type the model was built for.") from err
@@ -153,6 +166,9 @@ class _Collector:
         self.x_max = -math.inf
         self.example_shape: tuple[int, ...] | None = None
         self.x_dtype = ""
+        # inputs whose per-example shape changes between batches (padded sequences): no
+        # sample of them is kept (rows would not line up), only their range
+        self.ragged = False
 
     def begin(self, batch: Batch) -> None:
         self.batch = batch
@@ -160,9 +176,12 @@ class _Collector:
         rows, slots = self.reservoir.plan(n)
         self.rows = torch.as_tensor(rows, device=self.device)
         self.slots = torch.as_tensor(slots, device=self.device)
+        shape = tuple(batch.x.shape[1:])
         if self.example_shape is None:
-            self.example_shape = tuple(batch.x.shape[1:])
+            self.example_shape = shape
             self.x_dtype = str(batch.x.dtype).replace("torch.", "")
+        elif shape != self.example_shape and not self.ragged:
+            self._go_ragged(shape)
         if batch.y is not None and len(rows):
             if self.sample_y is None:
                 self.sample_y = np.zeros((self.reservoir.size,) + batch.y.shape[1:],
@@ -171,10 +190,26 @@ class _Collector:
         if batch.x.is_floating_point():
             self._input_stats(batch.x.reshape(n, -1))
 
+    def _go_ragged(self, shape: tuple[int, ...]) -> None:
+        """The inputs' per-example shape changed (e.g. padded to each batch's longest
+        sequence): keep the range seen so far, drop the input sample, mark varying axes -1."""
+        assert self.example_shape is not None
+        if self.sample_x is not None and self.reservoir.filled:
+            kept = self.sample_x[: self.reservoir.filled].double()
+            kept = torch.where(torch.isfinite(kept), kept, torch.zeros((), dtype=kept.dtype,
+                                                                       device=kept.device))
+            self.x_min = min(self.x_min, float(kept.min()))
+            self.x_max = max(self.x_max, float(kept.max()))
+        self.sample_x = None
+        self.ragged = True
+        if len(shape) == len(self.example_shape):
+            self.example_shape = tuple(a if a == b else -1
+                                       for a, b in zip(self.example_shape, shape))
+
     def _input_stats(self, x: torch.Tensor) -> None:
         """Keep the sampled rows' inputs; inputs too wide to sample get their range tracked on
         a systematic subsample of rows (ranges only bound plots and activation maximisation)."""
-        if x.shape[1] <= _MAX_SAMPLED_INPUT:
+        if x.shape[1] <= _MAX_SAMPLED_INPUT and not self.ragged:
             if self.sample_x is None:
                 self.sample_x = torch.zeros(self.reservoir.size, x.shape[1], dtype=x.dtype,
                                             device=x.device)

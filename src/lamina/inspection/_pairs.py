@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import ExitStack
+from itertools import zip_longest
 from typing import Any
 
 import torch
@@ -10,7 +12,7 @@ import torch
 from .._errors import DataError, ParameterError
 from .._validation import check_int, resolve_device
 from ._cka import CKAAccumulator, _hsic_u_from_sums, _ratio
-from ._data import DataSource
+from ._data import Batch, DataSource
 from ._hooks import eval_mode, forward_hooks, model_device, model_float_dtype, on_device
 from ._model import resolve_model
 from ._taps import Tap, resolve_taps, to_units
@@ -22,6 +24,18 @@ def _pair(value: Any, name: str) -> tuple[Any, str]:
                              "layer_name) pair, like the other argument",
                              f"Pass {name}=(model, 'hidden.0').")
     return value[0], value[1]
+
+
+def _reads_raw(target: Any) -> bool:
+    return target.estimator is not None and hasattr(target.estimator, "network_batches")
+
+
+def _in_step(a: DataSource, b: DataSource) -> Iterator[tuple[Batch, Batch]]:
+    for batch_a, batch_b in zip_longest(a, b):
+        if batch_a is None or batch_b is None:
+            raise DataError("the two models read X into different numbers of rows; CKA "
+                            "compares the same examples, so both must give one row per example.")
+        yield batch_a, batch_b
 
 
 def cka_models(A: Any, B: Any, X: Any, *, unbiased: bool, batch_size: int | None,
@@ -36,7 +50,17 @@ def cka_models(A: Any, B: Any, X: Any, *, unbiased: bool, batch_size: int | None
     tap_b = resolve_taps(tb.net, [layer_b])[0]
     dev = resolve_device(device) if device is not None else model_device(ta.net)
     rows = 1024 if batch_size is None else check_int("batch_size", batch_size, 4)
-    source = DataSource(X, None, rows, ta, dev, model_float_dtype(ta.net))
+    nets = [ta.net] if tb.net is ta.net else [ta.net, tb.net]
+    if len(nets) == 2 and any(_reads_raw(t) for t in (ta, tb)):
+        # each estimator preprocesses X its own way (its tokenizer, its normalisation): one
+        # source per model, read in step (a one-shot iterator is read once, into a list)
+        if hasattr(X, "__next__"):
+            X = list(X)
+        sources: Any = _in_step(DataSource(X, None, rows, ta, dev, model_float_dtype(ta.net)),
+                                DataSource(X, None, rows, tb, dev, model_float_dtype(tb.net)))
+    else:
+        sources = ((batch, batch) for batch in DataSource(X, None, rows, ta, dev,
+                                                          model_float_dtype(ta.net)))
     captured: dict[str, torch.Tensor] = {}
 
     def grab(key: str) -> Any:
@@ -48,17 +72,20 @@ def cka_models(A: Any, B: Any, X: Any, *, unbiased: bool, batch_size: int | None
     n_rows = [0]
     acc = CKAAccumulator()
     sums = [0.0, 0.0, 0.0]
-    nets = [ta.net] if tb.net is ta.net else [ta.net, tb.net]
     with ExitStack() as stack, torch.inference_mode():
         for net in nets:
             stack.enter_context(on_device(net, dev))
             stack.enter_context(eval_mode(net))
         hooks_a = stack.enter_context(forward_hooks([tap_a], grab("a")))
         hooks_b = stack.enter_context(forward_hooks([tap_b], grab("b")))
-        for batch in source:
-            n_rows[0] = batch.x.shape[0]
-            for net in nets:
-                net(batch.x)
+        for batch_a, batch_b in sources:
+            n_rows[0] = batch_a.n
+            if batch_b.n != batch_a.n:
+                raise DataError(f"the two models read X into different rows ({batch_a.n} vs "
+                                f"{batch_b.n} in a batch); CKA compares the same examples, so "
+                                "both must give one row per example.")
+            for net, batch in zip(nets, (batch_a, batch_b)):
+                net(*batch.inputs)
             a, b = captured.pop("a"), captured.pop("b")
             if batch_size is None:
                 acc.update(a, b)

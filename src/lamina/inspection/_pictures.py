@@ -194,8 +194,14 @@ def plot_top_examples(ins: Any, layer: Any, units: Any = None, k: int | None = N
     units = default_units(ins, rec, max_units) if units is None else list(units)
     k = k or int(ins.meta["top_k"])
     data = ins._data(X, "plot_top_examples")
-    arr = data.detach().cpu().numpy() if isinstance(data, torch.Tensor) else np.asarray(data)
-    arr = arr.reshape(len(arr), -1).astype(np.float64)
+    try:
+        arr = data.detach().cpu().numpy() if isinstance(data, torch.Tensor) else np.asarray(data)
+        arr = arr.reshape(len(arr), -1).astype(np.float64)
+    except (TypeError, ValueError):
+        raise DataError("plot_top_examples draws numeric inputs of one shape (images, feature "
+                        "rows); these inputs are not (texts, sequences of varying length?). "
+                        "Read the top rows instead: [X[i] for i in ins.top_examples(layer, "
+                        "unit).indices].") from None
     shape = image_shape_of(ins, image_shape)
     tops = [ins.top_examples(rec.name, u, k).indices for u in units]
     if shape is not None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import is_regressor
 
 from .._errors import DataError, ParameterError
 from ._tables import clean_sample, single_blas
@@ -15,9 +16,14 @@ _MAX_CLASSES = 50
 
 
 def probe_task(y: np.ndarray, target: Any = None) -> str:
-    """Classification for discrete labels (and lamina classifiers), regression otherwise."""
-    if target is not None and getattr(target, "estimator", None) is not None:
-        return "classification" if target.classes is not None else "regression"
+    """Classification for discrete labels (and lamina classifiers), regression for regressors'
+    targets and other continuous values. An estimator that is neither (an autoencoder, a
+    forecaster) says nothing about the labels a user probes for: they decide."""
+    estimator = getattr(target, "estimator", None) if target is not None else None
+    if estimator is not None and target.classes is not None:
+        return "classification"
+    if estimator is not None and is_regressor(estimator):
+        return "regression"
     if y.ndim > 1 and y.shape[1] > 1:
         return "regression"
     flat = y.reshape(len(y))

@@ -89,6 +89,30 @@ def encode(task: Task, y: np.ndarray, device: torch.device, dtype: torch.dtype) 
     return values
 
 
+def batch_targets(task: Task, batch: Any, device: torch.device,
+                  dtype: torch.dtype) -> torch.Tensor:
+    """The loss targets of a :class:`~lamina.inspection._data.Batch`: as its estimator encoded
+    them when it did (class indices, scaled values, an autoencoder's own input), else ``y``
+    encoded by :func:`encode`."""
+    t = batch.target
+    if t is None:
+        return encode(task, batch.y, device, dtype)
+    if task.kind == "classification":
+        return t.to(device=device, dtype=torch.int64).reshape(t.shape[0])
+    t = t.to(device=device, dtype=dtype).reshape(t.shape[0], -1)
+    if t.shape[1] != task.n_outputs:
+        raise DataError(f"the estimator's targets have {t.shape[1]} value(s) per row but its "
+                        f"network has {task.n_outputs} output(s).")
+    return t
+
+
+def task_labels(batch: Any) -> np.ndarray:
+    """What :func:`infer_task` reads: the user's ``y``, else the estimator's targets."""
+    if batch.y is not None:
+        return np.asarray(batch.y)
+    return batch.target.detach().cpu().numpy()
+
+
 def example_loss(task: Task, out: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """Per-example loss ``(B,)`` (the model output may have extra leading copies folded in)."""
     out = out.reshape(out.shape[0], -1)
