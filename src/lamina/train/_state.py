@@ -32,9 +32,25 @@ class TrainState:
         self.lr = lr
         self.lr_changed = True
 
-    def snapshot(self) -> dict[str, torch.Tensor]:
-        """A detached copy of the model's weights (for best-weights restore)."""
-        return {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+    _tensors: list[tuple[str, torch.Tensor]] | None = field(default=None, repr=False)
+
+    def snapshot(self, into: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+        """A detached copy of the model's weights (for best-weights restore).
+
+        ``into``: an earlier snapshot of this state to overwrite in place. Rules that snapshot
+        on every improving epoch pass their previous copy: walking the module tree and
+        allocating fresh tensors cost more than the copy on small networks (the model's
+        tensors do not change identity during one fit, so the walk is done once)."""
+        if self._tensors is None:
+            self._tensors = [(k, v.detach()) for k, v in
+                             self.model.state_dict(keep_vars=True).items()]
+        with torch.no_grad():
+            if into is not None and into.keys() == {k for k, _ in self._tensors} and all(
+                    into[k].shape == v.shape and into[k].dtype == v.dtype for k, v in self._tensors):
+                for k, v in self._tensors:
+                    into[k].copy_(v)
+                return into
+            return {k: v.clone() for k, v in self._tensors}
 
     def restore(self, weights: dict[str, torch.Tensor]) -> None:
         with torch.no_grad():

@@ -109,7 +109,7 @@ class LossTolerance(StopRule):
         if improved:
             self.best = value
             if self.restore_best:
-                self._best_weights = state.snapshot()
+                self._best_weights = state.snapshot(into=self._best_weights)
         if self.count <= self.patience:
             return False, ""
         what = "training loss" if self.monitor == "train_loss" else f"{self.monitor}"
@@ -156,7 +156,7 @@ class EarlyStopping(StopRule):
         if better:
             self.best, self.best_epoch, self.wait = value, state.epoch, 0
             if self.restore_best:
-                self._best_weights = state.snapshot()
+                self._best_weights = state.snapshot(into=self._best_weights)
             return False, ""
         self.wait += 1
         if self.wait >= self.patience:
@@ -207,7 +207,7 @@ class Divergence(StopRule):
                           "weights of the best epoch — lower the learning rate")
         if loss < self.best:
             self.best = loss
-            self._best_weights = state.snapshot()
+            self._best_weights = state.snapshot(into=self._best_weights)
         return False, ""
 
     def on_end(self, state: TrainState) -> None:
