@@ -209,7 +209,9 @@ def score(name: str, outputs: Any, target: Any) -> Any:
     """
     import torch
 
-    finite = torch.isfinite(outputs).flatten(1).all(dim=1)         # (P,)
+    # a sum is non-finite exactly when some term is (inf, -inf or NaN make it inf or NaN;
+    # finite float32 outputs of a softmax/linear head cannot overflow a float64 sum)
+    finite = torch.isfinite(outputs.flatten(1).sum(dim=1, dtype=torch.float64))   # (P,)
     if name == "accuracy":
         pred = outputs.argmax(dim=2)                               # (P, N)
         s = (pred == target.unsqueeze(0)).to(torch.float64).mean(dim=1)
