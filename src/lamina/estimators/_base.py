@@ -17,7 +17,14 @@ from sklearn.utils.validation import column_or_1d, validate_data
 from .._errors import DataError, NotFittedError
 from ..nn import HiddenNet, build
 from ..spec import OptimizerSpec
-from ..train import History, LossTolerance, MaxEpochs, Schedule, Trainer
+from ..train import (
+    History,
+    LossTolerance,
+    MaxEpochs,
+    Schedule,
+    Trainer,
+    check_sample_weight,
+)
 from ._inference import DenseInference, plain_rows
 from ._params import validate_params
 
@@ -95,17 +102,25 @@ class BaseMLP(BaseEstimator):
                 "appropriate arguments before using this estimator (predict, score, coefs_, ...).")
 
     # ----------------------------------------------------------- fitting
-    def fit(self, X: Any, y: Any) -> BaseMLP:
-        """Fit the network to ``X`` (n_samples, n_features) and targets ``y``."""
-        return self._fit(X, y, incremental=False)
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> BaseMLP:
+        """Fit the network to ``X`` (n_samples, n_features) and targets ``y``.
 
-    def _fit(self, X: Any, y: Any, incremental: bool, classes: Any = None) -> BaseMLP:
+        ``sample_weight`` (n_samples,) weighs each sample's loss exactly as sklearn does: every
+        mini-batch minimises ``np.average(loss, weights=w) + alpha/2 * sum(W**2) / sum(w)``,
+        and with ``early_stopping`` the weights are split with the data and weigh the
+        validation score. Weighted fits train on the autograd path (``engine_ == "autograd"``).
+        """
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight)
+
+    def _fit(self, X: Any, y: Any, incremental: bool, classes: Any = None,
+             sample_weight: Any = None) -> BaseMLP:
         p = validate_params(self)
         if y is None:
             raise DataError(f"{type(self).__name__} requires y to be passed, but the target y is "
                             "None. Pass the labels/targets as fit(X, y).")
         first = not (incremental and hasattr(self, "module_"))
         X, y = self._check_X(X, reset=first, y=y)
+        sw = None if sample_weight is None else check_sample_weight(sample_weight, X.shape[0])
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         Y = self._encode_y(y, incremental=not first, classes=classes)
@@ -125,16 +140,23 @@ class BaseMLP(BaseEstimator):
             self.history_ = History()
             self.t_ = 0
             self._best_loss = np.inf
-        X_val = y_val = None
+        X_val = y_val = sw_val = None
         if p["early_stopping"]:
             stratify = y if self._stratify() else None
-            X, X_val, Y, y_val = train_test_split(X, Y, random_state=rng,
-                                                  test_size=p["validation_fraction"],
-                                                  stratify=stratify)
+            # the weights are split with the data, as sklearn's train_test_split(X, y, sw)
+            # (one more array does not change the split: unweighted fits see the same rows)
+            arrays = (X, Y) if sw is None else (X, Y, sw)
+            parts = train_test_split(*arrays, random_state=rng,
+                                     test_size=p["validation_fraction"], stratify=stratify)
+            X, X_val, Y, y_val = parts[:4]
+            if sw is not None:
+                sw, sw_val = parts[4], parts[5]
             if X_val.shape[0] < 2:
                 raise DataError("The validation set is too small: validation_fraction="
                                 f"{p['validation_fraction']} of {n_samples} samples leaves "
                                 f"{X_val.shape[0]}. Increase validation_fraction or add data.")
+            if sw is not None and sw_val is not None:
+                _check_split_weights(sw, sw_val, p["validation_fraction"])
         n_train = X.shape[0]
         if p["batch_size"] == "auto":
             batch = min(200, n_train)
@@ -154,7 +176,8 @@ class BaseMLP(BaseEstimator):
         if X_val is not None and y_val is not None:
             val = (X_val, y_val if self._loss != "cross_entropy" else y_val.argmax(1))
         history = trainer.fit((X, loss_y), val, history=self.history_ if reuse else None,
-                              keep_optimizer=incremental)
+                              keep_optimizer=incremental, sample_weight=sw,
+                              val_sample_weight=sw_val)
         self.history_ = history
         self.stop_reason_ = history.stop_reason
         self.module_.eval()  # a fitted estimator's module is a predictor (no dropout)
@@ -303,6 +326,16 @@ class BaseMLP(BaseEstimator):
         tags.target_tags.multi_output = True
         tags.non_deterministic = False
         return tags
+
+
+def _check_split_weights(sw: np.ndarray, sw_val: np.ndarray, fraction: float) -> None:
+    """Both sides of the early-stopping split need some weight (sklearn would divide by 0)."""
+    for part, w in (("training", sw), ("validation", sw_val)):
+        if not (w > 0).any():
+            raise DataError(f"early_stopping: every sample_weight in the {part} part of the "
+                            f"split (validation_fraction={fraction}) is zero, so it cannot be "
+                            "scored. Use another random_state or validation_fraction, or give "
+                            "more rows a positive weight.")
 
 
 def _with_fix(message: str) -> str:

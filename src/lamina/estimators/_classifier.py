@@ -32,14 +32,23 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     ``stop_reason_`` (why training stopped), ``engine_`` ('explicit' or 'autograd').
     ``hidden_layer_sizes`` also accepts a lamina spec string such as ``"256:tanh-128"``.
 
+    ``fit``/``partial_fit`` take ``sample_weight`` with sklearn's meaning (weighted average of
+    the per-sample log-loss in every mini-batch, the ``alpha`` term over ``sum(w)``, weights
+    split with the data for ``early_stopping``); weighted fits run on the autograd path, so
+    ``engine_`` is then ``'autograd'``.
+
     Examples
     --------
     >>> from sklearn.datasets import load_iris
     >>> import lamina
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = lamina.MLPClassifier((32,), max_iter=300, random_state=0).fit(X, y)
+    >>> clf = lamina.MLPClassifier((32,), learning_rate_init=0.01, max_iter=300,
+    ...                            random_state=0).fit(X, y)
     >>> clf.score(X, y) > 0.9
     True
+    >>> w = (y == 2) + 1.0                      # class 2 counts twice
+    >>> clf.fit(X, y, sample_weight=w).engine_
+    'autograd'
     """
 
     _y_numeric = False
@@ -80,15 +89,21 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def _val_metric(self) -> str:
         return "accuracy"
 
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> MLPClassifier:
-        """One epoch over ``(X, y)``; ``classes`` (all labels) is required on the first call."""
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None,
+                    classes: Any = None) -> MLPClassifier:
+        """One epoch over ``(X, y)``; ``classes`` (all labels) is required on the first call.
+
+        ``sample_weight`` weighs the samples as in :meth:`fit`; the optimizer state carries
+        over between calls whether or not they are weighted.
+        """
         if not hasattr(self, "module_") and classes is None:
             raise DataError("classes must be passed on the first call to partial_fit "
                             "(all labels that y can contain), e.g. classes=np.unique(y_all).")
         if not self.solver in ("sgd", "adam", "adamw", "rmsprop", "adagrad"):  # noqa: E713
             raise DataError(f"partial_fit is only available for stochastic optimizers; "
                             f"solver={self.solver!r} is not. Use solver='adam' or 'sgd'.")
-        return self._fit(X, y, incremental=True, classes=classes)  # type: ignore[return-value]
+        return self._fit(X, y, incremental=True, classes=classes,  # type: ignore[return-value]
+                         sample_weight=sample_weight)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (n_samples, n_classes)."""

@@ -18,6 +18,11 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     """Multi-layer perceptron regressor with sklearn's parameters, defaults and attributes
     (squared loss, identity output), trained by lamina's engine.
 
+    ``fit``/``partial_fit`` take ``sample_weight`` with sklearn's meaning (weighted average of
+    the per-sample loss in every mini-batch, the ``alpha`` term over ``sum(w)``, weights split
+    with the data for ``early_stopping``, whose R² is then weighted); weighted fits run on the
+    autograd path (``engine_ == 'autograd'``).
+
     Examples
     --------
     >>> import numpy as np, lamina
@@ -25,6 +30,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     >>> reg = lamina.MLPRegressor(hidden_layer_sizes=(32,), max_iter=500, random_state=0).fit(X, y)
     >>> reg.score(X, y) > 0.9
     True
+    >>> reg.fit(X, y, sample_weight=np.where(y > 0, 2.0, 1.0)).engine_
+    'autograd'
     """
 
     _loss = "half_mse"
@@ -128,14 +135,16 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         self.out_activation_ = "exp" if self._loss == "poisson" else "identity"
         return Y
 
-    def partial_fit(self, X: Any, y: Any) -> MLPRegressor:
-        """One epoch over ``(X, y)``, continuing from the current weights."""
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
+        """One epoch over ``(X, y)``, continuing from the current weights; ``sample_weight``
+        weighs the samples as in :meth:`fit`."""
         if self.solver == "lbfgs":
             raise DataError(
                 "partial_fit is only available for stochastic optimizers; "
                 "solver='lbfgs' is not. Use solver='adam' or 'sgd'."
             )
-        return self._fit(X, y, incremental=True)  # type: ignore[return-value]
+        return self._fit(X, y, incremental=True,  # type: ignore[return-value]
+                         sample_weight=sample_weight)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted values, shape (n_samples,) for 1-D targets else (n_samples, n_outputs)."""

@@ -60,3 +60,65 @@ def iterate_batches(loader: Iterable[Any], device: torch.device,
         moved = tuple(t.to(device=device, dtype=dtype) if t.is_floating_point()
                       else t.to(device=device) for t in inputs)
         yield moved, y.to(device=device)
+
+
+def check_sample_weight(sample_weight: Any, n_samples: int,
+                        name: str = "sample_weight") -> np.ndarray:
+    """sklearn's ``_check_sample_weight`` with lamina's errors: a scalar (one weight for every
+    row) or a 1-D array of ``n_samples`` finite, non-negative numbers, not all zero.
+
+    Returns a new float64 array (the caller's weights are never modified).
+
+    Examples
+    --------
+    >>> check_sample_weight([1, 2, 0], 3)
+    array([1., 2., 0.])
+    >>> check_sample_weight(2.0, 2)
+    array([2., 2.])
+    """
+    if hasattr(sample_weight, "tocsr") or hasattr(sample_weight, "toarray"):
+        raise ParameterError(name, f"<sparse {type(sample_weight).__name__}>",
+                             "sample weights must be a dense 1-D array",
+                             f"Convert them with {name}.toarray().ravel().")
+    if isinstance(sample_weight, torch.Tensor):
+        sample_weight = sample_weight.detach().cpu().numpy()
+    raw = np.asarray(sample_weight)
+    if raw.dtype.kind not in "biuf":
+        try:
+            if raw.dtype.kind == "c":
+                raise TypeError("complex")
+            raw = raw.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ParameterError(name, sample_weight, "sample weights must be numbers (got "
+                                 f"dtype {raw.dtype})", "Pass one float weight per row of X, "
+                                 "e.g. np.asarray(w, dtype=float).") from None
+    if raw.ndim == 0:
+        w = np.full(n_samples, float(raw), dtype=np.float64)
+    else:
+        w = np.array(raw, dtype=np.float64)   # a copy: validation never aliases the caller's
+    if w.ndim != 1:
+        raise ParameterError(name, f"<array of shape {w.shape}>", "sample weights must be a "
+                             f"scalar or a 1-D array with one weight per row of X "
+                             f"({n_samples} values), not a {w.ndim}-D array",
+                             f"Flatten them, e.g. {name}=np.ravel(w), if there is one per row.")
+    if w.shape[0] != n_samples:
+        raise ParameterError(name, f"<array of shape {w.shape}>", "sample weights need one "
+                             f"weight per row of X: X has {n_samples} rows, {name} has "
+                             f"{w.shape[0]}", "Pass the weights of the same rows as X (check "
+                             "they come from the same split).")
+    bad = ~np.isfinite(w)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ParameterError(name, f"<{w[i]} at row {i}>", f"sample weights must be finite; "
+                             f"{int(bad.sum())} of {n_samples} are NaN or infinite",
+                             "Replace the missing weights (e.g. with 1.0) or drop those rows.")
+    if (w < 0).any():
+        i = int(np.flatnonzero(w < 0)[0])
+        raise ParameterError(name, f"<{w[i]:g} at row {i}>", "sample weights must be >= 0 "
+                             "(a negative weight would reward the errors it weighs)",
+                             f"Clip them with np.clip({name}, 0, None) or drop those rows.")
+    if not (w > 0).any():
+        raise ParameterError(name, f"<all {n_samples} zero>", "sample weights must contain "
+                             "at least one non-zero weight (all-zero weights leave nothing to "
+                             "fit)", "Give the rows to learn from a positive weight.")
+    return w

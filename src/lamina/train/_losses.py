@@ -72,9 +72,54 @@ def get_loss(name: str) -> LossFn:
     return _LOSSES[check_choice("loss", name, tuple(_LOSSES))]
 
 
+def _rows(per_elem: torch.Tensor, reduce: str) -> torch.Tensor:
+    # (B, ...) per-element losses -> (B,) per-sample losses (mean or sum over the rest)
+    flat = per_elem.reshape(per_elem.shape[0], -1)
+    return flat.mean(1) if reduce == "mean" else flat.sum(1)
+
+
+def _as_out(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return y.reshape(out.shape).to(out.dtype)
+
+
+_SAMPLE_LOSSES: dict[str, LossFn] = {
+    "cross_entropy": lambda o, y: _rows(F.cross_entropy(o, y, reduction="none"), "mean"),
+    "binary_cross_entropy": lambda o, y: _rows(
+        F.binary_cross_entropy_with_logits(o, _as_out(o, y), reduction="none"), "sum"),
+    "mse": lambda o, y: _rows(F.mse_loss(o, _as_out(o, y), reduction="none"), "mean"),
+    "half_mse": lambda o, y: 0.5 * _rows(F.mse_loss(o, _as_out(o, y), reduction="none"), "mean"),
+    "mae": lambda o, y: _rows(F.l1_loss(o, _as_out(o, y), reduction="none"), "mean"),
+    "huber": lambda o, y: _rows(F.huber_loss(o, _as_out(o, y), reduction="none", delta=1.0),
+                                "mean"),
+    "poisson": lambda o, y: _rows(torch.xlogy(_as_out(o, y), _as_out(o, y))
+                                  - _as_out(o, y) * o - _as_out(o, y) + torch.exp(o), "sum"),
+}
+
+
+def get_sample_loss(name: str) -> LossFn:
+    """Per-sample version of loss ``name``: ``(out, y) -> (B,)`` whose mean is ``get_loss(name)``.
+
+    Weighted training reduces it as sklearn does: ``sum(w * l) / sum(w)`` (``np.average``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> get_sample_loss("half_mse")(torch.tensor([[1.0], [2.0]]), torch.tensor([[3.0], [2.0]]))
+    tensor([2., 0.])
+    """
+    return _SAMPLE_LOSSES[check_choice("loss", name, tuple(_SAMPLE_LOSSES))]
+
+
+def weighted_loss(per_sample: torch.Tensor, weight: torch.Tensor,
+                  weight_sum: torch.Tensor) -> torch.Tensor:
+    """``np.average(per_sample, weights=weight)`` given ``weight_sum = weight.sum()``."""
+    return torch.dot(per_sample, weight.to(per_sample.dtype)) / weight_sum
+
+
 def l2_penalty(weights: Sequence[torch.Tensor], alpha: float,
-               batch_n: int) -> torch.Tensor | float:
-    """sklearn's L2 term ``alpha/2 * sum ||W||^2 / batch_n`` over weight matrices."""
+               batch_n: int | float | torch.Tensor) -> torch.Tensor | float:
+    """sklearn's L2 term ``alpha/2 * sum ||W||^2 / batch_n`` over weight matrices
+    (``batch_n`` is the batch's sum of sample weights when training is weighted)."""
     if alpha == 0.0 or not weights:
         return 0.0
     return 0.5 * alpha * sum((w * w).sum() for w in weights) / batch_n

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -10,35 +11,51 @@ import torch
 
 from .._errors import ParameterError
 from ._data import iterate_batches
-from ._losses import LossFn
+from ._losses import LossFn, weighted_loss
 
 _EVAL_BATCH = 8192
 
 
-def _accuracy(out: torch.Tensor, y: torch.Tensor, loss: str) -> float:
+def _accuracy(out: torch.Tensor, y: torch.Tensor, loss: str,
+              w: torch.Tensor | None = None) -> float:
     if loss == "cross_entropy":
-        return float((out.argmax(1) == y).double().mean())
-    # binary / multilabel: a sample counts when every output is right (sklearn's subset accuracy)
-    pred = out > 0
-    return float((pred == (y.reshape(out.shape) > 0.5)).all(1).double().mean())
+        hit = out.argmax(1) == y
+    else:
+        # binary / multilabel: a sample counts when every output is right (subset accuracy)
+        hit = ((out > 0) == (y.reshape(out.shape) > 0.5)).all(1)
+    if w is None:
+        return float(hit.double().mean())
+    w = w.double()
+    return float((hit.double() * w).sum() / w.sum())   # sklearn's accuracy_score(sample_weight)
 
 
-def _r2(out: torch.Tensor, y: torch.Tensor, loss: str) -> float:
+def _r2(out: torch.Tensor, y: torch.Tensor, loss: str, w: torch.Tensor | None = None) -> float:
     from sklearn.metrics import r2_score
 
-    return float(r2_score(y.reshape(out.shape).cpu().numpy(), out.cpu().numpy()))
+    # the score is of predictions: a log-link (poisson) output predicts exp(out), as sklearn
+    pred = out.exp() if loss == "poisson" else out
+    if not bool(torch.isfinite(pred).all()):
+        return float("nan")        # as sklearn's MLP scores non-finite predictions
+    return float(r2_score(y.reshape(out.shape).cpu().numpy(), pred.cpu().numpy(),
+                          sample_weight=None if w is None else w.double().cpu().numpy()))
 
 
-_METRICS: dict[str, Callable[[torch.Tensor, torch.Tensor, str], float]] = {
+_METRICS: dict[str, Callable[..., float]] = {
     "accuracy": _accuracy, "r2": _r2,
 }
 
 
 def evaluate(model: torch.nn.Module, data: Any, loss_fn: LossFn, loss: str,
              metrics: Sequence[str | Callable[..., float]], device: torch.device,
-             dtype: torch.dtype) -> dict[str, float]:
+             dtype: torch.dtype, *, sample_weight: torch.Tensor | None = None,
+             sample_loss_fn: LossFn | None = None) -> dict[str, float]:
     """``val_loss`` (data loss, no penalty), ``val_<metric>`` for each metric, and
-    ``val_score`` = the first metric (sklearn's ``validation_scores_``)."""
+    ``val_score`` = the first metric (sklearn's ``validation_scores_``).
+
+    With ``sample_weight`` (one per row of an in-memory ``(X, y)``; needs ``sample_loss_fn``)
+    the loss is the weighted average of per-sample losses and the built-in metrics are
+    weighted as sklearn's ``accuracy_score`` / ``r2_score`` weigh them; a callable metric is
+    then called as ``f(out, y, sample_weight=w)``."""
     was_training = model.training
     model.eval()
     outs, ys = [], []
@@ -56,13 +73,24 @@ def evaluate(model: torch.nn.Module, data: Any, loss_fn: LossFn, loss: str,
     finally:
         model.train(was_training)
     out, y = torch.cat(outs), torch.cat(ys)
-    result = {"val_loss": float(loss_fn(out, y))}
+    w = sample_weight
+    if w is None:
+        result = {"val_loss": float(loss_fn(out, y))}
+    else:
+        assert sample_loss_fn is not None
+        result = {"val_loss": float(weighted_loss(sample_loss_fn(out, y), w, w.sum()))}
     for i, metric in enumerate(metrics):
         if callable(metric):
             name = getattr(metric, "__name__", f"metric{i}")
-            value = float(metric(out, y))
+            if w is None:
+                value = float(metric(out, y))
+            else:
+                _check_takes_weights(metric, name)
+                value = float(metric(out, y, sample_weight=w))
         elif metric in _METRICS:
-            name, value = metric, _METRICS[metric](out, y, loss)
+            name = metric
+            value = (_METRICS[metric](out, y, loss) if w is None
+                     else _METRICS[metric](out, y, loss, w))
         else:
             raise ParameterError("metrics", metric, "allowed: 'accuracy', 'r2' or a callable "
                                  "f(outputs, y) -> float", "Pass metrics=['accuracy'].")
@@ -70,3 +98,16 @@ def evaluate(model: torch.nn.Module, data: Any, loss_fn: LossFn, loss: str,
         if i == 0:
             result["val_score"] = value
     return result
+
+
+def _check_takes_weights(metric: Callable[..., float], name: str) -> None:
+    try:
+        params = inspect.signature(metric).parameters
+    except (TypeError, ValueError):   # builtins without a signature: let the call decide
+        return
+    if "sample_weight" in params or any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        return
+    raise ParameterError("metrics", name, "with validation sample weights every callable "
+                         "metric is called as f(outputs, y, sample_weight=w)",
+                         f"Add a sample_weight=None parameter to {name}, or drop the "
+                         "validation weights.")

@@ -1,5 +1,10 @@
 """The two ways one epoch runs: the explicit dense engine, or autograd over any module.
-Both return ``(mean_loss, n_steps, grad_norms, finite, samples_seen)``."""
+Both return ``(mean_loss, n_steps, grad_norms, finite, samples_seen)``.
+
+Weighted training (``sample_weight``) runs on autograd only: each batch's loss is sklearn's
+``np.average(per_sample_loss, weights=w) + alpha/2 * sum(W**2) / sum(w)``, whose gradient is
+sklearn's (output deltas times ``w``, divided by ``sum(w)`` instead of the batch size).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import torch
 
 from ..spec import OptimizerSpec
 from ._data import iterate_batches
-from ._losses import LossFn, l2_penalty
+from ._losses import LossFn, l2_penalty, weighted_loss
 from ._optimizers import make_optimizer
 from ._stopping import StopRule, TimeBudget
 
@@ -33,13 +38,17 @@ class EngineRunner:
         from ..engine import DenseEngine
 
         self.engine = DenseEngine(stack, loss, opt)
+        # the engine's parameter order (weight, bias per step), which its optimizer state follows
+        self.params = [t for step in stack for t in (step[0], step[1]) if t is not None]
         self.batch_size, self.shuffle, self.generator = batch_size, shuffle, generator
 
     def set_lr(self, lr: float) -> None:
         self.engine.lr = lr
 
     def epoch(self, data: tuple[torch.Tensor, torch.Tensor], max_steps: int | None,
-              t_start: float) -> tuple[float, int, list[float], bool, int]:
+              t_start: float, sample_weight: torch.Tensor | None = None
+              ) -> tuple[float, int, list[float], bool, int]:
+        assert sample_weight is None, "weighted epochs run on autograd (Trainer switches)"
         X, Y = data
         stats = self.engine.train_epoch(X, Y, self.batch_size, shuffle=self.shuffle,
                                         generator=self.generator, max_steps=max_steps)
@@ -66,8 +75,9 @@ class AutogradRunner:
 
     def __init__(self, model: torch.nn.Module, loss_fn: LossFn, opt: OptimizerSpec,
                  batch_size: int, shuffle: bool, generator: torch.Generator, max_fun: int,
-                 rules: list[StopRule]) -> None:
+                 rules: list[StopRule], sample_loss_fn: LossFn | None = None) -> None:
         self.model, self.loss_fn, self.spec = model, loss_fn, opt
+        self.sample_loss_fn = sample_loss_fn   # (out, y) -> (B,): weighted batches need it
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = make_optimizer(self.params, opt, max_fun)
         self.batch_size, self.shuffle, self.generator = batch_size, shuffle, generator
@@ -83,41 +93,58 @@ class AutogradRunner:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
 
-    def _batches(self, data: Any) -> Any:
+    def _batches(self, data: Any, weight: torch.Tensor | None) -> Any:
+        """``(inputs, y, w)`` per batch; ``w`` is the batch's sample weights or None."""
         if isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], torch.Tensor):
             X, Y = data
             n = X.shape[0]
             if self.spec.name == "lbfgs":
-                yield (X,), Y
+                yield (X,), Y, weight
                 return
             order = (torch.randperm(n, generator=self.generator) if self.shuffle
                      else torch.arange(n)).to(X.device)
             for start in range(0, n, self.batch_size):
                 idx = order[start:start + self.batch_size]
-                yield (X[idx],), Y[idx]
+                yield (X[idx],), Y[idx], (None if weight is None else weight[idx])
         else:
             device = self.params[0].device if self.params else torch.device("cpu")
             dtype = self.params[0].dtype if self.params else torch.get_default_dtype()
-            yield from iterate_batches(data, device, dtype)
+            for inputs, y in iterate_batches(data, device, dtype):
+                yield inputs, y, None
 
-    def _loss(self, inputs: tuple[torch.Tensor, ...], y: torch.Tensor) -> torch.Tensor:
+    def _loss(self, inputs: tuple[torch.Tensor, ...], y: torch.Tensor,
+              w: torch.Tensor | None = None, w_sum: torch.Tensor | None = None) -> torch.Tensor:
         out = self.model(*inputs)
-        return self.loss_fn(out, y) + l2_penalty(self.weights, self.spec.alpha, y.shape[0])
+        if w is None or w_sum is None:
+            return self.loss_fn(out, y) + l2_penalty(self.weights, self.spec.alpha, y.shape[0])
+        assert self.sample_loss_fn is not None
+        # sklearn: np.average(loss, weights=w) + alpha/2 * sum(W**2) / sum(w)
+        return (weighted_loss(self.sample_loss_fn(out, y), w, w_sum)
+                + l2_penalty(self.weights, self.spec.alpha, w_sum))
 
-    def epoch(self, data: Any, max_steps: int | None,
-              t_start: float) -> tuple[float, int, list[float], bool, int]:
+    def epoch(self, data: Any, max_steps: int | None, t_start: float,
+              sample_weight: torch.Tensor | None = None
+              ) -> tuple[float, int, list[float], bool, int]:
         self.model.train()
-        total, seen, steps = 0.0, 0, 0
+        total, seen, steps, rows = 0.0, 0, 0, 0
         norm_sum = torch.zeros(len(self.groups), dtype=torch.float64)
-        for inputs, y in self._batches(data):
+        for inputs, y, w in self._batches(data, sample_weight):
             if max_steps is not None and steps >= max_steps:
                 break
             n = y.shape[0]
+            w_sum = None
+            if w is not None:
+                w_sum = w.sum()
+                if not bool(w_sum > 0):
+                    # only zero-weight rows: their weighted mean is 0/0 (sklearn would raise);
+                    # they carry nothing to learn, so the batch is passed over
+                    seen += n
+                    continue
             if self.spec.name == "lbfgs":
-                loss = self._lbfgs_step(inputs, y)
+                loss = self._lbfgs_step(inputs, y, w, w_sum)
             else:
                 self.optimizer.zero_grad(set_to_none=False)
-                loss = self._loss(inputs, y)
+                loss = self._loss(inputs, y, w, w_sum)
                 loss.backward()
             norms = self._group_norms()
             if not (torch.isfinite(loss) and torch.isfinite(norms).all()):
@@ -127,17 +154,20 @@ class AutogradRunner:
                     torch.nn.utils.clip_grad_norm_(self.params, self.spec.clip_norm)
                 self.optimizer.step()
             norm_sum += norms
-            total += float(loss.detach()) * n
+            total += float(loss.detach()) * n     # sklearn: batch loss times batch rows
             seen += n
+            rows += n
             steps += 1
             if self.time_budget is not None and time.perf_counter() - t_start >= self.time_budget:
                 break
-        return total / max(seen, 1), steps, (norm_sum / max(steps, 1)).tolist(), True, seen
+        return total / max(rows, 1), steps, (norm_sum / max(steps, 1)).tolist(), True, seen
 
-    def _lbfgs_step(self, inputs: tuple[torch.Tensor, ...], y: torch.Tensor) -> torch.Tensor:
+    def _lbfgs_step(self, inputs: tuple[torch.Tensor, ...], y: torch.Tensor,
+                    w: torch.Tensor | None = None,
+                    w_sum: torch.Tensor | None = None) -> torch.Tensor:
         def closure() -> torch.Tensor:
             self.optimizer.zero_grad()
-            loss = self._loss(inputs, y)
+            loss = self._loss(inputs, y, w, w_sum)
             loss.backward()
             return loss
 
@@ -157,3 +187,28 @@ class AutogradRunner:
             norms = torch._foreach_norm(grads)
             out.append(torch.linalg.vector_norm(torch.stack(norms)).double().cpu())
         return torch.stack(out)
+
+
+def adopt_engine_state(runner: AutogradRunner, engine_runner: EngineRunner) -> None:
+    """Continue the explicit engine's optimizer in ``runner``'s torch optimizer.
+
+    A weighted ``partial_fit`` after unweighted ones leaves the engine for autograd; the moments
+    and step count carry over (the engine's optimizers equal torch's step for step), so the
+    switch does not restart Adam's bias correction or SGD's momentum.
+    """
+    engine = engine_runner.engine
+    t = engine.t
+    if t == 0:
+        return
+    state = engine.state_dict()
+    name = runner.spec.name
+    # torch keeps Adam/AdamW/RMSprop/Adagrad's step as a 0-d float tensor (float64 only when
+    # float64 is the default dtype)
+    step_dtype = torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
+    keys = sorted({k.rsplit(".", 1)[0] for k in state if "." in k})   # e.g. exp_avg.<i>
+    for i, p in enumerate(engine_runner.params):
+        slot = runner.optimizer.state[p]
+        for key in keys:
+            slot[key] = state[f"{key}.{i}"].to(device=p.device, dtype=p.dtype).clone()
+        if name != "sgd":
+            slot["step"] = torch.tensor(float(t), dtype=step_dtype)

@@ -13,9 +13,9 @@ from .._errors import ParameterError
 from .._validation import check_choice, check_int
 from ..spec import LOSSES, OptimizerSpec
 from ._callbacks import Callback, Progress
-from ._data import as_tensor_pair, model_device_dtype
+from ._data import as_tensor_pair, check_sample_weight, model_device_dtype
 from ._history import History
-from ._losses import get_loss
+from ._losses import get_loss, get_sample_loss
 from ._metrics import evaluate
 from ._schedules import Schedule
 from ._state import TrainState
@@ -76,6 +76,7 @@ class Trainer:
         self.model = model
         self.loss_name = loss
         self.loss_fn = get_loss(loss)
+        self.sample_loss_fn = get_sample_loss(loss)
         if isinstance(optimizer, OptimizerSpec):
             self.opt_spec = optimizer
         else:
@@ -108,18 +109,32 @@ class Trainer:
 
     # ------------------------------------------------------------------ fit
     def fit(self, train: Any, val: Any = None, *, history: History | None = None,
-            keep_optimizer: bool = False) -> History:
+            keep_optimizer: bool = False, sample_weight: Any = None,
+            val_sample_weight: Any = None) -> History:
         """Train on ``train`` (``(X, y)`` arrays/tensors, or an iterable of batches), evaluate on
         ``val`` after every epoch, and return the :class:`History`.
 
         ``history`` continues an existing History (warm starts): epochs keep counting from it.
         ``keep_optimizer=True`` continues with the optimizer state (moments, step count) of this
         trainer's previous ``fit`` — sklearn's ``partial_fit`` semantics.
+
+        ``sample_weight`` (one non-negative weight per row of an in-memory ``(X, y)``) weighs
+        each batch's loss as sklearn's MLPs do: ``np.average(loss, weights=w)`` plus the
+        ``alpha`` term divided by ``sum(w)`` of the batch. Weighted training runs on autograd
+        (``engine_used_ == "autograd"``); a batch whose weights are all zero is passed over.
+        ``val_sample_weight`` weighs ``val_loss`` and the built-in validation metrics
+        (callables then get ``sample_weight=`` too).
         """
         device, dtype = model_device_dtype(self.model)
         pair = as_tensor_pair(train, self.loss_name, device, dtype, "train")
         val_pair = as_tensor_pair(val, self.loss_name, device, dtype, "val") if val is not None \
             else None
+        w = self._weights(sample_weight, pair, device, dtype, "sample_weight")
+        val_w = self._weights(val_sample_weight, val_pair, device, dtype, "val_sample_weight")
+        if w is not None and self.engine_mode == "explicit":
+            raise ParameterError("engine", "explicit", "the explicit engine trains without "
+                                 "sample weights; weighted training runs on autograd",
+                                 "Use engine='auto' or engine='autograd' with sample_weight.")
         seed = self.seed if self.seed is not None else int(torch.randint(0, 2**31 - 1, ()).item())
         generator = torch.Generator().manual_seed(seed)
         hist = history if history is not None else History()
@@ -135,9 +150,11 @@ class Trainer:
         callbacks = [Progress(total, enabled=self.verbose), *self.callbacks]
         runner = getattr(self, "_runner", None) if keep_optimizer else None
         if runner is None:
-            runner = self._make_runner(pair, generator)
+            runner = self._make_runner(pair, generator, weighted=w is not None)
         else:
             runner.generator = generator
+            if w is not None and self.engine_used_ == "explicit":
+                runner = self._switch_to_autograd(runner, generator)
         self._runner = runner
         was_training = self.model.training
         t_start = time.perf_counter()
@@ -156,7 +173,7 @@ class Trainer:
                     t0 = time.perf_counter()
                     max_steps = self._steps_left(state)
                     loss, n_steps, norms, finite, n_seen = runner.epoch(
-                        pair if pair is not None else train, max_steps, t_start)
+                        pair if pair is not None else train, max_steps, t_start, w)
                     state.epoch += 1
                     state.step += n_steps
                     state.samples_seen += n_seen
@@ -169,7 +186,9 @@ class Trainer:
                     if val is not None and finite:
                         record.update(evaluate(self.model, val_pair if val_pair is not None
                                                else val, self.loss_fn, self.loss_name,
-                                               self.metrics, device, dtype))
+                                               self.metrics, device, dtype,
+                                               sample_weight=val_w,
+                                               sample_loss_fn=self.sample_loss_fn))
                     state.record = record
                     for cb in callbacks:
                         cb.on_epoch_end(state, record)
@@ -178,11 +197,13 @@ class Trainer:
                         from ._checkpoint import save_checkpoint
 
                         save_checkpoint(self.checkpoint_dir, self.model, hist)
+                    # every rule sees every epoch, the last one included: a rule keeping the
+                    # best weights (early stopping) must not miss the epoch a bound ends on.
+                    # The first stopping rule names the reason; divergence overrides it.
                     for rule in rules:
                         stop, why = rule.check(state)
-                        if stop:
+                        if stop and (not reason or isinstance(rule, Divergence)):
                             reason = why
-                            break
                     if state.lr_changed:
                         state.lr_changed = False
                         self.schedule = Schedule("adaptive", lr0=state.lr)
@@ -203,12 +224,37 @@ class Trainer:
                   if isinstance(r, MaxSteps)]
         return max(min(limits), 0) if limits else None
 
+    @staticmethod
+    def _weights(sample_weight: Any, pair: tuple[torch.Tensor, torch.Tensor] | None,
+                 device: torch.device, dtype: torch.dtype, name: str) -> torch.Tensor | None:
+        """Validated sample weights as a tensor on the model's device and dtype."""
+        if sample_weight is None:
+            return None
+        if pair is None:
+            raise ParameterError(name, f"<{type(sample_weight).__name__}>", "sample weights "
+                                 "need in-memory (X, y) data, one weight per row",
+                                 "Pass (X, y) arrays or tensors, or leave the weights out.")
+        w = check_sample_weight(sample_weight, int(pair[0].shape[0]), name)
+        return torch.as_tensor(w).to(device=device, dtype=dtype)
+
+    def _switch_to_autograd(self, runner: Any, generator: torch.Generator) -> Any:
+        """Leave the explicit engine for autograd, keeping the optimizer's state (a weighted
+        ``partial_fit`` after unweighted ones)."""
+        from ._runners import AutogradRunner, adopt_engine_state
+
+        new = AutogradRunner(self.model, self.loss_fn, self.opt_spec, self.batch_size,
+                             self.shuffle, generator, self.max_fun, self.stop,
+                             self.sample_loss_fn)
+        adopt_engine_state(new, runner)
+        self.engine_used_ = "autograd"
+        return new
+
     def _make_runner(self, pair: tuple[torch.Tensor, torch.Tensor] | None,
-                     generator: torch.Generator) -> Any:
+                     generator: torch.Generator, weighted: bool = False) -> Any:
         from ._runners import AutogradRunner, EngineRunner, engine_supports
 
         stack = getattr(self.model, "dense_stack", lambda: None)()
-        can_engine = (self.engine_mode != "autograd" and pair is not None
+        can_engine = (self.engine_mode != "autograd" and pair is not None and not weighted
                       and self.loss_name in LOSSES
                       and engine_supports(stack, self.loss_name, self.opt_spec))
         if self.engine_mode == "explicit" and not can_engine:
@@ -222,7 +268,8 @@ class Trainer:
                                 self.shuffle, generator)
         self.engine_used_ = "autograd"
         return AutogradRunner(self.model, self.loss_fn, self.opt_spec, self.batch_size,
-                              self.shuffle, generator, self.max_fun, self.stop)
+                              self.shuffle, generator, self.max_fun, self.stop,
+                              self.sample_loss_fn)
 
 
 __all__ = ["Trainer"]
