@@ -89,6 +89,27 @@ def test_streaming_topk_equals_global_topk(seed, k, step):
     np.testing.assert_array_equal(heaps.top_val.numpy(), np.take_along_axis(data, order, 0))
 
 
+@settings(max_examples=30)
+@given(seed=seeds, k=st.integers(1, 9), step=st.integers(1, 64), levels=st.integers(3, 40))
+def test_streaming_topk_values_with_heavy_ties(seed, k, step, levels):
+    """Few distinct values: the kept values equal a global sort's, and every kept index is a
+    distinct real row holding its value (which of several tied rows is kept may vary)."""
+    rng = np.random.default_rng(seed)
+    data = rng.integers(0, levels, size=(400, 6)).astype(np.float64)
+    heaps = TopK(6, k, dtype=torch.float64)
+    for i in range(0, len(data), step):
+        heaps.update(torch.as_tensor(data[i:i + step]), start=i)
+    top = np.argsort(-data, axis=0, kind="stable")[:k]
+    bottom = np.argsort(data, axis=0, kind="stable")[:k]
+    np.testing.assert_array_equal(heaps.top_val.numpy(), np.take_along_axis(data, top, 0))
+    np.testing.assert_array_equal(heaps.bottom_val.numpy(), np.take_along_axis(data, bottom, 0))
+    for got, vals in ((heaps.top_idx.numpy(), heaps.top_val.numpy()),
+                      (heaps.bottom_idx.numpy(), heaps.bottom_val.numpy())):
+        assert (got >= 0).all()
+        assert all(len(set(col)) == k for col in got.T)
+        np.testing.assert_array_equal(np.take_along_axis(data, got, 0), vals)
+
+
 def test_topk_merge_and_short_streams():
     a, b = TopK(1, 3, dtype=torch.float64), TopK(1, 3, dtype=torch.float64)
     a.update(torch.tensor([[5.0], [1.0]]), start=0)
