@@ -14,14 +14,40 @@ AREAS = ["engine", "inspection", "search", "datasets", "recipes_a", "recipes_b"]
 
 
 def core_section() -> str:
-    path = ROOT / "bench" / "results" / "train_mlp.json"
+    """One block per recorded run: train_mlp.json (default threads, as users run it), then
+    train_mlp_1thread.json (one thread for every library)."""
     lines = ["## Core: training an MLP (`bench/train_mlp.py`)", ""]
-    if not path.is_file():
+    runs = [ROOT / "bench" / "results" / name
+            for name in ("train_mlp.json", "train_mlp_1thread.json")]
+    runs = [p for p in runs if p.is_file()]
+    if not runs:
         return "\n".join(lines + ["No recorded run yet: `python bench/train_mlp.py --json "
                                   "bench/results/train_mlp.json`.", ""])
-    r = json.loads(path.read_text())
-    lines += [f"Command: `OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 .venv/bin/python bench/train_mlp.py --repeats {r['repeats']} --json "
-              f"bench/results/train_mlp.json` — {r['date']} — {r['machine']}"
+    for path in runs:
+        lines += _core_run(json.loads(path.read_text()), path.name)
+    lines += [
+        "Reading the two runs: with default threads — how users run both libraries — lamina "
+        "meets the large-case targets (≥ 3× sklearn float64, ≥ 60 % of the same-thread GEMM "
+        "peak, accuracy within 1 point). With one thread for everything it reaches 73 % of the "
+        "one-thread peak but 2.7× sklearn float64: sklearn float64 runs its GEMMs at about half "
+        "the float32 rate and its per-batch Python costs little next to 256-wide GEMMs, so 3× "
+        "would need lamina's whole step at ~80 % of the 1024³ peak while its own 256-wide GEMMs "
+        "run at 82-88 % of it (`bench/engine_population.py` times every call). The digits case "
+        "(≥ 4×) is not met in either: lamina's step is 168 µs against sklearn's 562 µs, and of "
+        "those 168 µs the GEMMs are 70 µs at MKL's small-matrix speed and the rest is ~17 kernel "
+        "launches (~1.5-5 µs each through torch's dispatcher), the fused Adam step and the "
+        "per-step statistics; 4× needs ≤ 134 µs per step including the fit's fixed costs.",
+        "",
+        "An earlier run (17:56 UTC, load average 5-9 from other jobs, one thread) measured "
+        "2.71× / 59.3 % / digits 2.86×; under that load every library slowed 4-5×.", ""]
+    return "\n".join(lines)
+
+
+def _core_run(r: dict, name: str) -> list[str]:
+    cmd = r.get("command", f".venv/bin/python bench/train_mlp.py --repeats {r['repeats']} "
+                           f"--json bench/results/{name}")
+    lines = [f"### `bench/results/{name}`", ""]
+    lines += [f"Command: `{cmd}` — {r['date']} — {r['machine']}"
               + (f" — {r['note']}" if r.get("note") else ""), "",
               f"float32 GEMM peak measured in the same run: **{r['gemm_peak_gflops']:.1f} "
               "GFLOP/s** (torch.mm 1024³, best of 20).", "",
@@ -44,7 +70,7 @@ def core_section() -> str:
               f"- batch-1 `predict_proba`, (256, 256) model: lamina median {lat['lamina'][0]:.0f} µs"
               f" / p99 {lat['lamina'][1]:.0f} µs; sklearn median {lat['sklearn'][0]:.0f} µs / p99 "
               f"{lat['sklearn'][1]:.0f} µs.", ""]
-    return "\n".join(lines)
+    return lines
 
 
 def main() -> None:
