@@ -96,32 +96,36 @@ def test_sigkill_one_worker_then_resume(tmp_path: Path, postgres_url: str) -> No
     study = "killed"
     victim = _worker(tmp_path, postgres_url, study, 1, "60s")
     survivor = _worker(tmp_path, postgres_url, study, 2, "30s")
-    victim_running: list[int] = []
+    told_by_victim: list[optuna.trial.FrozenTrial] = []
     deadline = time.time() + 60
-    while time.time() < deadline and not victim_running:       # wait until it trains trials
-        time.sleep(0.5)
+    while time.time() < deadline:           # wait until it has finished a round: then its
+        time.sleep(0.5)                     # next round's trials are in training
         try:
-            trials = _load(postgres_url, study).get_trials(
-                states=(optuna.trial.TrialState.RUNNING,))
-        except KeyError:
+            told_by_victim = [t for t in _load(postgres_url, study).get_trials()
+                              if t.user_attrs.get("lamina", {}).get("worker", "").endswith(
+                                  f":{victim.pid}")]
+        except KeyError:                    # the study is not created yet
             continue
-        told_by_victim = [t for t in _load(postgres_url, study).get_trials()
-                          if t.user_attrs.get("lamina", {}).get("worker", "").endswith(
-                              f":{victim.pid}")]
-        if told_by_victim:              # it has finished a round: now its next round runs
-            victim_running = [t._trial_id for t in trials]
-    assert victim_running, "the victim never got to train"
+        if told_by_victim:
+            break
+    assert told_by_victim, "the victim never got to train"
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
     assert victim.returncode == -signal.SIGKILL
+    # RUNNING now: the dead victim's trials, and the survivor's in-flight ones
+    running = [t._trial_id for t in _load(postgres_url, study).get_trials(
+        states=(optuna.trial.TrialState.RUNNING,))]
     _finish(survivor)
 
     trials = _load(postgres_url, study).get_trials()
-    states = {t._trial_id: t.state.name for t in trials}
-    # the survivor's rounds ran fail_stale_trials: the victim's running trials failed (heartbeat)
-    stale = [i for i in victim_running if states[i] == "FAIL"]
-    assert stale, f"no victim trial was failed by the heartbeat: {states}"
-    assert "RUNNING" not in [states[i] for i in victim_running]
+    by_id = {t._trial_id: t for t in trials}
+    states = {i: t.state.name for i, t in by_id.items()}
+    # the victim's trials were never told (no lamina record); the survivor's rounds ran
+    # fail_stale_trials, so the heartbeat failed them
+    orphans = [i for i in running if "lamina" not in by_id[i].user_attrs]
+    assert orphans, f"the victim had no trial in training when it was killed: {running}"
+    assert all(states[i] == "FAIL" for i in orphans), {i: states[i] for i in orphans}
+    assert "RUNNING" not in [states[i] for i in running]
     retries = [t for t in trials if "failed_trial" in t.system_attrs]
     assert retries, "failed trials were not queued again"
 
