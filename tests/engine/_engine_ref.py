@@ -110,7 +110,7 @@ def reference_training(net: HiddenNet, X: Tensor, Y: Tensor, loss: str, opt: Opt
             xb, yb = X[idx], Y[idx]
             masks = [None if p == 0 else
                      torch.empty(len(idx), layer.spec.width, dtype=X.dtype)
-                     .bernoulli_(1 - p, generator=mask_gen or g).div_(1 - p)
+                     .uniform_(generator=mask_gen or g).lt_(1 - p).div_(1 - p)
                      for layer, p in zip(ref.hidden, drops)]
             optim.zero_grad()
             value = ref_loss(loss, manual_forward(ref, xb, masks), yb)

@@ -121,7 +121,7 @@ def test_member_dropout_uses_its_own_seeded_stream() -> None:
                 h = ACT["relu"](layer.linear(h))
                 if drops[i]:
                     keep = 1 - drops[i]
-                    h = h * torch.empty_like(h).bernoulli_(keep, generator=mask_gen).div_(keep)
+                    h = h * torch.empty_like(h).uniform_(generator=mask_gen).lt_(keep).div_(keep)
             optim.zero_grad()
             ref_loss("cross_entropy", ref.head(h), Y[idx]).backward()
             optim.step()
@@ -243,3 +243,24 @@ def test_property_population_equals_separate_engines(hidden, n_in, n_out, P, act
         stats = eng.train_epoch(X, Y, batch, generator=torch.Generator().manual_seed(seed))
         assert float(losses[i]) == pytest.approx(stats.loss, rel=1e-9, abs=1e-12)
         _assert_member_equals(pop, i, net, atol=1e-9)
+
+
+def test_penalty_off_trains_the_same_weights_and_reports_the_loss_without_it() -> None:
+    X, Y = make_data(40, 5, 3, "cross_entropy", seed=8)
+    kw = {"lr": LRS, "alpha": ALPHAS, "dropout": [0.2, 0.0, 0.4], "seeds": SEEDS,
+          "optimizer": "adam", "dtype": torch.float64}
+    on = PopulationEngine(SIZES, "relu", 3, "cross_entropy", **kw)
+    off = PopulationEngine(SIZES, "relu", 3, "cross_entropy", penalty_in_loss=False, **kw)
+    for seed in (0, 1):
+        with_pen = on.train_epoch(X, Y, 8, generator=torch.Generator().manual_seed(seed))
+        without = off.train_epoch(X, Y, 8, generator=torch.Generator().manual_seed(seed))
+    for i in range(3):          # the L2 gradient is applied either way: identical weights
+        for k, v in on.member_state_dict(i).items():
+            assert torch.equal(v, off.member_state_dict(i)[k]), (i, k)
+    # the last epoch's loss: the same data term, plus alpha/2 * sum(W^2) / batch only when on
+    assert without[0] == with_pen[0]                           # alpha 0: no penalty at all
+    assert (with_pen[1:] > without[1:]).all()
+    # select() keeps the setting (successive halving)
+    assert off.select([2, 1]).penalty_in_loss is False
+    with pytest.raises(ParameterError, match=r"Invalid penalty_in_loss='no'"):
+        PopulationEngine(SIZES, "relu", 3, "cross_entropy", lr=0.1, penalty_in_loss="no")

@@ -22,7 +22,14 @@ import torch
 from torch import Tensor
 
 from .._errors import ParameterError
-from .._validation import check_choice, check_int, check_memory, resolve_device, resolve_dtype
+from .._validation import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_memory,
+    resolve_device,
+    resolve_dtype,
+)
 from ..nn import HiddenNet, build
 from ..spec import INITS, DenseSpec, canonical_activation
 from ._activations import activation as get_activation
@@ -60,6 +67,10 @@ class PopulationEngine:
     optimizer : str
         ``sgd, adam, adamw, rmsprop, adagrad``, with ``beta1, beta2, eps, momentum, nesterov``
         as in :class:`lamina.spec.OptimizerSpec` (no weight decay: use ``alpha``).
+    penalty_in_loss : bool
+        Whether the losses :meth:`train_epoch` returns include sklearn's L2 term
+        ``alpha/2 * sum(W**2) / batch`` (its gradient is always applied). False skips one pass
+        over every weight per step, for callers that only read validation scores (search).
 
     Examples
     --------
@@ -75,12 +86,14 @@ class PopulationEngine:
                  dropout: float | Sequence[float] = 0.0, seeds: Sequence[int] | None = None,
                  optimizer: str = "adam", beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8, momentum: float = 0.9, nesterov: bool = True,
-                 init: str = "default", dtype: Any = torch.float32, device: Any = "cpu") -> None:
+                 init: str = "default", dtype: Any = torch.float32, device: Any = "cpu",
+                 penalty_in_loss: bool = True) -> None:
         if (not isinstance(sizes, (list, tuple)) or len(sizes) < 2
                 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes)):
             raise ParameterError("sizes", sizes, "(in_features, h1, ..., hk, out): at least two "
                                  "positive ints", "Pass e.g. sizes=(64, 128, 10).")
         self.sizes = tuple(sizes)
+        self.penalty_in_loss = check_bool("penalty_in_loss", penalty_in_loss)
         self.activation = canonical_activation(activation)
         P = self.n_members = check_int("n_members", n_members, 1)
         self.loss_name = check_loss(loss)
@@ -198,7 +211,7 @@ class PopulationEngine:
             prog = population_program(bs, self._W, self._WT, self._bU, self._acts, self._dW,
                                       self._db, self._G, self._Gb, self._theta, self._lossk,
                                       self._alpha_map, self._drop_members, self._keep,
-                                      self._gens)
+                                      self._gens, penalty_value=self.penalty_in_loss)
             entry = self._progs[n] = (bs, prog)
         return entry
 
@@ -243,7 +256,7 @@ class PopulationEngine:
                 if not math.isfinite(float(checks.sum())):
                     self._freeze(~torch.isfinite(checks.sum(0)))
                 acc.add_(raw, alpha=vscale)
-                if self._alpha_t is not None:
+                if self._alpha_t is not None and self.penalty_in_loss:
                     acc.addcmul_(pen, self._alpha_t, value=0.5)
                 self._update()
         losses = (acc / N).cpu()
@@ -304,7 +317,7 @@ class PopulationEngine:
         new = object.__new__(PopulationEngine)
         new.__dict__.update({k: getattr(self, k) for k in (
             "sizes", "activation", "loss_name", "optimizer", "init", "dtype", "device",
-            "_opt_kw")})
+            "_opt_kw", "penalty_in_loss")})
         new.n_members = len(idx)
         new._lr = [self._lr[j] for j in idx]
         new._alpha = [self._alpha[j] for j in idx]

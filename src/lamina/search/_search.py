@@ -283,7 +283,8 @@ def _engine_factory(data: SearchData, device: Any, dtype: Any) -> Callable[..., 
             loss, lr=[m.candidate.lr for m in members], alpha=[m.candidate.alpha for m in members],
             dropout=[m.candidate.dropout for m in members],
             seeds=[(m.seed + 104729 * fold) % 2**31 for m in members], optimizer="adam",
-            init="sklearn", dtype=dtype, device=device)
+            init="sklearn", dtype=dtype, device=device,
+            penalty_in_loss=False)       # the search reads validation scores, not train loss
 
     return make
 
