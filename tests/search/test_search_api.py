@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 
 import numpy as np
@@ -96,6 +97,7 @@ def test_best_params_and_refit_estimator(result: SearchResult, split) -> None:
     assert "best accuracy" in result.summary()
 
 
+
 def test_same_seed_same_search(split, small_space) -> None:
     X_tr, _, y_tr, _ = split
     runs = [search(X_tr[:600], y_tr[:600], small_space, n_trials=8, batch=2, refit=False,
@@ -186,3 +188,12 @@ def test_an_optuna_style_function_space(split) -> None:
     assert (df.groupby("group")["population"].first() == df.groupby("group").size()).all()
     assert df["population"].max() > 1
     assert res.best_score_ > 0.85
+
+
+def test_summary_shows_dropout_at_display_precision(split) -> None:
+    X_tr, _, y_tr, _ = split
+    res = search(X_tr, y_tr, {"n_layers": 1, "width": 16, "dropout": 0.123456789,
+                              "lr": (1e-3, 1e-2, "log")},
+                 n_trials=4, batch=1, refit=False, random_state=0, **RUNGS)
+    assert re.search(r"hidden 16:\w+:dropout=0\.12, lr ", res.summary()), res.summary()
+    assert res.best_spec_.endswith(":dropout=0.123456789")      # the exact value is kept

@@ -98,7 +98,10 @@ class SearchResult:
 
     def summary(self) -> str:
         p = self.best_params_
-        return (f"best {self.objective_[0]} {self.best_score_:.4f}: hidden {self.best_spec_}, "
+        # the spec with dropout at display precision (best_spec_ keeps the exact value)
+        drop = f":dropout={p['dropout']:.2g}" if p["dropout"] > 0 else ""
+        hidden = "-".join(f"{w}:{p['activation']}{drop}" for w in p["hidden_layer_sizes"])
+        return (f"best {self.objective_[0]} {self.best_score_:.4f}: hidden {hidden}, "
                 f"lr {p['learning_rate_init']:.2g}, alpha {p['alpha']:.2g}, batch "
                 f"{p['batch_size']}, {p['max_iter']} epochs | {self.n_trials_} trials in "
                 f"{self.elapsed_:.1f}s ({self.configs_per_minute_:.0f}/min), bookkeeping "
