@@ -144,6 +144,12 @@ class DenseEngine:
         return self._opt.t
 
     @property
+    def params(self) -> list[Tensor]:
+        """The trained tensors (weight, bias of each step), in the optimizer state's order."""
+        self._sync()
+        return list(self._params)
+
+    @property
     def flops_per_sample(self) -> float:
         """GEMM FLOPs one training sample costs: forward 2*sum(in*out), weight gradients
         2*sum(in*out), input gradients 2*sum(in*out) of every layer but the first.

@@ -130,6 +130,11 @@ class BatchStream:
         return -(-len(self.samples) // self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
+        for idx in self._batches():
+            yield self._batch(idx)
+
+    def _batches(self) -> list[np.ndarray]:
+        """This pass's batches of row indices: length-sorted chunks, batches shuffled."""
         s, b = self.samples, self.batch_size
         assert s.lengths is not None and s.y is not None
         n = len(s)
@@ -142,9 +147,13 @@ class BatchStream:
             batches.extend(chunk[i:i + b] for i in range(0, len(chunk), b))
         if self.shuffle:
             batches = [batches[i] for i in self.rng.permutation(len(batches))]
-        for idx in batches:
-            x, lens = s._inputs(idx)
-            yield x, lens, s.y[torch.as_tensor(idx, device=s.y.device)]
+        return batches
+
+    def _batch(self, idx: np.ndarray) -> tuple[torch.Tensor, ...]:
+        s = self.samples
+        assert s.y is not None
+        x, lens = s._inputs(idx)
+        return x, lens, s.y[torch.as_tensor(idx, device=s.y.device)]
 
 
 def check_fits(param: str, needed_bytes: int, what: str, fix: str) -> None:

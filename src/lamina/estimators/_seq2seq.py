@@ -7,7 +7,7 @@ A sequence is a string (its characters are the tokens) or a list/tuple of string
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -20,13 +20,12 @@ from ..nn import Seq2Seq as Seq2SeqModule
 from ..nn import Seq2SeqConfig
 from ..nn._seq2seq import ATTENTIONS
 from ._deep import DeepEstimator, register_deep
-from ._samples import Samples, check_fits
+from ._samples import BatchStream, Samples, check_fits
 
 DECODERS: tuple[str, ...] = ("greedy", "beam")
 PAD, UNK = 0, 1            # source ids: 0 pads, 1 stands for a token unseen in fit
 BOS, EOS = 1, 2            # target ids: 0 pads, 1 starts the decoder input, 2 ends a target
 _SRC_RESERVED, _TGT_RESERVED = 2, 3
-_BUCKET = 32               # batches per length-sorted chunk (as in lamina's BatchStream)
 
 
 class Seq2SeqNet(nn.Module):
@@ -51,34 +50,19 @@ class Seq2SeqNet(nn.Module):
         return cls(Seq2SeqConfig(**config["seq2seq"]))
 
 
-class _PairStream:
+class _PairStream(BatchStream):
     """Re-iterable ``(src, src_lengths, tgt, tgt_tokens)`` batches; reshuffled every pass,
     sources of similar length batched together, each batch padded to its own longest."""
 
-    def __init__(self, samples: Samples, batch_size: int, shuffle: bool, seed: int) -> None:
-        self.samples, self.batch_size, self.shuffle = samples, batch_size, shuffle
-        self.rng = np.random.default_rng(seed)
-
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
-        s, b = self.samples, self.batch_size
+    def _batch(self, idx: np.ndarray) -> tuple[torch.Tensor, ...]:
+        s = self.samples
         assert s.lengths is not None and s.y is not None
-        n = len(s)
-        order = self.rng.permutation(n) if self.shuffle else np.arange(n)
-        lengths = s.lengths.numpy()
-        batches: list[np.ndarray] = []
-        for start in range(0, n, b * _BUCKET):
-            chunk = order[start:start + b * _BUCKET]
-            chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
-            batches.extend(chunk[i:i + b] for i in range(0, len(chunk), b))
-        if self.shuffle:
-            batches = [batches[i] for i in self.rng.permutation(len(batches))]
-        for idx in batches:
-            index = torch.as_tensor(idx)
-            lens = s.lengths[index]
-            src = s.X[index, :int(lens.max())]                          # (B, S)
-            tgt = s.y[index]
-            tgt = tgt[:, :int((tgt != PAD).sum(1).max())]               # (B, T), ends in eos
-            yield src, lens, tgt, tgt[tgt != PAD]
+        index = torch.as_tensor(idx)
+        lens = s.lengths[index]
+        src = s.X[index, :int(lens.max())]                              # (B, S)
+        tgt = s.y[index]
+        tgt = tgt[:, :int((tgt != PAD).sum(1).max())]                   # (B, T), ends in eos
+        return src, lens, tgt, tgt[tgt != PAD]
 
 
 class Seq2Seq(DeepEstimator):

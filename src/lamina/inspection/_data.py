@@ -66,9 +66,7 @@ class DataSource:
 
     def __init__(self, X: Any, y: Any, batch_size: int, target: Target, device: torch.device,
                  dtype: torch.dtype, *, param: str = "X", targets: bool = False) -> None:
-        estimator = target.estimator
-        reads_raw = estimator is not None and callable(getattr(estimator, "network_batches", None))
-        if X is None or (not reads_raw and isinstance(X, (str, bytes, dict))):
+        if X is None or (not target.reads_raw and isinstance(X, (str, bytes, dict))):
             raise ParameterError(param, X, "expected an array, a tensor, a DataFrame, a "
                                  "DataLoader or an iterable of batches",
                                  "Pass e.g. X as a numpy array of shape (n_samples, ...).")
@@ -83,11 +81,11 @@ class DataSource:
         self.y: np.ndarray | None = None
         self.iterable: Any = None
         self.stream: _EstimatorStream | None = None
-        if reads_raw:
+        if target.reads_raw:
             # the estimator validates and preprocesses X (and, for losses, encodes y) exactly as
             # its predict does; started now so bad input fails before any hook is set
-            self.stream = _EstimatorStream(estimator, X, y if targets else None, batch_size,
-                                           param)
+            self.stream = _EstimatorStream(target.estimator, X, y if targets else None,
+                                           batch_size, param)
         elif is_indexable(X):
             arr = _as_array(X)
             if isinstance(arr, np.ndarray) and arr.dtype == object:
@@ -267,12 +265,9 @@ class _EstimatorStream:
         except StopIteration:
             raise DataError(f"{self.param} gives no rows to inspect; pass at least one "
                             "example.") from None
-        except LaminaError as err:
-            if not isinstance(err, DataError):
+        except (TypeError, ValueError) as err:    # lamina's DataError is a ValueError too
+            if isinstance(err, LaminaError) and not isinstance(err, DataError):
                 raise                              # a bad parameter names itself already
-            raise DataError(f"{self.label} could not read {self.param} (inspection feeds it "
-                            f"through the estimator, as predict does): {err}") from err
-        except (TypeError, ValueError) as err:    # a third-party subclass's own error
             raise DataError(f"{self.label} could not read {self.param} (inspection feeds it "
                             f"through the estimator, as predict does): {err}") from err
         return gen, first

@@ -134,7 +134,7 @@ def _forward(target: Target, batch: Batch) -> None:
     except (RuntimeError, TypeError) as err:
         if batch.start != 0:
             raise
-        if target.estimator is not None and hasattr(target.estimator, "network_batches"):
+        if target.reads_raw:
             raise DataError(f"{target.label}'s network could not run on the inputs its "
                             f"network_batches(X) gives (x of shape {tuple(batch.x.shape)}, "
                             f"{1 + len(batch.extra)} argument(s)): {err}. lamina.inspect needs "

@@ -24,6 +24,12 @@ class Target:
     classes: np.ndarray | None     # classifier labels, index i <-> output i
 
     @property
+    def reads_raw(self) -> bool:
+        """A deep estimator that reads ``X`` itself (``network_batches``), as its predict does."""
+        return self.estimator is not None and callable(
+            getattr(self.estimator, "network_batches", None))
+
+    @property
     def label(self) -> str:
         return type(self.estimator if self.estimator is not None else self.net).__name__
 

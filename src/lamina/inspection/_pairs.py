@@ -26,10 +26,6 @@ def _pair(value: Any, name: str) -> tuple[Any, str]:
     return value[0], value[1]
 
 
-def _reads_raw(target: Any) -> bool:
-    return target.estimator is not None and hasattr(target.estimator, "network_batches")
-
-
 def _in_step(a: DataSource, b: DataSource) -> Iterator[tuple[Batch, Batch]]:
     for batch_a, batch_b in zip_longest(a, b):
         if batch_a is None or batch_b is None:
@@ -51,7 +47,7 @@ def cka_models(A: Any, B: Any, X: Any, *, unbiased: bool, batch_size: int | None
     dev = resolve_device(device) if device is not None else model_device(ta.net)
     rows = 1024 if batch_size is None else check_int("batch_size", batch_size, 4)
     nets = [ta.net] if tb.net is ta.net else [ta.net, tb.net]
-    if len(nets) == 2 and any(_reads_raw(t) for t in (ta, tb)):
+    if len(nets) == 2 and (ta.reads_raw or tb.reads_raw):
         # each estimator preprocesses X its own way (its tokenizer, its normalisation): one
         # source per model, read in step (a one-shot iterator is read once, into a list)
         if hasattr(X, "__next__"):

@@ -97,8 +97,7 @@ def _complete(ins: Any, X: Any, y: Any, ablate: bool) -> list[str]:
             notes.append(f"Linear probes skipped: {err}")
     # a deep estimator may supply its own loss targets (an autoencoder's inputs, a
     # forecaster's next values), so only other models need y here
-    own_targets = ins._target is not None and ins._target.estimator is not None and callable(
-        getattr(ins._target.estimator, "network_batches", None))
+    own_targets = ins._target is not None and ins._target.reads_raw
     if "gradient_flow" not in ins.results:
         if ins._target is None or X is None or (y is None and not own_targets):
             notes.append("Gradient flow skipped: it needs the model and the data (X, y).")

@@ -198,6 +198,11 @@ class Book:
             self.seconds += time.perf_counter() - t0
 
     @property
+    def all_diverged(self) -> bool:
+        """Every finished trial diverged (and at least one finished)."""
+        return bool(self.finished) and self.states.get("diverged", 0) == self.finished
+
+    @property
     def trained(self) -> int:
         """Trials finished with at least one score (not the ``unfinished`` ones)."""
         return self.finished - self.states.get("unfinished", 0)

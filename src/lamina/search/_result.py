@@ -65,7 +65,7 @@ class SearchResult:
         trials = study.get_trials(deepcopy=False)
         complete = [t for t in trials if t.state == TrialState.COMPLETE and t.values]
         if not complete:
-            if book.finished and book.states.get("diverged", 0) == book.finished:
+            if book.all_diverged:
                 lr = book.space.to_json().get("lr", "the space function's")
                 raise ParameterError("space['lr']", lr, f"all {book.finished} trials "
                                      "diverged (their loss became NaN or infinite)",

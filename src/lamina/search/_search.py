@@ -207,8 +207,7 @@ def _run(store: Any, study: str | None, space_obj: Any, names: tuple[str, ...],
             train_round(members, data, plan, eta, book, cost, deadline, make_engine, latency,
                         progress)
             rounds += 1
-    all_diverged = book.finished > 0 and book.states.get("diverged", 0) == book.finished
-    if math.isfinite(seconds) and not all_diverged and not _has_complete(optuna_study):
+    if math.isfinite(seconds) and not book.all_diverged and not _has_complete(optuna_study):
         # the estimate said one rung fits, but the machine was slower than its probes (load):
         # the same answer as above, with the measured figures
         raise _budget_too_small(budget, setup, max(quickest, seconds - setup), data.n_train)

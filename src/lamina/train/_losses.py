@@ -12,6 +12,22 @@ from .._validation import check_choice
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
+def _as_out(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    # targets in the outputs' shape and dtype
+    return y.reshape(out.shape).to(out.dtype)
+
+
+def _bce_elems(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    # (B, K) per-output log-loss of logits
+    return F.binary_cross_entropy_with_logits(out, _as_out(out, y), reduction="none")
+
+
+def _poisson_elems(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    # sklearn's half Poisson deviance per output, log link: prediction = exp(out)
+    y = _as_out(out, y)
+    return torch.xlogy(y, y) - y * out - y + torch.exp(out)
+
+
 def _cross_entropy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     # (B, C) logits, (B,) class ids -> mean negative log-likelihood
     return F.cross_entropy(out, y)
@@ -19,34 +35,29 @@ def _cross_entropy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def _binary_cross_entropy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     # sklearn's log-loss for binary/multilabel outputs: sum over outputs, mean over samples
-    y = y.reshape(out.shape).to(out.dtype)
-    per_elem = F.binary_cross_entropy_with_logits(out, y, reduction="none")
-    return per_elem.sum() / out.shape[0]
+    return _bce_elems(out, y).sum() / out.shape[0]
 
 
 def _mse(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return F.mse_loss(out, y.reshape(out.shape).to(out.dtype))
+    return F.mse_loss(out, _as_out(out, y))
 
 
 def _half_mse(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     # sklearn's squared_loss
-    return 0.5 * F.mse_loss(out, y.reshape(out.shape).to(out.dtype))
+    return 0.5 * F.mse_loss(out, _as_out(out, y))
 
 
 def _mae(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return F.l1_loss(out, y.reshape(out.shape).to(out.dtype))
+    return F.l1_loss(out, _as_out(out, y))
 
 
 def _huber(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return F.huber_loss(out, y.reshape(out.shape).to(out.dtype), delta=1.0)
+    return F.huber_loss(out, _as_out(out, y), delta=1.0)
 
 
 def _poisson(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    # sklearn's half Poisson deviance with a log link: prediction = exp(out);
     # mean over samples, sum over outputs
-    y = y.reshape(out.shape).to(out.dtype)
-    per_elem = torch.xlogy(y, y) - y * out - y + torch.exp(out)
-    return per_elem.sum() / out.shape[0]
+    return _poisson_elems(out, y).sum() / out.shape[0]
 
 
 _LOSSES: dict[str, LossFn] = {
@@ -78,21 +89,15 @@ def _rows(per_elem: torch.Tensor, reduce: str) -> torch.Tensor:
     return flat.mean(1) if reduce == "mean" else flat.sum(1)
 
 
-def _as_out(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return y.reshape(out.shape).to(out.dtype)
-
-
 _SAMPLE_LOSSES: dict[str, LossFn] = {
     "cross_entropy": lambda o, y: _rows(F.cross_entropy(o, y, reduction="none"), "mean"),
-    "binary_cross_entropy": lambda o, y: _rows(
-        F.binary_cross_entropy_with_logits(o, _as_out(o, y), reduction="none"), "sum"),
+    "binary_cross_entropy": lambda o, y: _rows(_bce_elems(o, y), "sum"),
     "mse": lambda o, y: _rows(F.mse_loss(o, _as_out(o, y), reduction="none"), "mean"),
     "half_mse": lambda o, y: 0.5 * _rows(F.mse_loss(o, _as_out(o, y), reduction="none"), "mean"),
     "mae": lambda o, y: _rows(F.l1_loss(o, _as_out(o, y), reduction="none"), "mean"),
     "huber": lambda o, y: _rows(F.huber_loss(o, _as_out(o, y), reduction="none", delta=1.0),
                                 "mean"),
-    "poisson": lambda o, y: _rows(torch.xlogy(_as_out(o, y), _as_out(o, y))
-                                  - _as_out(o, y) * o - _as_out(o, y) + torch.exp(o), "sum"),
+    "poisson": lambda o, y: _rows(_poisson_elems(o, y), "sum"),
 }
 
 

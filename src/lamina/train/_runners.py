@@ -38,8 +38,6 @@ class EngineRunner:
         from ..engine import DenseEngine
 
         self.engine = DenseEngine(stack, loss, opt)
-        # the engine's parameter order (weight, bias per step), which its optimizer state follows
-        self.params = [t for step in stack for t in (step[0], step[1]) if t is not None]
         self.batch_size, self.shuffle, self.generator = batch_size, shuffle, generator
 
     def set_lr(self, lr: float) -> None:
@@ -206,7 +204,7 @@ def adopt_engine_state(runner: AutogradRunner, engine_runner: EngineRunner) -> N
     # float64 is the default dtype)
     step_dtype = torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
     keys = sorted({k.rsplit(".", 1)[0] for k in state if "." in k})   # e.g. exp_avg.<i>
-    for i, p in enumerate(engine_runner.params):
+    for i, p in enumerate(engine.params):
         slot = runner.optimizer.state[p]
         for key in keys:
             slot[key] = state[f"{key}.{i}"].to(device=p.device, dtype=p.dtype).clone()
