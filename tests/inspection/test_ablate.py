@@ -68,3 +68,37 @@ def test_generic_module_hook_path_and_regression():
     sse = ((model(torch.as_tensor(X)).detach().numpy() - y) ** 2).sum()
     assert table.attrs["base_score"] == pytest.approx(1 - sse / ((y - y.mean(0)) ** 2).sum())
     assert "ablation" in ins.results
+
+
+# ---------------------------------------------------------------- per-example loss / correctness
+@pytest.mark.parametrize("n_classes", [2, 10, 64, 65, 300])
+@pytest.mark.parametrize("layout", ["rows", "class_major"])
+def test_example_loss_and_correct_equal_torch(n_classes, layout):
+    """The class-major fast path (<= 64 classes) gives F.cross_entropy's losses and argmax's
+    decisions, first index on ties included, for row-major and class-major outputs."""
+    from lamina.inspection._targets import Task, correct, example_loss
+
+    gen = torch.Generator().manual_seed(n_classes)
+    z = torch.randn(500, n_classes, generator=gen, dtype=torch.float64)
+    z[:50] = z[:50].round()                 # many ties between classes
+    z[50:60] = 0.0                          # every class tied: argmax says class 0
+    t = torch.randint(0, n_classes, (500,), generator=gen)
+    t[50:55], t[55:60] = 0, n_classes - 1
+    out = z if layout == "rows" else z.T.contiguous().T      # same values, class-major memory
+    task = Task("classification", "cross_entropy", np.arange(n_classes), n_classes)
+    want_loss = nn.functional.cross_entropy(z, t, reduction="none")
+    want_ok = (z.argmax(1) == t).double()
+    torch.testing.assert_close(example_loss(task, out, t), want_loss, rtol=0, atol=1e-12)
+    assert torch.equal(correct(task, out, t), want_ok)
+    assert want_ok[50:55].sum() == 5 and want_ok[55:60].sum() == 0
+
+
+def test_example_loss_keeps_nan_rows_nan():
+    from lamina.inspection._targets import Task, correct, example_loss
+
+    z = torch.tensor([[0.0, 1.0, 2.0], [float("nan"), 0.0, 1.0]])
+    t = torch.tensor([2, 2])
+    task = Task("classification", "cross_entropy", np.arange(3), 3)
+    loss = example_loss(task, z, t)
+    assert torch.isfinite(loss[0]) and torch.isnan(loss[1])
+    assert correct(task, z, t).tolist() == [1.0, 0.0]
