@@ -184,7 +184,11 @@ def _ablate_hidden(net: Any, index: int, tap: Tap, h: torch.Tensor, t: torch.Ten
             else:
                 zc = torch.addcmul(z[None], hu[:, :, None], wu[:, None, :], value=-1.0)
                 zc = zc.view(-1, z.shape[1])                  # (c*B, m)
-                out = _suffix(net, index + 2, nxt.dropout(nxt.act(nxt.norm(zc))))
+                pre = nxt.norm(zc)
+                # zc is this loop's own tensor: a ReLU may overwrite it (one pass less)
+                act = zc.relu_() if pre is zc and type(nxt.act) is torch.nn.ReLU \
+                    else nxt.act(pre)
+                out = _suffix(net, index + 2, nxt.dropout(act))
             _accumulate(acc, tap.name, units, width, task, out, t)
         return
     per_row = int(np.prod(h.shape[1:]))
