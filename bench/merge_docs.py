@@ -97,7 +97,8 @@ def main() -> None:
              "same process (ratios, medians of repeats). The development machines are 2-core "
              "x86_64 CPUs (an AMD EPYC until 2026-11-23, an Intel Xeon with AVX-512 since "
              "2026-12-04), sometimes shared with other work: absolute times vary run to run and "
-             "machine to machine; the ratios are the claim, and each record names its machine. Per-area records are kept in `docs/benchmarks/` and copied below by "
+             "machine to machine; the ratios are the claim, and each record names its "
+             "machine. Per-area records are kept in `docs/benchmarks/` and copied below by "
              "`bench/merge_docs.py`.", "", core_section()]
     for area in AREAS:
         path = ROOT / "docs" / "benchmarks" / f"{area}.md"

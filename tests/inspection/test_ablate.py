@@ -76,7 +76,7 @@ def test_generic_module_hook_path_and_regression():
 def test_example_loss_and_correct_equal_torch(n_classes, layout):
     """The class-major fast path (<= 64 classes) gives F.cross_entropy's losses and argmax's
     decisions, first index on ties included, for row-major and class-major outputs."""
-    from lamina.inspection._targets import Task, correct, example_loss
+    from lamina.inspection._targets import Task, correct, example_loss, loss_and_correct
 
     gen = torch.Generator().manual_seed(n_classes)
     z = torch.randn(500, n_classes, generator=gen, dtype=torch.float64)
@@ -90,6 +90,9 @@ def test_example_loss_and_correct_equal_torch(n_classes, layout):
     want_ok = (z.argmax(1) == t).double()
     torch.testing.assert_close(example_loss(task, out, t), want_loss, rtol=0, atol=1e-12)
     assert torch.equal(correct(task, out, t), want_ok)
+    loss, ok = loss_and_correct(task, out, t)
+    torch.testing.assert_close(loss, want_loss, rtol=0, atol=1e-12)
+    assert torch.equal(ok, want_ok)
     assert want_ok[50:55].sum() == 5 and want_ok[55:60].sum() == 0
 
 

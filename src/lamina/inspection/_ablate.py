@@ -26,9 +26,8 @@ from ._taps import Tap, first_tensor, resolve_taps
 from ._targets import (
     Task,
     batch_targets,
-    correct,
-    example_loss,
     infer_task,
+    loss_and_correct,
     output_width,
     task_labels,
 )
@@ -78,10 +77,11 @@ def ablate_units(model: Any, X: Any, y: Any, layers: Any = None, *,
             # the loss's own targets (float64), so the R^2 baseline matches the residuals
             ts.append(t.detach().cpu().double().numpy() if t.is_floating_point()
                       else t.detach().cpu().numpy())
-            base["loss"] += float(example_loss(task, out, t).sum())
-            base["score"] += float(correct(task, out, t).sum())
+            loss, corr = loss_and_correct(task, out, t)
+            base["loss"] += float(loss.sum())
+            base["score"] += float(corr.sum())
             base["n"] += batch.n
-            base_class = _per_class(task, correct(task, out, t)[None], t)
+            base_class = _per_class(task, corr[None], t)
             acc.setdefault("_base", {"class": torch.zeros_like(base_class[0])})
             acc["_base"]["class"] += base_class[0]
             for tap in taps:
@@ -108,8 +108,9 @@ def _accumulate(acc: dict[str, dict[str, torch.Tensor]], name: str, units: torch
     copies = units.shape[0]
     batch = t.shape[0]
     tt = t.repeat((copies,) + (1,) * (t.dim() - 1))
-    loss = example_loss(task, out, tt).view(copies, batch).double()
-    corr = correct(task, out, tt).view(copies, batch)
+    loss, corr = loss_and_correct(task, out, tt)
+    loss = loss.view(copies, batch).double()
+    corr = corr.view(copies, batch)
     slot = acc.setdefault(name, {
         "loss": torch.zeros(width, dtype=torch.float64, device=out.device),
         "score": torch.zeros(width, dtype=torch.float64, device=out.device),

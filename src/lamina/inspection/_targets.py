@@ -126,10 +126,7 @@ def example_loss(task: Task, out: torch.Tensor, t: torch.Tensor) -> torch.Tensor
     if task.loss == "cross_entropy":
         if out.shape[1] > _FEW_CLASSES:
             return F.cross_entropy(out, t, reduction="none")
-        zt = out.t().contiguous()                                     # (C, N)
-        top = zt.amax(0)                                              # (N,)
-        lse = torch.sub(zt, top).exp_().sum(0).log_().add_(top)       # log-sum-exp per row
-        return lse - zt.gather(0, t[None]).squeeze(0)
+        return _ce_class_major(*_class_major(out), t)
     if task.loss == "binary_cross_entropy":
         return F.binary_cross_entropy_with_logits(out[:, 0], t.to(out.dtype), reduction="none")
     return (out - t).square().mean(1)
@@ -141,15 +138,40 @@ def correct(task: Task, out: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     if task.loss == "cross_entropy":
         if out.shape[1] > _FEW_CLASSES:
             return (out.argmax(1) == t).to(out.dtype)
-        zt = out.t().contiguous()                                     # (C, N)
-        # the first class holding the row's maximum, as argmax picks it (NaN rows: none);
-        # class ids as floats: a float minimum across rows vectorises, an int64 one does not
-        ids = torch.arange(zt.shape[0], device=zt.device, dtype=torch.float32).unsqueeze(1)
-        first = torch.where(zt == zt.amax(0), ids, float(zt.shape[0])).amin(0)
-        return (first == t).to(out.dtype)
+        return _argmax_hits(*_class_major(out), t).to(out.dtype)
     if task.loss == "binary_cross_entropy":
         return ((out[:, 0] > 0).to(torch.int64) == t).to(out.dtype)
     return (out - t).square().sum(1)
+
+
+def loss_and_correct(task: Task, out: torch.Tensor,
+                     t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(example_loss, correct)`` of one output, the class-major copy and row maxima shared."""
+    flat = out.reshape(out.shape[0], -1)
+    if task.loss != "cross_entropy" or flat.shape[1] > _FEW_CLASSES:
+        return example_loss(task, out, t), correct(task, out, t)
+    zt, top = _class_major(flat)
+    return _ce_class_major(zt, top, t), _argmax_hits(zt, top, t).to(flat.dtype)
+
+
+def _class_major(out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(C, N)`` contiguous logits (no copy when ``out`` is a class-major view) and each
+    row's maximum ``(N,)``."""
+    zt = out.t().contiguous()
+    return zt, zt.amax(0)
+
+
+def _ce_class_major(zt: torch.Tensor, top: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    lse = torch.sub(zt, top).exp_().sum(0).log_().add_(top)           # log-sum-exp per row
+    return lse - zt.gather(0, t[None]).squeeze(0)
+
+
+def _argmax_hits(zt: torch.Tensor, top: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Whether ``t`` is the first class holding the row's maximum, as argmax picks it (NaN
+    rows: never). Class ids as floats: a float minimum across rows vectorises, an int64 one
+    does not."""
+    ids = torch.arange(zt.shape[0], device=zt.device, dtype=torch.float32).unsqueeze(1)
+    return torch.where(zt == top, ids, float(zt.shape[0])).amin(0) == t
 
 
 def output_width(out: Any) -> int:
