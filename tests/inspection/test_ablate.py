@@ -47,6 +47,25 @@ def test_dense_hidden_net_rank_one_path():
         np.testing.assert_allclose(got, brute_force(net, layer, width, X, y), rtol=1e-10)
 
 
+@pytest.mark.parametrize("spec", ["5:relu-4:tanh", "5-4:norm=batch", "5:sigmoid-4:gelu:dropout=0.5",
+                                  "5-4:bias=false", "6-5:elu-4"])
+def test_layer_before_another_equals_brute_force(spec):
+    # the unit-at-a-time path through the next layer: direct logits (tanh, GELU, no bias) and
+    # through a norm, dropout (eval) or more layers
+    net = lamina.build(spec, in_features=3, out=3, seed=1, dtype="float64")
+    X = np.random.default_rng(2).normal(size=(50, 3))
+    y = np.arange(50) % 3
+    if "batch" in spec:            # running statistics that are not the identity
+        net.train()
+        with torch.no_grad():
+            net(torch.as_tensor(X * 2 + 1))
+    table = inspect(net, X, y).ablate(X, y, batch_size=16)
+    for index, layer in enumerate(net.hidden[:-1]):
+        name, width = f"hidden.{index}", layer.linear.out_features
+        got = table[table["layer"] == name]["loss"].to_numpy()
+        np.testing.assert_allclose(got, brute_force(net, name, width, X, y), rtol=1e-10)
+
+
 def test_conv_hidden_net_masked_path():
     net = lamina.build("conv(3,3)-pool-dense(4)", in_shape=(1, 6, 6), out=2, seed=0,
                        dtype="float64")
