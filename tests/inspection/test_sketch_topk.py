@@ -136,3 +136,60 @@ def test_reservoir_is_uniform_and_independent_of_batching():
         two.plan(size)
     np.testing.assert_array_equal(one.index, two.index)
     assert one.filled == 5 and len(set(one.index.tolist())) == 5
+
+
+def _group_extremes(x: np.ndarray, group: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Maxima and minima of each run of ``group`` rows (the last run may be shorter)."""
+    runs = [x[i:i + group] for i in range(0, len(x), group)]
+    return (torch.as_tensor(np.stack([r.max(0) for r in runs])),
+            torch.as_tensor(np.stack([r.min(0) for r in runs])))
+
+
+@settings(max_examples=40)
+@given(seed=seeds, k=st.integers(1, 12), step=st.integers(1, 97), group=st.integers(1, 20))
+def test_group_path_equals_global_topk(seed, k, step, group):
+    # the group maxima/minima let a batch skip rows; the result must not change
+    rng = np.random.default_rng(seed)
+    data = rng.permutation(np.arange(300 * 5, dtype=np.float64)).reshape(300, 5)  # no ties
+    data[:, 1] = np.sort(data[:, 1])                  # rising: every batch beats the heap
+    heaps = TopK(5, k, dtype=torch.float64)
+    for i in range(0, len(data), step):
+        part = data[i:i + step]
+        gmax, gmin = _group_extremes(part, group)
+        heaps.update(torch.as_tensor(part), start=i, gmax=gmax, gmin=gmin, group=group)
+    order = np.argsort(-data, axis=0)[:k]
+    np.testing.assert_array_equal(heaps.top_idx.numpy(), order)
+    np.testing.assert_array_equal(heaps.bottom_idx.numpy(), np.argsort(data, axis=0)[:k])
+    np.testing.assert_array_equal(heaps.top_val.numpy(), np.take_along_axis(data, order, 0))
+
+
+@settings(max_examples=30)
+@given(seed=seeds, k=st.integers(1, 9), step=st.integers(1, 64), levels=st.integers(2, 30),
+       group=st.integers(1, 16))
+def test_group_path_with_heavy_ties(seed, k, step, levels, group):
+    rng = np.random.default_rng(seed)
+    data = rng.integers(0, levels, size=(400, 4)).astype(np.float64)
+    heaps = TopK(4, k, dtype=torch.float64)
+    for i in range(0, len(data), step):
+        part = data[i:i + step]
+        gmax, gmin = _group_extremes(part, group)
+        heaps.update(torch.as_tensor(part), start=i, gmax=gmax, gmin=gmin, group=group)
+    for got, vals, sign in ((heaps.top_idx.numpy(), heaps.top_val.numpy(), -1),
+                            (heaps.bottom_idx.numpy(), heaps.bottom_val.numpy(), 1)):
+        ref = np.argsort(sign * data, axis=0, kind="stable")[:k]
+        np.testing.assert_array_equal(vals, np.take_along_axis(data, ref, 0))
+        assert all(len(set(col)) == k for col in got.T)
+        np.testing.assert_array_equal(np.take_along_axis(data, got, 0), vals)
+
+
+def test_group_path_keeps_earlier_rows_on_ties():
+    heaps = TopK(1, 2)
+    heaps.update(torch.ones(3, 1), start=0)                       # heap: 1, 1
+    batch = torch.zeros(64, 1)
+    batch[[10, 20, 30]] = 5.0                                      # three rows tie above it
+    batch[[40]] = 1.0                                              # ties the k-th value: loses
+    gmax = batch.view(16, 4, 1).amax(1)
+    heaps.update(batch, start=3, gmax=gmax, gmin=batch.view(16, 4, 1).amin(1), group=4)
+    assert heaps.top_idx[:, 0].tolist() == [13, 23]
+    assert heaps.top_val[:, 0].tolist() == [5.0, 5.0]
+    assert heaps.bottom_val[:, 0].tolist() == [0.0, 0.0]
