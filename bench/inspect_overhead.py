@@ -129,8 +129,17 @@ def ablation(repeats: int) -> list[dict[str, float]]:
     X = rng.normal(size=(10_000, 784)).astype(np.float32)
     y = rng.integers(0, 10, size=10_000)
     results = []
-    for spec, layer in (((256,), "hidden.0"), ((256, 256), "hidden.1"), ((256, 256), "hidden.0")):
-        net = lamina.build(spec, in_features=784, out=10, seed=0)
+    cases: list[tuple[str, torch.nn.Module, str]] = [
+        (f"MLP {spec}", lamina.build(spec, in_features=784, out=10, seed=0), layer)
+        for spec, layer in (((256,), "hidden.0"), ((256, 256), "hidden.1"),
+                            ((256, 256), "hidden.0"))]
+    torch.manual_seed(0)
+    seq = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
+                              torch.nn.Linear(256, 256), torch.nn.ReLU(),
+                              torch.nn.Linear(256, 10))
+    cases += [("torch nn.Sequential (256, 256)", seq, "3"),
+              ("torch nn.Sequential (256, 256)", seq, "1")]
+    for label, net, layer in cases:
         ins = inspect(net, X[:2000], y[:2000])
         ins.ablate(X[:1000], y[:1000], layers=[layer])          # warm up
         ratios = []
@@ -140,9 +149,9 @@ def ablation(repeats: int) -> list[dict[str, float]]:
                                                                     batch_size=1024))
             ratios.append(abl / fwd)
         med = statistics.median(ratios)
-        print(f"  MLP {spec}, ablate all 256 units of {layer}: {med:.1f} forward passes "
+        print(f"  {label}, ablate all 256 units of {layer}: {med:.1f} forward passes "
               f"(runs: {', '.join(f'{r:.1f}' for r in ratios)})", flush=True)
-        results.append({"spec": list(spec), "layer": layer, "forward_passes_median": med})
+        results.append({"model": label, "layer": layer, "forward_passes_median": med})
     return results
 
 

@@ -75,6 +75,18 @@ def test_conv_hidden_net_masked_path():
     np.testing.assert_allclose(table["loss"], brute_force(net, "hidden.0", 3, X, y), rtol=1e-10)
 
 
+class _Wrapped(nn.Module):
+    """Not an nn.Sequential: ablated through forward hooks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(3, 5), nn.Tanh())
+        self.out = nn.Linear(5, 2)
+
+    def forward(self, x):
+        return self.out(self.body(x))
+
+
 def test_generic_module_hook_path_and_regression():
     model = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 2)).double()
     X = np.random.default_rng(2).normal(size=(40, 3))
@@ -87,6 +99,58 @@ def test_generic_module_hook_path_and_regression():
     sse = ((model(torch.as_tensor(X)).detach().numpy() - y) ** 2).sum()
     assert table.attrs["base_score"] == pytest.approx(1 - sse / ((y - y.mean(0)) ** 2).sum())
     assert "ablation" in ins.results
+
+
+def test_hook_path_for_other_modules(monkeypatch):
+    import lamina.inspection._ablate as ablate_module
+    model = _Wrapped().double()
+    X = np.random.default_rng(4).normal(size=(40, 3))
+    y = np.arange(40) % 2
+    called = []
+    real = ablate_module._ablate_hooked
+    monkeypatch.setattr(ablate_module, "_ablate_hooked",
+                        lambda *a, **k: called.append(1) or real(*a, **k))
+    table = inspect(model, X, y).ablate(X, y, layers=["body.1"])
+    assert called
+    np.testing.assert_allclose(table["loss"], brute_force(model, "body.1", 5, X, y), rtol=1e-10)
+
+
+@pytest.mark.parametrize("build", [
+    lambda: nn.Sequential(nn.Linear(3, 6), nn.Tanh(), nn.Linear(6, 5), nn.ReLU(),
+                          nn.Linear(5, 3)),                            # rank-1, direct logits
+    lambda: nn.Sequential(nn.Linear(3, 6), nn.ReLU(), nn.Linear(6, 5), nn.LayerNorm(5),
+                          nn.GELU(), nn.Dropout(0.3), nn.Linear(5, 4), nn.Linear(4, 3)),
+    lambda: nn.Sequential(nn.Linear(3, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Dropout(0.5),
+                          nn.Linear(6, 3)),                            # masked copies
+], ids=["mlp", "norm-and-two-linears", "dropout-first"])
+def test_sequential_runs_only_the_modules_after_the_layer(monkeypatch, build):
+    import lamina.inspection._ablate as ablate_module
+    torch.manual_seed(0)
+    model = build().double()
+    X = np.random.default_rng(5).normal(size=(60, 3))
+    y = np.arange(60) % 3
+    model.train()
+    with torch.no_grad():
+        model(torch.as_tensor(X) + 1)              # batch-norm statistics that are not 0/1
+    monkeypatch.setattr(ablate_module, "_ablate_hooked",
+                        lambda *a, **k: pytest.fail("the hook path ran"))
+    ins = inspect(model, X, y)
+    table = ins.ablate(X, y, batch_size=16)
+    layers = table["layer"].unique()
+    assert len(layers) >= 1
+    for name in layers:
+        got = table[table["layer"] == name]["loss"].to_numpy()
+        np.testing.assert_allclose(got, brute_force(model, name, len(got), X, y), rtol=1e-10)
+
+
+def test_sequential_conv_masked_copies():
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(3 * 4 * 4, 2)).double()
+    X = np.random.default_rng(6).normal(size=(30, 1, 6, 6))
+    y = np.arange(30) % 2
+    table = inspect(model, X, y).ablate(X, y, layers=["1"])
+    np.testing.assert_allclose(table["loss"], brute_force(model, "1", 3, X, y), rtol=1e-10)
 
 
 # ---------------------------------------------------------------- per-example loss / correctness

@@ -21,6 +21,7 @@ import torch
 
 from .._errors import DataError
 from ..nn import HiddenNet
+from ..nn._dense import DenseLayer
 from ._data import DataSource
 from ._hooks import eval_mode, forward_hooks, model_device, model_float_dtype
 from ._model import resolve_model
@@ -70,9 +71,10 @@ def ablate_units(model: Any, X: Any, y: Any, layers: Any = None, *,
             if batch.y is None and batch.target is None:
                 raise DataError("ablation needs targets: pass y=... (or batches of (inputs, "
                                 "targets)).")
-            hidden = _prefix(net, batch.inputs, taps)
-            out = net(*batch.inputs) if hidden is None else _suffix(net, len(hidden),
-                                                                    hidden[-1])
+            chains = {tap.name: rest for tap in taps
+                      if (rest := _rest(net, tap, batch.inputs)) is not None}
+            recorded = _record(net, batch.inputs) if chains else None
+            out = net(*batch.inputs) if recorded is None else recorded[0]
             if task is None:
                 task = infer_task(target, task_labels(batch), output_width(out))
             t = batch_targets(task, batch, dev, model_float_dtype(net))
@@ -87,9 +89,8 @@ def ablate_units(model: Any, X: Any, y: Any, layers: Any = None, *,
             acc.setdefault("_base", {"class": torch.zeros_like(base_class[0])})
             acc["_base"]["class"] += base_class[0]
             for tap in taps:
-                index = _hidden_index(net, tap)
-                if hidden is not None and index is not None:
-                    _ablate_hidden(net, index, tap, hidden[index], t, task, acc)
+                if recorded is not None and tap.name in chains:
+                    _ablate_chain(chains[tap.name], tap, recorded[1][tap.name], t, task, acc)
                 else:
                     _ablate_hooked(net, tap, batch.inputs, t, task, acc)
     assert task is not None
@@ -128,17 +129,54 @@ def _chunks(width: int, rows: int, per_row: int) -> list[torch.Tensor]:
     return list(torch.arange(width).split(size))
 
 
-def _prefix(net: Any, inputs: tuple[Any, ...], taps: list[Tap]) -> list[torch.Tensor] | None:
-    """Every hidden layer's output of a HiddenNet, computed once per batch (None for other
-    modules, or when no tap is one of its hidden layers)."""
-    if not any(_hidden_index(net, tap) is not None for tap in taps):
-        return None
-    outs = []
+class _FlattenRows(torch.nn.Module):
+    """``(B, ...) -> (B, -1)`` when there are more than two dimensions (HiddenNet's head)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(1) if x.dim() > 2 else x
+
+
+_FLATTEN_ROWS = _FlattenRows()
+# modules that act on each element alone (Dropout: the network is in eval mode)
+_ELEMENTWISE = (torch.nn.Identity, torch.nn.ReLU, torch.nn.LeakyReLU, torch.nn.ELU,
+                torch.nn.GELU, torch.nn.SiLU, torch.nn.Tanh, torch.nn.Sigmoid, torch.nn.Softplus,
+                torch.nn.ReLU6, torch.nn.Hardtanh, torch.nn.Mish, torch.nn.Dropout, _FlattenRows)
+
+
+def _rest(net: Any, tap: Tap, inputs: tuple[Any, ...]) -> list[torch.nn.Module] | None:
+    """The modules that, applied in turn to ``tap``'s output, give the network's output, when
+    the network is such a chain (a HiddenNet, or a plain ``nn.Sequential`` tapped at one of its
+    children); None otherwise (ablated through hooks instead)."""
+    index = _hidden_index(net, tap)
+    if index is not None:
+        rest: list[torch.nn.Module] = []
+        for layer in net.hidden[index + 1:]:
+            plain = isinstance(layer, DenseLayer) and type(layer).forward is DenseLayer.forward
+            rest += [_FLATTEN_ROWS, layer.linear, layer.norm, layer.act, layer.dropout] \
+                if plain else [layer]
+        return rest + [_FLATTEN_ROWS, net.head]
+    if (type(net) is torch.nn.Sequential and len(inputs) == 1
+            and isinstance(inputs[0], torch.Tensor)):
+        for i, child in enumerate(net):
+            if child is tap.module and tap.name == str(i):
+                return list(net)[i + 1:]
+    return None
+
+
+def _record(net: Any, inputs: tuple[Any, ...]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The network's output and the output of each of its stages (hidden layers of a
+    HiddenNet, children of an ``nn.Sequential``) by tap name, from one forward pass."""
     h = inputs[0]
-    for layer in net.hidden:
+    seen: dict[str, torch.Tensor] = {}
+    if isinstance(net, torch.nn.Sequential):
+        for i, child in enumerate(net):
+            h = child(h)
+            seen[str(i)] = h
+        return h, seen
+    for i, layer in enumerate(net.hidden):
         h = layer(h)                                          # (B, *shape) of each layer
-        outs.append(h)
-    return outs
+        seen[f"hidden.{i}"] = h
+    return net.head(_FLATTEN_ROWS(h)), seen
 
 
 def _hidden_index(net: torch.nn.Module, tap: Tap) -> int | None:
@@ -157,80 +195,81 @@ def _hidden_index(net: torch.nn.Module, tap: Tap) -> int | None:
     return index if 0 <= index < len(hidden) and hidden[index] is tap.module else None
 
 
-def _suffix(net: Any, start: int, h: torch.Tensor) -> torch.Tensor:
-    """Run hidden layers ``start, start+1, ...`` and the head."""
-    for layer in net.hidden[start:]:
-        h = layer(h)
-    if h.dim() > 2:
-        h = h.flatten(1)
-    return net.head(h)
+def _run(modules: list[torch.nn.Module], h: torch.Tensor) -> torch.Tensor:
+    for module in modules:
+        h = module(h)
+    return h
 
 
-def _ablate_hidden(net: Any, index: int, tap: Tap, h: torch.Tensor, t: torch.Tensor,
-                   task: Task, acc: dict[str, dict[str, torch.Tensor]]) -> None:
-    """``h`` is the output of hidden layer ``index``; only the layers after it are run."""
+def _ablate_chain(rest: list[torch.nn.Module], tap: Tap, h: torch.Tensor, t: torch.Tensor,
+                  task: Task, acc: dict[str, dict[str, torch.Tensor]]) -> None:
+    """``h`` is the tapped output; only the modules ``rest`` after it are run."""
     batch, width = h.shape[0], h.shape[tap.unit_axis % h.dim()]
-    nxt = net.hidden[index + 1] if index + 1 < len(net.hidden) else None
-    linear = net.head if nxt is None else getattr(nxt, "linear", None)
-    if h.dim() == 2 and isinstance(linear, torch.nn.Linear):
+    if h.dim() == 2 and rest and rest[0] is _FLATTEN_ROWS:
+        rest = rest[1:]                                       # rows are already flat
+    linear = rest[0] if rest else None
+    if h.dim() == 2 and tap.unit_axis % 2 == 1 and isinstance(linear, torch.nn.Linear):
+        after = rest[1:]
         z = linear(h)                                         # (B, m) next pre-activation
         weight = linear.weight                                # (m, width)
-        if nxt is not None:
+        if after:
             zt = z.T.contiguous()                             # (m, B) feature-major
             scratch = torch.empty_like(zt)                    # one copy, reused per unit
             h_t = h.T.contiguous()                            # (width, B)
             w_t = weight.T.contiguous()                       # (width, m)
-        # the tensor a chunk materialises: (c, B, m) logits after the last hidden layer, else
-        # the (c, B, C) outputs of units corrected one at a time
-        head = net.head
-        per_row = z.shape[1] if nxt is None or not isinstance(head, torch.nn.Linear) \
-            else head.out_features
+        # the tensor a chunk materialises: (c, B, m) logits when the linear map is the last
+        # module, else the (c, B, C) outputs of units corrected one at a time
+        last = after[-1] if after else None
+        per_row = last.out_features if isinstance(last, torch.nn.Linear) else z.shape[1]
         # zeroing unit j removes h[:, j] * W[:, j] from the next pre-activation
         for units in _chunks(width, batch, per_row):
             units = units.to(h.device)
-            if nxt is None:
+            if not after:
                 hu = h[:, units].T.contiguous()               # (c, B)
                 wu = weight[:, units].T.contiguous()          # (c, m)
                 # the logits, class-major (m, c, B): the loss then reduces across rows
                 zc = torch.addcmul(z.T[:, None, :], wu.T[:, :, None], hu[None], value=-1.0)
                 out = zc.view(z.shape[1], -1).T               # (c*B, m), a view
             else:
-                out = _through_next(net, index, nxt, zt, scratch, h_t, w_t, units)
+                out = _through(after, zt, scratch, h_t, w_t, units)
             _accumulate(acc, tap.name, units, width, task, out, t)
         return
     per_row = int(np.prod(h.shape[1:]))
     axis = tap.unit_axis % h.dim()
     for units in _chunks(width, batch, per_row):
         units = units.to(h.device)
-        out = _suffix(net, index + 1, _masked_copies(h, units, axis))
+        out = _run(rest, _masked_copies(h, units, axis))
         _accumulate(acc, tap.name, units, width, task, out, t)
 
 
-def _through_next(net: Any, index: int, nxt: Any, zt: torch.Tensor, scratch: torch.Tensor,
-                  h_t: torch.Tensor, w_t: torch.Tensor, units: torch.Tensor) -> torch.Tensor:
-    """``(c*B, C)`` outputs with unit ``units[i]`` of hidden layer ``index`` zeroed in copy ``i``,
-    one unit at a time: the next layer's corrected pre-activation ``(m, B)`` stays in the
-    cache for its activation and the GEMM that reads it (2x faster than a ``(c, B, m)``
-    replica for a 256-wide layer, which leaves the L2 cache).
+def _through(after: list[torch.nn.Module], zt: torch.Tensor, scratch: torch.Tensor,
+             h_t: torch.Tensor, w_t: torch.Tensor, units: torch.Tensor) -> torch.Tensor:
+    """``(c*B, C)`` outputs with unit ``units[i]`` zeroed in copy ``i``, one unit at a time:
+    the next linear map's corrected output ``(m, B)`` stays in the cache for the modules
+    ``after`` it (2x faster than a ``(c, B, m)`` replica for a 256-wide layer, which leaves the
+    L2 cache).
 
-    ``zt`` is the next pre-activation feature-major ``(m, B)``, ``h_t`` the layer's output
+    ``zt`` is the next pre-activation feature-major ``(m, B)``, ``h_t`` the tapped output
     ``(width, B)``, ``w_t`` the next weight ``(width, m)``."""
     batch = zt.shape[1]
-    head = net.head
-    # the common case, next layer then the head: the logits come out class-major (C, B)
-    direct = (index + 2 == len(net.hidden) and isinstance(head, torch.nn.Linear)
-              and isinstance(nxt.norm, torch.nn.Identity))
-    relu = type(nxt.act) is torch.nn.ReLU
+    head = after[-1]
+    # the common case, element-wise modules then a linear head: logits class-major (C, B)
+    direct = isinstance(head, torch.nn.Linear) and all(
+        type(m) in _ELEMENTWISE for m in after[:-1])
     outs = []
     for j in units.tolist():
         pre = torch.addr(zt, w_t[j], h_t[j], alpha=-1.0, out=scratch)    # (m, B)
         if direct:
-            act = pre.relu_() if relu else nxt.act(pre)                # (m, B)
+            act = pre
+            for m in after[:-1]:
+                # ``pre`` is this loop's scratch: a ReLU may overwrite it (one pass less)
+                act = act.relu_() if type(m) is torch.nn.ReLU and act is pre else m(act)
+            assert isinstance(head, torch.nn.Linear)
             logits = head.weight @ act                                 # (C, B)
-            outs.append(logits if head.bias is None else logits.add_(head.bias[:, None]))
+            bias = head.bias
+            outs.append(logits if bias is None else logits.add_(bias[:, None]))
         else:
-            act = nxt.dropout(nxt.act(nxt.norm(pre.T)))                # (B, m), any norm
-            outs.append(_suffix(net, index + 2, act).reshape(batch, -1).T)
+            outs.append(_run(after, pre.T).reshape(batch, -1).T)       # any modules
     stacked = torch.stack(outs, 1)                                     # (C, c, B)
     return stacked.view(stacked.shape[0], -1).T                        # (c*B, C), a view
 
