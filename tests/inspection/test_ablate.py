@@ -143,6 +143,18 @@ def test_sequential_runs_only_the_modules_after_the_layer(monkeypatch, build):
         np.testing.assert_allclose(got, brute_force(model, name, len(got), X, y), rtol=1e-10)
 
 
+def test_sequential_with_in_place_modules():
+    torch.manual_seed(2)
+    model = nn.Sequential(nn.Linear(3, 6), nn.LeakyReLU(0.2, inplace=True), nn.Linear(6, 4),
+                          nn.ReLU(inplace=True), nn.Linear(4, 3)).double()
+    X = np.random.default_rng(7).normal(size=(50, 3))
+    y = np.arange(50) % 3
+    table = inspect(model, X, y).ablate(X, y, layers=["0", "1", "3"], batch_size=16)
+    for name, width in (("0", 6), ("1", 6), ("3", 4)):
+        got = table[table["layer"] == name]["loss"].to_numpy()
+        np.testing.assert_allclose(got, brute_force(model, name, width, X, y), rtol=1e-10)
+
+
 def test_sequential_conv_masked_copies():
     torch.manual_seed(1)
     model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(), nn.Flatten(),

@@ -170,6 +170,8 @@ def _record(net: Any, inputs: tuple[Any, ...]) -> tuple[torch.Tensor, dict[str, 
     seen: dict[str, torch.Tensor] = {}
     if isinstance(net, torch.nn.Sequential):
         for i, child in enumerate(net):
+            if i and getattr(child, "inplace", False):
+                h = h.clone()                         # keep the recorded output intact
             h = child(h)
             seen[str(i)] = h
         return h, seen
