@@ -160,6 +160,7 @@ class _Collector:
         self.batch: Batch | None = None
         self.rows = torch.zeros(0, dtype=torch.int64)
         self.slots = torch.zeros(0, dtype=torch.int64)
+        self._index_buffers: dict[str, torch.Tensor] = {}
         self.sample_y: np.ndarray | None = None
         self.sample_x: torch.Tensor | None = None
         self.x_min = math.inf
@@ -174,8 +175,8 @@ class _Collector:
         self.batch = batch
         n = batch.x.shape[0]
         rows, slots = self.reservoir.plan(n)
-        self.rows = torch.as_tensor(rows, device=self.device)
-        self.slots = torch.as_tensor(slots, device=self.device)
+        self.rows = self._index_tensor("rows", rows, n)
+        self.slots = self._index_tensor("slots", slots, n)
         shape = tuple(batch.x.shape[1:])
         if self.example_shape is None:
             self.example_shape = shape
@@ -189,6 +190,19 @@ class _Collector:
             self.sample_y[slots] = batch.y[rows]
         if batch.x.is_floating_point():
             self._input_stats(batch.x.reshape(n, -1))
+
+    def _index_tensor(self, key: str, values: np.ndarray, batch: int) -> torch.Tensor:
+        """``values`` (at most ``batch`` row indices) in a reused int64 tensor. A fresh small
+        tensor per batch that lives through the forward pass pins glibc's heap between the
+        model's multi-MB activation blocks: RSS then crept up with the number of rows (+17 %
+        from 10 000 to 1 000 000 rows of a (512, 512, 512) MLP, memory in use flat)."""
+        buf = self._index_buffers.get(key)
+        if buf is None or buf.numel() < len(values):
+            buf = torch.empty(max(batch, len(values)), dtype=torch.int64, device=self.device)
+            self._index_buffers[key] = buf
+        out = buf[: len(values)]
+        out.copy_(torch.from_numpy(np.ascontiguousarray(values, dtype=np.int64)))
+        return out
 
     def _go_ragged(self, shape: tuple[int, ...]) -> None:
         """The inputs' per-example shape changed (e.g. padded to each batch's longest
