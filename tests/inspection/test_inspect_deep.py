@@ -242,12 +242,88 @@ def test_wrong_kind_of_input_is_a_lamina_error(image_clf, text_clf):
         inspect(text_clf, TEXTS, TEXT_LABELS[:3])
     with pytest.raises(lamina.DataError, match=r"labels .*'meh'.* not seen at fit time"):
         inspect(text_clf, TEXTS).ablate(TEXTS[:2], ["good", "meh"])
-    words = ["abc", "bca", "cab"] * 4
-    s2s = lamina.Seq2Seq(emb_dim=4, hidden=4, epochs=1, early_stopping=False,
-                         random_state=0).fit(words, [w[::-1] for w in words])
-    with pytest.raises(lamina.DataError, match=r"Seq2Seq's network could not run on the "
-                                               r"inputs its network_batches\(X\) gives"):
-        inspect(s2s, words)
+
+
+# ---------------------------------------------------------------- Seq2Seq and packed sequences
+WORDS = ["abc", "bca", "cab", "acbb", "b", "cabba"] * 5
+
+
+@pytest.fixture(scope="module")
+def s2s():
+    return lamina.Seq2Seq(emb_dim=4, hidden=5, epochs=2, early_stopping=False,
+                          random_state=0).fit(WORDS, [w[::-1] for w in WORDS])
+
+
+def test_seq2seq_encoder_statistics_over_real_steps_only(s2s):
+    """The encoder GRU runs on packed sequences: its units' statistics cover each source's own
+    steps, never the padding (checked against the padded output and the lengths)."""
+    targets = [w[::-1] for w in WORDS]
+    ins = inspect(s2s, WORDS, targets, batch_size=7)
+    assert list(ins.layers["layer"]) == ["seq2seq.encoder.rnn"]
+    outs, lens = [], []
+    enc = s2s.module_.seq2seq.encoder
+    handle = enc.rnn.register_forward_hook(lambda m, a, out: outs.append(out[0]))
+    try:
+        for (src, lengths, tgt), _ in s2s.network_batches(WORDS, targets, batch_size=7):
+            with torch.no_grad():
+                s2s.module_.eval()(src, lengths, tgt)
+            lens.append(lengths)
+    finally:
+        handle.remove()
+    per_example, steps = [], []
+    for packed in outs:
+        padded, n = torch.nn.utils.rnn.pad_packed_sequence(packed, batch_first=True)
+        for row, k in zip(padded, n):
+            per_example.append(row[:k].mean(0))
+            steps.append(row[:k])
+    pooled = torch.stack(per_example).double().numpy()
+    every = torch.cat(steps).double().numpy()
+    units = ins.units
+    np.testing.assert_allclose(units["mean"], pooled.mean(0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(units["max"], pooled.max(0), rtol=1e-6)
+    np.testing.assert_allclose(units["frac_active"], (every > 0).mean(0))
+    assert ins.n_rows == len(WORDS)
+
+
+def test_seq2seq_inspection_needs_targets_and_per_example_losses(s2s):
+    with pytest.raises(lamina.DataError, match=r"decoder reads the target sequences"):
+        inspect(s2s, WORDS)
+    with pytest.raises(lamina.DataError, match=r"tokens \['z'\] that were not in the training"):
+        inspect(s2s, WORDS, ["z" + w for w in WORDS])
+    with pytest.raises(lamina.DataError, match=r"y has 2 sequences but X has 30"):
+        inspect(s2s, WORDS, ["ab", "ba"])
+    ins = inspect(s2s, WORDS, WORDS)
+    for call in (lambda: ins.ablate(WORDS, WORDS), lambda: ins.gradient_flow(WORDS, WORDS)):
+        with pytest.raises(lamina.DataError, match=r"one loss per example, but Seq2Seq's loss "
+                                                   r"is one per target token"):
+            call()
+
+
+def test_foreign_recurrent_module_on_packed_sequences():
+    class Packed(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = torch.nn.GRU(2, 3, batch_first=True)
+            self.out = torch.nn.Linear(3, 2)
+
+        def forward(self, x):
+            lengths = (x[..., 0] != 99.0).sum(1)                # padding marked by 99
+            packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True,
+                                                             enforce_sorted=False)
+            _, h = self.rnn(packed)
+            return self.out(h[0])
+
+    torch.manual_seed(0)
+    model = Packed()
+    x = torch.randn(6, 5, 2)
+    lengths = torch.tensor([5, 1, 3, 2, 5, 4])
+    x[torch.arange(5)[None, :] >= lengths[:, None]] = 99.0      # padding that must not count
+    ins = inspect(model, x, layers=["rnn"], batch_size=4)
+    with torch.no_grad():
+        full, _ = model.rnn(x)                                   # unpacked: padding included
+    want = torch.stack([full[i, :k].mean(0) for i, k in enumerate(lengths)])
+    np.testing.assert_allclose(ins.units["mean"], want.mean(0).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ins.units["max"], want.max(0).values.numpy(), rtol=1e-5)
 
 
 # ---------------------------------------------------------------- saved runs through the CLI

@@ -7,7 +7,7 @@ A sequence is a string (its characters are the tokens) or a list/tuple of string
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -218,6 +218,52 @@ class Seq2Seq(DeepEstimator):
                 tokens.append(self.tgt_tokens_[k - _TGT_RESERVED])
             result[i] = "".join(tokens) if self.text_output_ else tuple(tokens)
         return result
+
+    # ------------------------------------------------------------------ inspection
+    # ablation and gradient flow need one loss per example; a Seq2Seq's is one per target token
+    _per_token_loss = True
+
+    def network_batches(self, X: Any, y: Any = None, batch_size: int = 256
+                        ) -> Iterator[tuple[tuple[torch.Tensor, ...], torch.Tensor | None]]:
+        """``((src, src_lengths, tgt), None)`` per batch, in input order: the decoder reads the
+        target sequences ``y`` (teacher forcing, as in training), so inspecting a Seq2Seq needs
+        them. Target tokens must be ones seen in ``fit``.
+
+        Examples
+        --------
+        >>> ins = lamina.inspect(est, words, [w[::-1] for w in words])   # doctest: +SKIP
+        """
+        self._check_fitted()
+        check_int("batch_size", batch_size, 1)
+        if y is None:
+            raise DataError("a Seq2Seq's decoder reads the target sequences (teacher forcing), "
+                            "so inspecting it needs them: pass y, e.g. lamina.inspect(est, X, "
+                            "y) with one target sequence per source.")
+        samples = self._prepare(X, None, fitting=False)
+        tgt_all = self._targets(y, len(samples))
+        assert samples.lengths is not None
+        for start in range(0, len(samples), batch_size):
+            idx = torch.arange(start, min(start + batch_size, len(samples)))
+            lens = samples.lengths[idx]
+            src = samples.X[idx, :int(lens.max())]                      # (B, S)
+            tgt = tgt_all[idx]
+            tgt = tgt[:, :int((tgt != PAD).sum(1).max())]               # (B, T), ends in eos
+            yield (src, lens, tgt), None
+
+    def _targets(self, y: Any, n: int) -> torch.Tensor:
+        """``(n, T)`` target ids (each ends with eos) of sequences made of known tokens."""
+        tgt = tokenize(y, "y")
+        if len(tgt) != n:
+            raise DataError(f"y has {len(tgt)} sequences but X has {n}; pass one target "
+                            "sequence per source.")
+        ids = {t: i + _TGT_RESERVED for i, t in enumerate(self.tgt_tokens_)}
+        unseen = sorted({t for seq in tgt for t in seq if t not in ids})
+        if unseen:
+            raise DataError(f"y holds tokens {unseen[:5]!r} that were not in the training "
+                            "targets; the decoder has no id for them. Pass targets made of the "
+                            "tokens seen in fit (est.tgt_tokens_).")
+        rows, _ = _pad([[ids[t] for t in seq] + [EOS] for seq in tgt], "y")
+        return rows
 
     # ------------------------------------------------------------------ persistence
     def _fitted_state(self) -> dict[str, Any]:

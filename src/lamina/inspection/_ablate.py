@@ -24,7 +24,7 @@ from ..nn import HiddenNet
 from ..nn._dense import DenseLayer
 from ._data import DataSource
 from ._hooks import eval_mode, forward_hooks, model_device, model_float_dtype
-from ._model import resolve_model
+from ._model import refuse_per_token_loss, resolve_model
 from ._taps import Tap, first_tensor, resolve_taps
 from ._targets import (
     Task,
@@ -58,6 +58,7 @@ def ablate_units(model: Any, X: Any, y: Any, layers: Any = None, *,
     >>> df.sort_values("delta_loss", ascending=False).head()      # doctest: +SKIP
     """
     target = resolve_model(model)
+    refuse_per_token_loss(target, "ablation")
     net = target.net
     taps = resolve_taps(net, layers)
     dev = model_device(net)
@@ -303,6 +304,10 @@ def _ablate_hooked(net: torch.nn.Module, tap: Tap, inputs: tuple[Any, ...], t: t
     def measure(tap_: Tap, call: int, output: Any) -> None:
         if call == 0:
             out = first_tensor(output)
+            if not isinstance(out, torch.Tensor):
+                raise DataError(f"layer {tap.name!r} returns {type(out).__name__}, not a "
+                                "tensor with one row per example, so its units cannot be "
+                                "zeroed per copy; ablate the layer that reads it instead.")
             probe["shape"] = tuple(out.shape)
     with forward_hooks([tap], measure):
         net(*(a[:1] if r else a for a, r in zip(inputs, rowwise)))

@@ -84,7 +84,9 @@ class DataSource:
         if target.reads_raw:
             # the estimator validates and preprocesses X (and, for losses, encodes y) exactly as
             # its predict does; started now so bad input fails before any hook is set
-            self.stream = _EstimatorStream(target.estimator, X, y if targets else None,
+            # a decoder that reads the targets (Seq2Seq) needs y even for statistics
+            reads_y = targets or getattr(target.estimator, "_per_token_loss", False)
+            self.stream = _EstimatorStream(target.estimator, X, y if reads_y else None,
                                            batch_size, param)
         elif is_indexable(X):
             arr = _as_array(X)

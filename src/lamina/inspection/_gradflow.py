@@ -20,11 +20,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+from torch.nn.utils.rnn import PackedSequence
 
 from .._errors import DataError, ParameterError
 from ._data import DataSource
 from ._hooks import eval_mode, forward_hooks, model_device, model_float_dtype
-from ._model import resolve_model
+from ._model import refuse_per_token_loss, resolve_model
 from ._taps import Tap, first_tensor, resolve_taps
 from ._targets import Task, batch_targets, example_loss, infer_task, output_width, task_labels
 
@@ -59,6 +60,7 @@ def gradient_flow(model: Any, X: Any, y: Any, layers: Any = None, *, batch_size:
             raise ParameterError(name, value, "must be a positive number",
                                  f"Pass e.g. {name}={1e-2 if name == 'vanishing' else 1e2}.")
     target = resolve_model(model)
+    refuse_per_token_loss(target, "gradient_flow")
     net = target.net
     taps = resolve_taps(net, layers)
     dev = model_device(net)
@@ -67,7 +69,9 @@ def gradient_flow(model: Any, X: Any, y: Any, layers: Any = None, *, batch_size:
 
     def grab(tap: Tap, call: int, output: Any) -> None:
         if call == 0:
-            captured.append((tap, first_tensor(output)))
+            t = first_tensor(output)
+            # packed sequences: every real step's values (the gradient per unit sums them)
+            captured.append((tap, t.data if isinstance(t, PackedSequence) else t))
 
     unit_sq: dict[str, torch.Tensor] = {}
     param_sum: dict[str, list[torch.Tensor | None]] = {}

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.nn.utils.rnn import PackedSequence
 
 from .._errors import DataError
 from .._validation import check_int, resolve_device
@@ -243,8 +244,11 @@ class _Collector:
         stats = self.sites.get(key)
         if stats is None:
             t = first_tensor(output)
-            shape = tuple(t.shape[:tap.batch_axis % t.dim()] + t.shape[tap.batch_axis % t.dim()
-                                                                         + 1:])
+            if isinstance(t, PackedSequence):
+                shape: tuple[int, ...] = (-1, int(t.data.shape[-1]))   # (steps vary, units)
+            else:
+                shape = tuple(t.shape[:tap.batch_axis % t.dim()]
+                              + t.shape[tap.batch_axis % t.dim() + 1:])
             stats = LayerStats(pooled.shape[1], tap.activation, self.config, self.device,
                                pooled.dtype)
             self.sites[key] = stats

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from .._errors import NotFittedError, ParameterError, short_repr
+from .._errors import DataError, NotFittedError, ParameterError, short_repr
 
 
 @dataclass(frozen=True)
@@ -83,3 +83,14 @@ def describe_model(target: Target) -> dict[str, Any]:
         except Exception:  # noqa: BLE001 - a summary must never break inspection
             pass
     return info
+
+
+def refuse_per_token_loss(target: Target, analysis: str) -> None:
+    """Ablation and gradient flow average a loss per example; an estimator whose loss is per
+    target token (a Seq2Seq) has none."""
+    if getattr(target.estimator, "_per_token_loss", False):
+        raise DataError(f"{analysis} needs one loss per example, but {target.label}'s loss is "
+                        "one per target token (teacher-forced decoding), so it is not available "
+                        "for this model; lamina.inspect's statistics, top examples, CKA and "
+                        "probes are.")
+

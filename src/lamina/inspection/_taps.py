@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from .._errors import DataError, ParameterError, did_you_mean
 
@@ -174,20 +175,41 @@ def _listing(names: list[str], limit: int = 30) -> str:
 
 
 def first_tensor(output: Any) -> Any:
-    """The tensor a module produced: LSTM's ``(out, (h, c))`` and MHA's ``(out, w)`` -> ``out``."""
-    while isinstance(output, (tuple, list)) and output:
+    """The tensor a module produced: LSTM's ``(out, (h, c))`` and MHA's ``(out, w)`` -> ``out``;
+    a ``PackedSequence`` (a recurrent layer fed packed sequences) is returned as it is."""
+    while isinstance(output, (tuple, list)) and output and not isinstance(output,
+                                                                          PackedSequence):
         output = output[0]
     return output
+
+
+def _packed_units(seq: PackedSequence, tap: Tap,
+                  batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(pooled, elements)`` of packed sequences: the mean over each sequence's own steps, and
+    every real step (padding is never counted)."""
+    padded, lengths = pad_packed_sequence(seq, batch_first=True)     # (B, S, d), (B,)
+    if padded.shape[0] != batch:
+        raise DataError(f"layer {tap.name!r} returned {padded.shape[0]} packed sequences for a "
+                        f"batch of {batch} examples; choose another layer.")
+    padded = padded.detach()
+    if not padded.is_floating_point() or padded.dtype in (torch.float16, torch.bfloat16):
+        padded = padded.float()
+    lengths = lengths.to(padded.device)
+    steps = torch.arange(padded.shape[1], device=padded.device)
+    elements = padded[steps[None, :] < lengths[:, None]]            # (sum of lengths, d)
+    pooled = padded.sum(1) / lengths[:, None].clamp(min=1).to(padded.dtype)   # (B, d)
+    return pooled, elements
 
 
 def to_units(output: Any, tap: Tap, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``(pooled, elements)`` of an output: ``(B, units)`` per-example unit values (mean over
     positions/time) and ``(B * positions, units)`` for element-wise counts (active, saturated)."""
     t = first_tensor(output)
+    if isinstance(t, PackedSequence):
+        return _packed_units(t, tap, batch)
     if not isinstance(t, torch.Tensor):
         raise DataError(f"layer {tap.name!r} returned {type(t).__name__}, not a tensor, so it "
-                        "has no unit activations to inspect (a PackedSequence? inspect a module "
-                        "that sees the padded tensor instead). Choose other layers=...")
+                        "has no unit activations to inspect. Choose other layers=...")
     if not t.is_floating_point() or t.dtype in (torch.float16, torch.bfloat16):
         t = t.float()
     t = t.detach()

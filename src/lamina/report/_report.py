@@ -108,7 +108,10 @@ def _complete(ins: Any, X: Any, y: Any, ablate: bool) -> list[str]:
                 notes.append(f"Gradient flow skipped: {err}")
     if ablate and "ablation" not in ins.results and ins._target is not None and X is not None \
             and y is not None:
-        ins.ablate(X, y)
+        try:
+            ins.ablate(X, y)
+        except LaminaError as err:
+            notes.append(f"Ablation skipped: {err}")
     return notes
 
 
