@@ -343,3 +343,52 @@ def test_cli_inspect_and_report_of_a_saved_text_run(tmp_path: Path):
                               "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert ">Gradient flow<" in out.read_text()
+
+
+class _Steps(torch.nn.Module):
+    """Runs its cell once per step, as many steps as the batch's largest marker: later steps
+    only run in some batches (like a decoder past a batch's longest target)."""
+
+    def __init__(self):
+        super().__init__()
+        self.cell = torch.nn.Linear(2, 3)
+        self.act = torch.nn.Tanh()
+
+    def forward(self, x):
+        h = x
+        out = []
+        for _ in range(int(x[:, 0].max())):
+            h = self.act(self.cell(torch.cat([h[:, :1], x[:, 1:]], 1)))[:, :2]
+            out.append(h)
+        return torch.stack(out).sum(0)
+
+
+def test_steps_that_skip_batches_use_only_the_rows_they_saw(tmp_path):
+    torch.manual_seed(0)
+    model = _Steps()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 2)).astype(np.float32)
+    x[:, 0] = 1.0
+    x[30:40, 0] = 2.0              # a second step in the batches holding rows 30-39 only
+    y = (x[:, 1] > 0).astype(int)
+    ins = inspect(model, x, y, layers=["act"], batch_size=10, sample_size=60)
+    assert list(ins.layers["layer"]) == ["act#0", "act#1"]
+    second = ins.activations("act#1")
+    seen = np.isfinite(second).all(1)
+    assert sorted(ins.sample_index[seen].tolist()) == list(range(30, 40))
+    with torch.no_grad():       # the second step's values, computed directly for rows 30-39
+        h1 = model.act(model.cell(torch.as_tensor(x[30:40])))[:, :2]
+        h2 = model.act(model.cell(torch.cat([h1[:, :1], torch.as_tensor(x[30:40, 1:])], 1)))
+    order = np.argsort(ins.sample_index[seen])
+    np.testing.assert_allclose(second[seen][order], h2.numpy(), rtol=1e-6)
+    # CKA of the second step with the first: on rows 30-39 only, as cka() on those rows says
+    first = ins.activations("act#0")
+    want = lamina.cka(first[seen], second[seen], unbiased=True)
+    assert ins.cka().loc["act#0", "act#1"] == pytest.approx(want, rel=1e-9)
+    probe = ins.probe().set_index("layer")
+    assert probe.loc["act#1", "n_train"] + probe.loc["act#1", "n_test"] == 10
+    assert len(ins.plot_pca().axes) >= 2
+    ins.save(tmp_path / "ins")
+    back = lamina.Inspection.load(tmp_path / "ins")
+    np.testing.assert_array_equal(np.isfinite(back.activations("act#1")).all(1), seen)
+    assert back.cka().loc["act#0", "act#1"] == pytest.approx(want, rel=1e-9)

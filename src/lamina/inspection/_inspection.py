@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pandas as pd
 
 from .._errors import DataError, ParameterError, did_you_mean
 from ._plots import PlotsMixin
-from ._tables import layers_table, units_table
+from ._tables import layers_table, sample_valid, units_table
 
 
 @dataclass(frozen=True)
@@ -125,8 +126,15 @@ class Inspection(PlotsMixin):
 
     def activations(self, layer: Any) -> np.ndarray:
         """The sampled rows' unit values of ``layer``, ``(n_sample, units)``; the rows are
-        ``sample_index`` of the data."""
-        return self.record(layer).stats["sample"]
+        ``sample_index`` of the data. Rows the layer never saw (its module skipped their batch,
+        e.g. a decoder step past the batch's longest target) are NaN."""
+        stats = self.record(layer).stats
+        valid = sample_valid(stats)
+        if valid.all():
+            return stats["sample"]
+        out = np.array(stats["sample"], dtype=np.float64)
+        out[~valid] = np.nan
+        return out
 
     def top_examples(self, layer: Any, unit: int, k: int | None = None) -> TopExamples:
         """Indices and values of the ``k`` rows that activate ``unit`` most and least.
@@ -166,7 +174,15 @@ class Inspection(PlotsMixin):
 
         key = f"cka_{'unbiased' if unbiased else 'biased'}"
         if key not in self.results:
-            mat = cka_matrix([r.stats["sample"] for r in self.records], unbiased=unbiased)
+            samples = [r.stats["sample"] for r in self.records]
+            valid = [sample_valid(r.stats) for r in self.records]
+            mat = cka_matrix(samples, unbiased=unbiased)
+            # a layer that did not see every sampled row: each of its pairs on the rows both saw
+            for i, j in itertools.product(range(len(samples)), repeat=2):
+                if i <= j and not (valid[i].all() and valid[j].all()):
+                    both = valid[i] & valid[j]
+                    mat[i, j] = mat[j, i] = cka_matrix(
+                        [samples[i][both], samples[j][both]], unbiased=unbiased)[0, 1]
             self.results[key] = pd.DataFrame(mat, index=self.layer_names,
                                              columns=self.layer_names)
         return self.results[key]

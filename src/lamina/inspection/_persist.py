@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import RunDirError
+from ._tables import sample_valid
 
 FORMAT = "lamina.inspection"
 VERSION = 1
@@ -108,7 +109,8 @@ def save_inspection(ins: Any, path: Path) -> Path:
         "y_kind": y_kind, "results": results,
         "layers": [{"name": r.name, "module": r.module, "call": r.call, "kind": r.kind,
                     "activation": r.activation, "shape": list(r.shape), "width": r.width,
-                    "rows": int(r.stats["rows"]), "elements": int(r.stats["elements"])}
+                    "rows": int(r.stats["rows"]), "elements": int(r.stats["elements"]),
+                    "sample_missing": np.flatnonzero(~sample_valid(r.stats)).tolist()}
                    for r in ins.records],
     }
     text = json.dumps(doc, indent=1, default=_json_default)
@@ -151,6 +153,9 @@ def load_inspection(path: Path) -> Any:
         stats["sketch_counts"] = np.stack([np.asarray(c, dtype=np.int64) for c in s["counts"]])
         stats["sample"] = pd.read_parquet(path / f"sample_{i}.parquet").to_numpy(np.float32)
         stats["rows"], stats["elements"] = info["rows"], info["elements"]
+        valid = np.ones(len(stats["sample"]), dtype=bool)
+        valid[np.asarray(info.get("sample_missing", []), dtype=np.int64)] = False
+        stats["sample_valid"] = valid
         records.append(LayerRecord(name, info["module"], int(info["call"]), info["kind"],
                                    info["activation"], tuple(info["shape"]), width, stats))
     x_cols = [c for c in sample.columns if c.startswith("x")]

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from .._errors import ParameterError
 from ._stats import arrays_to_sketch
-from ._tables import clean_sample, single_blas
+from ._tables import clean_sample, sample_valid, single_blas
 
 DEAD = "#d62728"
 OK = "#1f77b4"
@@ -108,11 +108,18 @@ class PlotsMixin:
         recs = self._pick(layers)
         labels = self.sample_y if y is None else np.asarray(y)[self.sample_index]  # type: ignore
         color, style = _labels_colors(labels)
-        panels = ([("input", self.sample_x)] if self.sample_x is not None and layers is None
-                  else []) + [(r.name, r.stats["sample"]) for r in recs]
+        panels = ([("input", self.sample_x, None)] if self.sample_x is not None
+                  and layers is None else []) + [(r.name, r.stats["sample"],
+                                                  sample_valid(r.stats)) for r in recs]
         fig, axes = grid_figure(len(panels))
-        for ax, (name, data) in zip(axes, panels):
+        for ax, (name, data, seen) in zip(axes, panels):
             z = clean_sample(np.asarray(data).reshape(len(data), -1))
+            if seen is not None and not seen.all():           # rows the layer never saw
+                z = z[seen]
+                color, style = _labels_colors(None if labels is None
+                                              else np.asarray(labels)[seen])
+            else:
+                color, style = _labels_colors(labels)
             z = z - z.mean(0)
             if z.shape[0] >= 2 and z.shape[1] >= 1:
                 with single_blas():

@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.base import is_regressor
 
 from .._errors import DataError, ParameterError
-from ._tables import clean_sample, single_blas
+from ._tables import clean_sample, sample_valid, single_blas
 
 _MAX_CLASSES = 50
 
@@ -80,29 +80,35 @@ def probe_layers(ins: Any, y: Any = None, *, task: str | None = None, test_size:
                         "data or raise sample_size.")
     train, test = train_test_split(np.arange(n), test_size=test_size,
                                    random_state=random_state, stratify=stratify)
-    sets = ([("input", ins.sample_x)] if ins.sample_x is not None else []) + [
-        (rec.name, rec.stats["sample"]) for rec in ins.records]
+    everything = np.ones(n, dtype=bool)
+    sets = ([("input", ins.sample_x, everything)] if ins.sample_x is not None else []) + [
+        (rec.name, rec.stats["sample"], sample_valid(rec.stats)) for rec in ins.records]
     rows = []
-    for depth, (name, features) in enumerate(sets):
+    for depth, (name, features, valid) in enumerate(sets):
         x = clean_sample(np.asarray(features).reshape(n, -1))
-        scaler = StandardScaler().fit(x[train])
-        xtr, xte = scaler.transform(x[train]), scaler.transform(x[test])
-        with warnings.catch_warnings(), single_blas():
-            warnings.simplefilter("ignore")       # a probe that does not converge is still a probe
-            if task == "classification":
-                model = LogisticRegression(max_iter=300, C=1.0).fit(xtr, labels[train])
-                score = float(model.score(xte, labels[test]))
-                _, test_counts = np.unique(labels[test], return_counts=True)
-                baseline = float(test_counts.max() / len(test))
-            else:
-                model = Ridge(alpha=1.0).fit(xtr, labels[train])
-                score = float(model.score(xte, labels[test]))
-                baseline = 0.0
+        # a layer that skipped some batches is probed on the sampled rows it saw
+        tr, te = train[valid[train]], test[valid[test]]
+        score = baseline = float("nan")
+        if len(tr) >= 2 and len(te) >= 1 and (task != "classification"
+                                               or len(np.unique(labels[tr])) >= 2):
+            scaler = StandardScaler().fit(x[tr])
+            xtr, xte = scaler.transform(x[tr]), scaler.transform(x[te])
+            with warnings.catch_warnings(), single_blas():
+                warnings.simplefilter("ignore")   # a probe that does not converge is still one
+                if task == "classification":
+                    model = LogisticRegression(max_iter=300, C=1.0).fit(xtr, labels[tr])
+                    score = float(model.score(xte, labels[te]))
+                    _, test_counts = np.unique(labels[te], return_counts=True)
+                    baseline = float(test_counts.max() / len(te))
+                else:
+                    model = Ridge(alpha=1.0).fit(xtr, labels[tr])
+                    score = float(model.score(xte, labels[te]))
+                    baseline = 0.0
         rows.append({"layer": name, "depth": depth if sets[0][0] == "input" else depth + 1,
                      "width": x.shape[1], "task": task,
                      "metric": "accuracy" if task == "classification" else "r2",
-                     "score": score, "baseline": baseline, "n_train": len(train),
-                     "n_test": len(test)})
+                     "score": score, "baseline": baseline, "n_train": len(tr),
+                     "n_test": len(te)})
     return pd.DataFrame(rows)
 
 

@@ -89,6 +89,9 @@ class LayerStats:
         self.sketch = HistogramSketch(width, config.bins, device)
         self.topk = TopK(width, config.top_k, device, dtype)
         self.sample = torch.zeros(config.sample_size, width, dtype=dtype, device=device)
+        # the global row each sample slot holds for this site: a module that does not run in
+        # every batch (a decoder step) misses some of the reservoir's rows
+        self.sample_row = torch.full((config.sample_size,), -1, dtype=torch.int64, device=device)
         self._buffers: dict[str, torch.Tensor] = {}
         self._sketch_turn = 0
 
@@ -129,6 +132,7 @@ class LayerStats:
             picked = torch.index_select(pooled, 0, rows,
                                         out=self._scratch("picked", pooled)[: len(rows)])
             self.sample.index_copy_(0, slots, picked.to(self.sample.dtype))
+            self.sample_row.index_copy_(0, slots, rows + start)
 
     def _passes(self, pooled: torch.Tensor,
                 elements: torch.Tensor) -> dict[str, torch.Tensor] | None:
@@ -267,8 +271,9 @@ class LayerStats:
         return values[::step], step * _SKETCH_PERIOD
 
     # ------------------------------------------------------------------ results
-    def finalize(self, filled: int) -> dict[str, Any]:
-        """Numpy arrays of every statistic (see ``Inspection.units`` for their meaning)."""
+    def finalize(self, filled: int, index: np.ndarray) -> dict[str, Any]:
+        """Numpy arrays of every statistic (see ``Inspection.units`` for their meaning);
+        ``index`` holds the global row of each of the reservoir's ``filled`` slots."""
         n = self.count.double()
         safe = n.clamp(min=1)
         shift = self.shift.double() if self.shift is not None else torch.zeros_like(n)
@@ -298,6 +303,8 @@ class LayerStats:
         }
         result: dict[str, Any] = {k: v.detach().cpu().numpy() for k, v in out.items()}
         result["rows"] = self.rows
+        # sample rows this site really saw (all of them unless it skipped batches)
+        result["sample_valid"] = self.sample_row[:filled].cpu().numpy() == index[:filled]
         result["elements"] = self.elements
         return result
 

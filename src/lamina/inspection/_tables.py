@@ -38,6 +38,20 @@ def dead_units(stats: dict[str, Any], activation: str | None) -> np.ndarray:
     return constant & (stats["count"] > 0)
 
 
+def sample_valid(stats: dict[str, Any]) -> np.ndarray:
+    """Which sampled rows a layer really saw: all, unless its module skipped batches (a decoder
+    step that only some batches reach). Analyses of one layer use only these rows, analyses of
+    two layers the rows both saw."""
+    sample = stats["sample"]
+    valid = stats.get("sample_valid")
+    return np.ones(len(sample), dtype=bool) if valid is None else np.asarray(valid, dtype=bool)
+
+
+def seen_sample(stats: dict[str, Any]) -> np.ndarray:
+    """The layer's sampled rows that it really saw."""
+    return np.asarray(stats["sample"])[sample_valid(stats)]
+
+
 def clean_sample(sample: np.ndarray) -> np.ndarray:
     """Sampled activations with non-finite entries replaced by 0 (float64)."""
     s = np.asarray(sample, dtype=np.float64)
@@ -93,7 +107,7 @@ def _units_table(records: list[Any]) -> pd.DataFrame:
     for rec in records:
         st = rec.stats
         q = st["quantiles"]
-        partner, corr = redundancy(st["sample"])
+        partner, corr = redundancy(seen_sample(st))
         frame = pd.DataFrame({
             "layer": rec.name, "unit": np.arange(rec.width), "mean": st["mean"],
             "std": st["std"], "min": st["min"], "max": st["max"],
@@ -126,7 +140,7 @@ def _layers_table(records: list[Any], units: pd.DataFrame) -> pd.DataFrame:
             "saturated_pct": (100.0 * float(np.nanmean(sat)) if np.isfinite(sat).any()
                               else float("nan")),
             "mean_abs": float(np.nanmean(u["mean_abs"])) if len(u) else float("nan"),
-            "effective_rank": effective_rank(rec.stats["sample"]),
+            "effective_rank": effective_rank(seen_sample(rec.stats)),
             "nonfinite": int(u["nonfinite"].sum()),
         })
     frame = pd.DataFrame(rows, columns=["layer", "module", "kind", "activation", "width",
