@@ -310,8 +310,9 @@ def test_foreign_recurrent_module_on_packed_sequences():
             lengths = (x[..., 0] != 99.0).sum(1)                # padding marked by 99
             packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True,
                                                              enforce_sorted=False)
-            _, h = self.rnn(packed)
-            return self.out(h[0])
+            out, _ = self.rnn(packed)
+            padded, _ = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=True)
+            return self.out(padded.sum(1))
 
     torch.manual_seed(0)
     model = Packed()
@@ -324,6 +325,12 @@ def test_foreign_recurrent_module_on_packed_sequences():
     want = torch.stack([full[i, :k].mean(0) for i, k in enumerate(lengths)])
     np.testing.assert_allclose(ins.units["mean"], want.mean(0).numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(ins.units["max"], want.max(0).values.numpy(), rtol=1e-5)
+    # gradient flow reads the packed values: every real step, no padding
+    y = np.array([0, 1, 0, 1, 1, 0])
+    flow = ins.gradient_flow(x, y)
+    units = flow.units[flow.units["layer"] == "rnn"]
+    assert len(units) == 3 and np.isfinite(units["grad_rms"]).all()
+    assert (units["grad_rms"] > 0).all()
 
 
 # ---------------------------------------------------------------- saved runs through the CLI
