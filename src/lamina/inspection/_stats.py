@@ -146,7 +146,10 @@ class LayerStats:
         shift = self.shift
         assert shift is not None
         same = elements is pooled
-        step = max(_GROUP, _CHUNK_ELEMENTS // max(1, width) // _GROUP * _GROUP)
+        if pooled.device.type == "cpu":
+            step = max(_GROUP, _CHUNK_ELEMENTS // max(1, width) // _GROUP * _GROUP)
+        else:       # the cache argument is the CPU's: one chunk, fewer kernel launches
+            step = -(-batch // _GROUP) * _GROUP
         n_chunks = -(-batch // step)
         names = ["s1", "s2"] + ([] if self.nonnegative else ["s_abs"]) \
             + (["active"] + (["saturated"] if self.saturating else []) if same else [])
