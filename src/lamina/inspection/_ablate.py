@@ -1,14 +1,15 @@
 """Unit ablation: the loss/score change when one unit is zeroed, every unit of a layer at once.
 
 Zeroing unit ``j`` of a layer is simulated for a *chunk* of units in one forward: the batch is
-replicated once per unit of the chunk and copy ``i`` has its unit zeroed. For a ``HiddenNet``
-only the layers after the ablated one are run (the prefix is computed once per batch), and when
-the next step is linear (a dense layer or the head) its pre-activation is updated by a rank-1
-correction ``z - h[:, j] * W[:, j]`` instead of being recomputed, so ablating the last hidden
-layer costs a fraction of one forward pass. Before another dense layer the correction is made one
-unit at a time, feature-major ``(m, B)``, so that the corrected pre-activation stays in the cache
-for the activation and the GEMM after it (the loss is still taken per chunk). Any other module is ablated through a forward hook
-that masks the layer's output (cost: about one forward pass per unit).
+replicated once per unit of the chunk and copy ``i`` has its unit zeroed. For a network that is
+a chain of modules (a ``HiddenNet``, or a plain ``nn.Sequential`` tapped at one of its
+children) only the modules after the ablated layer are run (the prefix is computed once per
+batch), and when the next module is linear its output is updated by a rank-1 correction
+``z - h[:, j] * W[:, j]`` instead of being recomputed, so ablating the last hidden layer costs a
+fraction of one forward pass. When more modules follow, the correction is made one unit at a
+time, feature-major ``(m, B)``, so that the corrected pre-activation stays in the cache for the
+activation and the GEMM after it (the loss is still taken per chunk). Any other module is
+ablated through a forward hook that masks the layer's output (about one forward pass per unit).
 """
 
 from __future__ import annotations
@@ -67,13 +68,15 @@ def ablate_units(model: Any, X: Any, y: Any, layers: Any = None, *,
     base = {"loss": 0.0, "n": 0, "score": 0.0}
     task: Task | None = None
     ts: list[np.ndarray] = []
+    chains: dict[str, list[torch.nn.Module]] | None = None
     with eval_mode(net), torch.no_grad():
         for batch in source:
             if batch.y is None and batch.target is None:
                 raise DataError("ablation needs targets: pass y=... (or batches of (inputs, "
                                 "targets)).")
-            chains = {tap.name: rest for tap in taps
-                      if (rest := _rest(net, tap, batch.inputs)) is not None}
+            if chains is None:      # the network's structure: the same for every batch
+                chains = {tap.name: rest for tap in taps
+                          if (rest := _rest(net, tap, batch.inputs)) is not None}
             recorded = _record(net, batch.inputs) if chains else None
             out = net(*batch.inputs) if recorded is None else recorded[0]
             if task is None:
@@ -255,22 +258,19 @@ def _through(after: list[torch.nn.Module], zt: torch.Tensor, scratch: torch.Tens
     ``zt`` is the next pre-activation feature-major ``(m, B)``, ``h_t`` the tapped output
     ``(width, B)``, ``w_t`` the next weight ``(width, m)``."""
     batch = zt.shape[1]
-    head = after[-1]
     # the common case, element-wise modules then a linear head: logits class-major (C, B)
-    direct = isinstance(head, torch.nn.Linear) and all(
-        type(m) in _ELEMENTWISE for m in after[:-1])
+    head = after[-1] if isinstance(after[-1], torch.nn.Linear) and all(
+        type(m) in _ELEMENTWISE for m in after[:-1]) else None
     outs = []
     for j in units.tolist():
         pre = torch.addr(zt, w_t[j], h_t[j], alpha=-1.0, out=scratch)    # (m, B)
-        if direct:
+        if head is not None:
             act = pre
             for m in after[:-1]:
                 # ``pre`` is this loop's scratch: a ReLU may overwrite it (one pass less)
                 act = act.relu_() if type(m) is torch.nn.ReLU and act is pre else m(act)
-            assert isinstance(head, torch.nn.Linear)
             logits = head.weight @ act                                 # (C, B)
-            bias = head.bias
-            outs.append(logits if bias is None else logits.add_(bias[:, None]))
+            outs.append(logits if head.bias is None else logits.add_(head.bias[:, None]))
         else:
             outs.append(_run(after, pre.T).reshape(batch, -1).T)       # any modules
     stacked = torch.stack(outs, 1)                                     # (C, c, B)
