@@ -222,6 +222,8 @@ class Seq2Seq(DeepEstimator):
     # ------------------------------------------------------------------ inspection
     # ablation and gradient flow need one loss per example; a Seq2Seq's is one per target token
     _per_token_loss = True
+    # its network reads the targets (teacher forcing): network_batches needs y for any analysis
+    _inputs_need_y = True
 
     def network_batches(self, X: Any, y: Any = None, batch_size: int = 256
                         ) -> Iterator[tuple[tuple[torch.Tensor, ...], torch.Tensor | None]]:
@@ -240,14 +242,12 @@ class Seq2Seq(DeepEstimator):
                             "so inspecting it needs them: pass y, e.g. lamina.inspect(est, X, "
                             "y) with one target sequence per source.")
         samples = self._prepare(X, None, fitting=False)
-        tgt_all = self._targets(y, len(samples))
-        assert samples.lengths is not None
+        samples.y = self._targets(y, len(samples))
+        # the training batches' layout (each padded to its own longest), in input order
+        stream = _PairStream(samples, batch_size, shuffle=False, seed=0)
         for start in range(0, len(samples), batch_size):
-            idx = torch.arange(start, min(start + batch_size, len(samples)))
-            lens = samples.lengths[idx]
-            src = samples.X[idx, :int(lens.max())]                      # (B, S)
-            tgt = tgt_all[idx]
-            tgt = tgt[:, :int((tgt != PAD).sum(1).max())]               # (B, T), ends in eos
+            src, lens, tgt, _ = stream._batch(np.arange(start, min(start + batch_size,
+                                                                   len(samples))))
             yield (src, lens, tgt), None
 
     def _targets(self, y: Any, n: int) -> torch.Tensor:

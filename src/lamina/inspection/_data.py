@@ -85,7 +85,7 @@ class DataSource:
             # the estimator validates and preprocesses X (and, for losses, encodes y) exactly as
             # its predict does; started now so bad input fails before any hook is set
             # a decoder that reads the targets (Seq2Seq) needs y even for statistics
-            reads_y = targets or getattr(target.estimator, "_per_token_loss", False)
+            reads_y = targets or getattr(target.estimator, "_inputs_need_y", False)
             self.stream = _EstimatorStream(target.estimator, X, y if reads_y else None,
                                            batch_size, param)
         elif is_indexable(X):

@@ -178,8 +178,8 @@ class Inspection(PlotsMixin):
             valid = [sample_valid(r.stats) for r in self.records]
             mat = cka_matrix(samples, unbiased=unbiased)
             # a layer that did not see every sampled row: each of its pairs on the rows both saw
-            for i, j in itertools.product(range(len(samples)), repeat=2):
-                if i <= j and not (valid[i].all() and valid[j].all()):
+            for i, j in itertools.combinations_with_replacement(range(len(samples)), 2):
+                if not (valid[i].all() and valid[j].all()):
                     both = valid[i] & valid[j]
                     mat[i, j] = mat[j, i] = cka_matrix(
                         [samples[i][both], samples[j][both]], unbiased=unbiased)[0, 1]

@@ -93,4 +93,3 @@ def refuse_per_token_loss(target: Target, analysis: str) -> None:
                         "one per target token (teacher-forced decoding), so it is not available "
                         "for this model; lamina.inspect's statistics, top examples, CKA and "
                         "probes are.")
-

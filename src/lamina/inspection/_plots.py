@@ -114,12 +114,11 @@ class PlotsMixin:
         fig, axes = grid_figure(len(panels))
         for ax, (name, data, seen) in zip(axes, panels):
             z = clean_sample(np.asarray(data).reshape(len(data), -1))
+            panel_color, panel_style = color, style
             if seen is not None and not seen.all():           # rows the layer never saw
                 z = z[seen]
-                color, style = _labels_colors(None if labels is None
-                                              else np.asarray(labels)[seen])
-            else:
-                color, style = _labels_colors(labels)
+                panel_color, panel_style = _labels_colors(None if labels is None
+                                                          else np.asarray(labels)[seen])
             z = z - z.mean(0)
             if z.shape[0] >= 2 and z.shape[1] >= 1:
                 with single_blas():
@@ -128,10 +127,10 @@ class PlotsMixin:
                 var = s ** 2 / max((s ** 2).sum(), 1e-300)
                 if comps.shape[1] == 1:
                     comps = np.hstack([comps, np.zeros_like(comps)])
-                kw = dict(style)
-                if color is not None:
+                kw = dict(panel_style)
+                if panel_color is not None:
                     kw.pop("color", None)
-                    ax.scatter(comps[:, 0], comps[:, 1], c=color, s=5, alpha=0.7, **kw)
+                    ax.scatter(comps[:, 0], comps[:, 1], c=panel_color, s=5, alpha=0.7, **kw)
                 else:
                     ax.scatter(comps[:, 0], comps[:, 1], s=5, alpha=0.7, **kw)
                 ax.set_xlabel(f"PC1 ({100 * var[0]:.0f} %)")

@@ -89,8 +89,9 @@ def probe_layers(ins: Any, y: Any = None, *, task: str | None = None, test_size:
         # a layer that skipped some batches is probed on the sampled rows it saw
         tr, te = train[valid[train]], test[valid[test]]
         score = baseline = float("nan")
-        if len(tr) >= 2 and len(te) >= 1 and (task != "classification"
-                                               or len(np.unique(labels[tr])) >= 2):
+        # too few of its rows (or one class) for a probe: NaN, with n_train/n_test saying why
+        if valid.all() or (len(tr) >= 2 and len(te) >= 1 and (
+                task != "classification" or len(np.unique(labels[tr])) >= 2)):
             scaler = StandardScaler().fit(x[tr])
             xtr, xte = scaler.transform(x[tr]), scaler.transform(x[te])
             with warnings.catch_warnings(), single_blas():

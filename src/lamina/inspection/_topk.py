@@ -7,7 +7,8 @@ units, so the cost per batch is one comparison of ``(units,)`` vectors plus a ``
 few candidate columns. When the caller passes the maxima of groups of consecutive rows (the
 statistics pass computes them anyway), only the groups whose maximum beats a unit's k-th value are
 read: a gather of a few hundred values and a sort of a small pool instead of a ``topk`` over every
-row (5-10x less work per batch once the heaps hold high values). Ties with values kept from
+row (about half the time per update once the heaps hold high values, measured on a (1024, 512)
+ReLU layer). Ties with values kept from
 earlier batches keep the earlier row; ties within one batch are broken by ``torch.topk`` (by the
 earlier row on the group path).
 """
