@@ -331,6 +331,10 @@ def test_foreign_recurrent_module_on_packed_sequences():
     units = flow.units[flow.units["layer"] == "rnn"]
     assert len(units) == 3 and np.isfinite(units["grad_rms"]).all()
     assert (units["grad_rms"] > 0).all()
+    with pytest.raises(lamina.DataError, match=r"layer 'rnn' returns PackedSequence, not a "
+                                               r"tensor with one row per example.*ablate the "
+                                               r"layer that reads it instead"):
+        ins.ablate(x, y)
 
 
 # ---------------------------------------------------------------- saved runs through the CLI
