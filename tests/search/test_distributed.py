@@ -92,40 +92,57 @@ def test_two_workers_share_a_sqlite_file(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+def _running(storage: str, study: str) -> tuple[list[int], int]:
+    """Ids of the study's RUNNING trials whose first heartbeat is written (the ones
+    ``fail_stale_trials`` finds once their worker stops beating), and how many RUNNING trials
+    have no heartbeat yet (asked a moment ago)."""
+    import psycopg2
+
+    with psycopg2.connect(storage) as conn, conn.cursor() as cur:
+        cur.execute("SELECT t.trial_id, h.trial_id IS NOT NULL FROM trials t "
+                    "JOIN studies s USING (study_id) "
+                    "LEFT JOIN trial_heartbeats h USING (trial_id) "
+                    "WHERE s.study_name = %s AND t.state = 'RUNNING'", (study,))
+        rows = cur.fetchall()
+    conn.close()
+    return [i for i, beats in rows if beats], sum(1 for _, beats in rows if not beats)
+
+
 def test_sigkill_one_worker_then_resume(tmp_path: Path, postgres_url: str) -> None:
     study = "killed"
     victim = _worker(tmp_path, postgres_url, study, 1, "60s")
-    survivor = _worker(tmp_path, postgres_url, study, 2, "30s")
-    told_by_victim: list[optuna.trial.FrozenTrial] = []
+    in_training: list[int] = []
     deadline = time.time() + 60
-    while time.time() < deadline:           # wait until it has finished a round: then its
-        time.sleep(0.5)                     # next round's trials are in training
+    while time.time() < deadline and not in_training:
+        time.sleep(0.2)
         try:
-            told_by_victim = [t for t in _load(postgres_url, study).get_trials()
-                              if t.user_attrs.get("lamina", {}).get("worker", "").endswith(
-                                  f":{victim.pid}")]
+            told = [t for t in _load(postgres_url, study).get_trials()
+                    if "lamina" in t.user_attrs]
         except KeyError:                    # the study is not created yet
             continue
-        if told_by_victim:
-            break
-    assert told_by_victim, "the victim never got to train"
+        if not told:                        # kill it in a later round, not while it starts
+            continue
+        # freeze it, then look: between two rounds it has no trial in training, and a trial
+        # asked a moment ago has no heartbeat yet (Optuna's stale check cannot see it)
+        victim.send_signal(signal.SIGSTOP)
+        in_training, unbeaten = _running(postgres_url, study)
+        if unbeaten:
+            in_training = []
+        if not in_training:
+            victim.send_signal(signal.SIGCONT)
+    assert in_training, "the victim never had a trial in training after its first round"
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
     assert victim.returncode == -signal.SIGKILL
-    # RUNNING now: the dead victim's trials, and the survivor's in-flight ones
-    running = [t._trial_id for t in _load(postgres_url, study).get_trials(
-        states=(optuna.trial.TrialState.RUNNING,))]
-    _finish(survivor)
 
+    # a second worker on the same study: its rounds run fail_stale_trials, so the heartbeat
+    # fails the victim's trials and the retry callback queues them again
+    survivor = _worker(tmp_path, postgres_url, study, 2, "30s")
+    _finish(survivor)
     trials = _load(postgres_url, study).get_trials()
     by_id = {t._trial_id: t for t in trials}
-    states = {i: t.state.name for i, t in by_id.items()}
-    # the victim's trials were never told (no lamina record); the survivor's rounds ran
-    # fail_stale_trials, so the heartbeat failed them
-    orphans = [i for i in running if "lamina" not in by_id[i].user_attrs]
-    assert orphans, f"the victim had no trial in training when it was killed: {running}"
-    assert all(states[i] == "FAIL" for i in orphans), {i: states[i] for i in orphans}
-    assert "RUNNING" not in [states[i] for i in running]
+    states = {i: by_id[i].state.name for i in in_training}
+    assert set(states.values()) == {"FAIL"}, states
     retries = [t for t in trials if "failed_trial" in t.system_attrs]
     assert retries, "failed trials were not queued again"
 
