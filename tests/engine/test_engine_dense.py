@@ -251,3 +251,30 @@ def test_flops_per_sample_counts_forward_and_both_gradients() -> None:
     eng = _engine(make_net((256, 256), 100, 10), lr=0.01)
     pairs = [100 * 256, 256 * 256, 256 * 10]
     assert eng.flops_per_sample == 2 * sum(pairs) + 2 * sum(pairs) + 2 * sum(pairs[1:])
+
+
+@pytest.mark.parametrize(("widths", "batch", "expected"), [((16,), 32, 1), ((256, 256), 256, 2)])
+def test_small_steps_train_on_one_thread_and_the_count_comes_back(
+        widths: tuple[int, ...], batch: int, expected: int) -> None:
+    """A step of a few MFLOP runs on one intra-op thread; a large one keeps the caller's."""
+    from lamina.engine._dense import ONE_THREAD_STEP_FLOPS
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        eng = _engine(make_net(widths, 100, 10, dtype="float32"), lr=0.01)
+        assert (batch * eng.flops_per_sample < ONE_THREAD_STEP_FLOPS) == (expected == 1)
+        seen: list[int] = []
+        step = eng._step
+
+        def spy(lr: float) -> None:              # the optimizer update, inside the epoch
+            seen.append(torch.get_num_threads())
+            step(lr)
+
+        eng._step = spy
+        X, y = torch.randn(2 * batch, 100), torch.randint(0, 10, (2 * batch,))
+        eng.train_epoch(X, y, batch, generator=torch.Generator().manual_seed(0))
+        assert seen == [expected, expected]
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(old)

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from contextlib import nullcontext
 from typing import Any
 
 import torch
 from torch import Tensor
 
 from .._errors import ParameterError
+from .._threads import few_threads
 from .._validation import check_float, check_int
 from ..spec import OptimizerSpec
 from ._activations import activation, apply_eval
@@ -36,6 +38,11 @@ from ._losses import Loss, run
 from ._optim import ENGINE_OPTIMIZERS, FusedOptimizer
 from ._program import StepProgram, dense_program
 from ._stats import EpochStats
+
+# Below this many GEMM FLOPs per step, a CPU step runs on one thread: its GEMMs are too small
+# to split, and a second thread only adds a barrier to each kernel (bench/engine_threads.py
+# measures the crossover: one thread is faster up to ~20 MFLOP per step on a 2-core Xeon).
+ONE_THREAD_STEP_FLOPS = 16e6
 
 
 class DenseEngine:
@@ -155,7 +162,8 @@ class DenseEngine:
         2*sum(in*out), input gradients 2*sum(in*out) of every layer but the first.
 
         Steps of a few MFLOP (``batch_size * flops_per_sample``) run fastest on one thread:
-        a second thread cannot speed up such small GEMMs but adds a barrier to each.
+        a second thread cannot speed up such small GEMMs but adds a barrier to each. On CPU,
+        :meth:`train_epoch` runs steps under ``ONE_THREAD_STEP_FLOPS`` on one thread.
         """
         pairs = [w.shape[0] * w.shape[1] for w in self._W]
         return float(4 * sum(pairs) + 2 * sum(pairs[1:]))
@@ -207,6 +215,10 @@ class DenseEngine:
             Draws the permutation and the dropout masks.
         max_steps : int, optional
             Stop after this many steps (the loss then averages over the samples seen).
+
+        On CPU, an epoch whose steps cost under ``ONE_THREAD_STEP_FLOPS`` GEMM FLOPs runs on
+        one intra-op thread (``torch.set_num_threads`` is process-wide; the count is restored
+        when the epoch ends).
         """
         self._sync()
         X = check_x(X, self.n_in, self.dtype, self.device)
@@ -214,7 +226,8 @@ class DenseEngine:
         N = int(X.shape[0])
         B = check_batch_size(batch_size, N)
         limit = None if max_steps is None else check_int("max_steps", max_steps, 1)
-        with torch.inference_mode():
+        small = self.device.type == "cpu" and B * self.flops_per_sample < ONE_THREAD_STEP_FLOPS
+        with torch.inference_mode(), few_threads(1) if small else nullcontext():
             gen = self._device_generator(generator)
             perm = None
             if shuffle:

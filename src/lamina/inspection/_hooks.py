@@ -97,20 +97,6 @@ def on_device(model: nn.Module, device: torch.device | None) -> Iterator[None]:
             model.to(home)
 
 
-@contextmanager
-def few_threads(n: int = 1) -> Iterator[None]:
-    """Run tiny tensor workloads (a handful of images, a small grid) on ``n`` threads: their ops
-    are too small to split, and waiting for busy worker threads can make them 10x slower."""
-    old = torch.get_num_threads()
-    try:
-        if old > n:
-            torch.set_num_threads(n)
-        yield
-    finally:
-        if torch.get_num_threads() != old:
-            torch.set_num_threads(old)
-
-
 def model_device(model: nn.Module) -> torch.device:
     for tensor in list(model.parameters()) + list(model.buffers()):
         return tensor.device

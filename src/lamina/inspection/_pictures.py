@@ -11,7 +11,8 @@ import torch
 from matplotlib.figure import Figure
 
 from .._errors import DataError, ParameterError
-from ._hooks import eval_mode, few_threads, forward_hooks, model_device, model_float_dtype
+from .._threads import few_threads
+from ._hooks import eval_mode, forward_hooks, model_device, model_float_dtype
 from ._model import resolve_model
 from ._taps import Tap, first_tensor, resolve_taps
 
