@@ -1,8 +1,9 @@
 """Run small tensor workloads on fewer intra-op threads.
 
-``torch.set_num_threads`` is process-wide: while a block runs under :func:`few_threads`, other
-Python threads that call torch also see the smaller count (it is restored on exit, also on
-error). lamina uses it only around work whose kernels are too small to split.
+``torch.set_num_threads`` sets the calling thread's intra-op count, and the count that Python
+threads started later begin with (measured with torch 2.13: a count set in one thread does not
+change another running thread's). :func:`few_threads` restores it on exit, also on error. lamina
+uses it only around work whose kernels are too small to split.
 """
 
 from __future__ import annotations

@@ -217,8 +217,8 @@ class DenseEngine:
             Stop after this many steps (the loss then averages over the samples seen).
 
         On CPU, an epoch whose steps cost under ``ONE_THREAD_STEP_FLOPS`` GEMM FLOPs runs on
-        one intra-op thread (``torch.set_num_threads`` is process-wide; the count is restored
-        when the epoch ends).
+        one intra-op thread (``lamina._threads.few_threads``: the calling thread's count comes
+        back when the epoch ends).
         """
         self._sync()
         X = check_x(X, self.n_in, self.dtype, self.device)
