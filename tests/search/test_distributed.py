@@ -111,27 +111,29 @@ def _running(storage: str, study: str) -> tuple[list[int], int]:
 def test_sigkill_one_worker_then_resume(tmp_path: Path, postgres_url: str) -> None:
     study = "killed"
     victim = _worker(tmp_path, postgres_url, study, 1, "60s")
-    in_training: list[int] = []
-    deadline = time.time() + 60
-    while time.time() < deadline and not in_training:
-        time.sleep(0.2)
-        try:
-            told = [t for t in _load(postgres_url, study).get_trials()
-                    if "lamina" in t.user_attrs]
-        except KeyError:                    # the study is not created yet
-            continue
-        if not told:                        # kill it in a later round, not while it starts
-            continue
-        # freeze it, then look: between two rounds it has no trial in training, and a trial
-        # asked a moment ago has no heartbeat yet (Optuna's stale check cannot see it)
-        victim.send_signal(signal.SIGSTOP)
-        in_training, unbeaten = _running(postgres_url, study)
-        if unbeaten:
-            in_training = []
-        if not in_training:
-            victim.send_signal(signal.SIGCONT)
-    assert in_training, "the victim never had a trial in training after its first round"
-    victim.send_signal(signal.SIGKILL)
+    try:
+        in_training: list[int] = []
+        deadline = time.time() + 60
+        while time.time() < deadline and not in_training:
+            time.sleep(0.2)
+            try:
+                told = [t for t in _load(postgres_url, study).get_trials()
+                        if "lamina" in t.user_attrs]
+            except KeyError:                    # the study is not created yet
+                continue
+            if not told:                        # kill it in a later round, not while it starts
+                continue
+            # freeze it, then look: between two rounds it has no trial in training, and a trial
+            # asked a moment ago has no heartbeat yet (Optuna's stale check cannot see it)
+            victim.send_signal(signal.SIGSTOP)
+            in_training, unbeaten = _running(postgres_url, study)
+            if unbeaten:
+                in_training = []
+            if not in_training:
+                victim.send_signal(signal.SIGCONT)
+        assert in_training, "the victim never had a trial in training after its first round"
+    finally:                                # never leave a stopped process behind
+        victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
     assert victim.returncode == -signal.SIGKILL
 
