@@ -56,8 +56,16 @@ def test_train_regression_from_a_csv(tmp_path: Path) -> None:
     ("args", "needle"),
     [
         (("train", "digitz"), "Did you mean 'digits'?"),
-        (("train", "digits", "--hidden", "0"), "Invalid hidden_layer_sizes=(0,)"),
-        (("train", "digits", "--activation", "rleu"), "Did you mean 'relu'?"),
+        (("train", "digits", "--hidden", "0"), "Invalid --hidden='0': widths must be positive "
+                                               "integers, got 0. Pass e.g. --hidden 256,128"),
+        (("train", "digits", "--hidden", "32:rleu"), "Invalid --hidden='32:rleu': spec='32:rleu': "
+                                                     "unknown option 'rleu'"),
+        (("train", "digits", "--activation", "rleu"), "Did you mean 'relu'? Pass one of them "
+                                                      "with --activation."),
+        (("train", "digits", "--lr", "-1"), "Invalid --lr=-1.0: must be a real number in "
+                                            "(0.0, inf]"),
+        (("train", "digits", "--epochs", "0"), "Invalid --epochs=0: must be an integer >= 1"),
+        (("train", "digits", "--batch-size", "0"), "Invalid --batch-size=0"),
         (("evaluate", "/nonexistent/run", "digits"), "does not exist"),
     ],
 )

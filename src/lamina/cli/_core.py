@@ -73,6 +73,31 @@ def _print_metrics(title: str, metrics: dict[str, float]) -> None:
     Console().print(table)
 
 
+# the estimator parameter each `lamina train` option sets, for errors that name the option
+_TRAIN_FLAGS = {"hidden_layer_sizes": "--hidden", "activation": "--activation",
+                "max_iter": "--epochs", "learning_rate_init": "--lr",
+                "batch_size": "--batch-size", "random_state": "--seed", "device": "--device"}
+
+
+def _as_option(err: Any, hidden: str) -> Any:
+    """A ParameterError about an estimator parameter, reworded with the option that set it
+    (the user typed ``--lr -1``, not ``learning_rate_init=-1``); other errors unchanged."""
+    from .._errors import ParameterError
+
+    flag = _TRAIN_FLAGS.get(err.param)
+    if flag == "--hidden":              # a bad width, or a spec that does not parse
+        import re
+
+        guess = re.search(r"Did you mean [^?]*\?", err.fix)
+        return ParameterError(flag, hidden, err.allowed, (guess.group(0) + " " if guess else "")
+                              + "Pass e.g. --hidden 256,128 or a spec such as 256:tanh-128.")
+    if flag is None or type(err) is not ParameterError:
+        return err
+    return ParameterError(flag, err.value, err.allowed,
+                          err.fix.replace(f"as {err.param}=...", f"with {flag}.")
+                          .replace(f"{err.param}=", f"{flag} "))
+
+
 def train_run(data: str, *, hidden: str = "256,128", activation: str = "relu",
               epochs: int = 50, lr: float = 1e-3, batch_size: int = 256,
               out: str | None = None, target: str | None = None, seed: int = 0,
@@ -91,9 +116,14 @@ def train_run(data: str, *, hidden: str = "256,128", activation: str = "relu",
 
     from sklearn.exceptions import ConvergenceWarning
 
-    with warnings.catch_warnings():  # the stop reason is printed below instead
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        est = cls(**kw).fit(Xtr, ytr)
+    from .._errors import ParameterError
+
+    try:
+        with warnings.catch_warnings():  # the stop reason is printed below instead
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est = cls(**kw).fit(Xtr, ytr)
+    except ParameterError as err:
+        raise _as_option(err, hidden) from None
     run = Path(out) if out else Path("runs") / Path(str(data)).stem
     est.save(run)
     metrics = _metrics(est, Xte, yte)
