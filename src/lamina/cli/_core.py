@@ -5,12 +5,16 @@ Every function imports torch/lamina lazily so ``lamina --help`` stays instant.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from ._app import app, friendly
+
+if TYPE_CHECKING:
+    from .._errors import ParameterError
 
 
 def _hidden(text: str) -> Any:
@@ -79,15 +83,13 @@ _TRAIN_FLAGS = {"hidden_layer_sizes": "--hidden", "activation": "--activation",
                 "batch_size": "--batch-size", "random_state": "--seed", "device": "--device"}
 
 
-def _as_option(err: Any, hidden: str) -> Any:
+def _as_option(err: ParameterError, hidden: str) -> ParameterError:
     """A ParameterError about an estimator parameter, reworded with the option that set it
     (the user typed ``--lr -1``, not ``learning_rate_init=-1``); other errors unchanged."""
-    from .._errors import ParameterError
+    from .._errors import ParameterError  # noqa: F811 (at run time; the import above types)
 
     flag = _TRAIN_FLAGS.get(err.param)
     if flag == "--hidden":              # a bad width, or a spec that does not parse
-        import re
-
         guess = re.search(r"Did you mean [^?]*\?", err.fix)
         return ParameterError(flag, hidden, err.allowed, (guess.group(0) + " " if guess else "")
                               + "Pass e.g. --hidden 256,128 or a spec such as 256:tanh-128.")
