@@ -20,6 +20,10 @@ def _run(*args: str) -> object:
     return runner.invoke(app, list(args), catch_exceptions=False)
 
 
+def _accuracy(output: str) -> float:
+    return float(next(line for line in output.splitlines() if "accuracy" in line).split("│")[2])
+
+
 def test_train_evaluate_predict_round_trip(tmp_path: Path) -> None:
     run = tmp_path / "run"
     res = _run("train", "digits", "--hidden", "32", "--epochs", "40", "--batch-size", "64",
@@ -33,6 +37,9 @@ def test_train_evaluate_predict_round_trip(tmp_path: Path) -> None:
     assert acc > 0.85
     res = _run("evaluate", str(run), "digits")
     assert res.exit_code == 0 and "accuracy" in res.output
+    # digits has no test split: evaluate scores the rows train held out, so the same figure
+    assert "the 20 % hold-out `lamina train` kept out (seed 0), 360 rows" in res.output
+    assert _accuracy(res.output) == acc
     out = tmp_path / "p.csv"
     res = _run("predict", str(run), "digits", "--out", str(out))
     assert res.exit_code == 0
@@ -89,3 +96,93 @@ def test_help_does_not_import_torch() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def _table(path: Path, X: object, labels: object = None, columns: tuple[str, ...] = ("a", "b"),
+           ) -> Path:
+    frame = pd.DataFrame(X, columns=list(columns))
+    if labels is not None:
+        frame["label"] = labels
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_string_labels_are_kept_by_name_across_files(tmp_path: Path) -> None:
+    """A file holding only some classes is scored against the run's own labels (each file's
+    labels were once re-encoded from that file alone: 'yes' became class 0 there)."""
+    import numpy as np
+
+    import lamina
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 2))
+    y = np.where(X[:, 0] + X[:, 1] > 0, "yes", "no")
+    _table(tmp_path / "train.csv", X, y)
+    yes = _table(tmp_path / "yes.csv", X[y == "yes"][:100], y[y == "yes"][:100])
+    run = tmp_path / "run"
+    res = _run("train", str(tmp_path / "train.csv"), "--hidden", "16", "--epochs", "60",
+               "--lr", "0.01", "--quiet", "--out", str(run))
+    assert res.exit_code == 0, res.output
+    est = lamina.load(run)
+    assert est.classes_.tolist() == ["no", "yes"]
+    res = _run("evaluate", str(run), str(yes))
+    assert res.exit_code == 0, res.output
+    assert "all 100 rows" in res.output
+    expected = float(np.mean(est.predict(X[y == "yes"][:100].astype(np.float32)) == "yes"))
+    assert expected > 0.7
+    assert _accuracy(res.output) == pytest.approx(expected, abs=5e-5)
+    out = tmp_path / "p.csv"
+    assert _run("predict", str(run), str(yes), "--out", str(out)).exit_code == 0
+    frame = pd.read_csv(out)
+    assert set(frame["prediction"]) <= {"yes", "no"}
+    assert {"proba_no", "proba_yes"} <= set(frame.columns)
+
+
+def test_predict_reads_a_table_without_a_target_and_checks_its_columns(tmp_path: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 2))
+    y = (X[:, 0] > 0).astype(int)
+    run = tmp_path / "run"
+    _table(tmp_path / "train.csv", X, y)
+    assert _run("train", str(tmp_path / "train.csv"), "--hidden", "8", "--epochs", "5",
+                "--quiet", "--out", str(run)).exit_code == 0
+    out = tmp_path / "p.csv"
+    res = _run("predict", str(run), str(_table(tmp_path / "new.csv", X[:7])), "--out", str(out))
+    assert res.exit_code == 0, res.output
+    assert len(pd.read_csv(out)) == 7
+    for name, columns, needle in [
+            ("renamed.csv", ("x1", "x2"), "missing ['a', 'b']; not trained on ['x1', 'x2']"),
+            ("swapped.csv", ("b", "a"), "same columns in another order; expected ['a', 'b']")]:
+        bad = runner.invoke(app, ["predict", str(run),
+                                  str(_table(tmp_path / name, X[:7], columns=columns))])
+        assert bad.exit_code == 2 and needle in bad.output, bad.output
+
+
+def test_evaluate_refuses_labels_the_run_never_saw(tmp_path: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(120, 2))
+    run = tmp_path / "run"
+    _table(tmp_path / "train.csv", X, np.where(X[:, 0] > 0, "up", "down"))
+    assert _run("train", str(tmp_path / "train.csv"), "--hidden", "8", "--epochs", "5",
+                "--quiet", "--out", str(run)).exit_code == 0
+    res = runner.invoke(app, ["evaluate", str(run),
+                              str(_table(tmp_path / "odd.csv", X[:5], ["sideways"] * 5))])
+    assert res.exit_code == 2
+    assert "labels the run never saw in training: ['sideways'] (it knows ['down', 'up'])" \
+        in res.output
+
+
+def test_evaluate_a_run_saved_from_python_scores_every_row(tmp_path: Path) -> None:
+    """No train_data.json (a run saved by est.save): the CLI cannot know the training rows."""
+    from sklearn.datasets import load_digits
+
+    import lamina
+
+    X, y = load_digits(return_X_y=True)
+    lamina.MLPClassifier((16,), max_iter=5, random_state=0).fit(X / 16, y).save(tmp_path / "r")
+    res = _run("evaluate", str(tmp_path / "r"), "digits")
+    assert res.exit_code == 0 and "all 1797 rows of digits" in res.output

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from lamina import DataError, ParameterError
-from lamina.datasets import load, read_table
+from lamina.datasets import load, read_features, read_table, table_columns
 
 
 def _frame() -> pd.DataFrame:
@@ -146,3 +146,32 @@ def test_load_reads_paths_with_target_and_subsample(tmp_path: Path) -> None:
     with pytest.raises(ParameterError, match=r"Invalid split='test': dataset 'big' has no "
                                              r"official test split"):
         load(path, split="test")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_read_features_takes_every_column(tmp_path: Path, suffix: str) -> None:
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [4, 5, 6]})
+    path = tmp_path / f"t{suffix}"
+    frame.to_csv(path, index=False) if suffix == ".csv" else frame.to_parquet(path)
+    assert table_columns(path) == ["a", "b"]
+    X, names = read_features(path)
+    assert names == ["a", "b"] and X.dtype == np.float32
+    np.testing.assert_array_equal(X, frame.to_numpy(dtype=np.float32))
+
+
+def test_read_features_names_a_text_column_and_refuses_npz(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"a": [1.0, 2.0], "color": ["red", "blue"]}).to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"feature column 'color' \(e.g. 'red'\) is not numeric"):
+        read_features(path)
+    np.savez(tmp_path / "t.npz", X=np.zeros((2, 2)))
+    with pytest.raises(ParameterError, match=r"Invalid path=.*t.npz.*a table"):
+        read_features(tmp_path / "t.npz")
+
+
+def test_a_header_without_rows_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("a,b,label\n")
+    with pytest.raises(DataError, match=r"'.*empty.csv' has a header but no rows \(columns: a, "
+                                         r"b, label\)"):
+        read_table(path)

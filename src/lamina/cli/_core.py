@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from . import _rows
 from ._app import app, friendly
 
 if TYPE_CHECKING:
@@ -23,18 +24,6 @@ def _hidden(text: str) -> Any:
     if all(p.isdigit() for p in parts):
         return tuple(int(p) for p in parts)
     return text
-
-
-def _split(ds: Any, seed: int) -> tuple[Any, Any, Any, Any, str]:
-    """The data set's own test split, or a seeded stratified 20 % hold-out."""
-    if ds.X_test is not None and ds.y_test is not None:
-        return ds.X, ds.X_test, ds.y, ds.y_test, "the data set's test split"
-    from sklearn.model_selection import train_test_split
-
-    stratify = ds.y if ds.task == "classification" else None
-    Xtr, Xte, ytr, yte = train_test_split(ds.X, ds.y, test_size=0.2, random_state=seed,
-                                          stratify=stratify)
-    return Xtr, Xte, ytr, yte, f"a stratified 20 % hold-out (seed {seed})"
 
 
 def _load_data(data: str, target: str | None) -> Any:
@@ -50,11 +39,21 @@ def _load_data(data: str, target: str | None) -> Any:
 
 
 def _metrics(est: Any, X: Any, y: Any) -> dict[str, float]:
+    import numpy as np
+
     from ..estimators import MLPClassifier
 
     if isinstance(est, MLPClassifier):
         from sklearn.metrics import accuracy_score, log_loss
 
+        if not getattr(est, "_multilabel", False):
+            unseen = sorted(set(np.asarray(y).tolist()) - set(est.classes_.tolist()), key=str)
+            if unseen:
+                from .._errors import DataError
+
+                raise DataError(f"the data holds labels the run never saw in training: "
+                                f"{unseen[:5]} (it knows {est.classes_.tolist()[:10]}). "
+                                "Score it on data labelled with the same classes.")
         out = {"accuracy": float(accuracy_score(y, est.predict(X)))}
         if not getattr(est, "_multilabel", False):
             out["log_loss"] = float(log_loss(y, est.predict_proba(X), labels=est.classes_))
@@ -108,7 +107,10 @@ def train_run(data: str, *, hidden: str = "256,128", activation: str = "relu",
     from ..estimators import MLPClassifier, MLPRegressor
 
     ds = _load_data(data, target)
-    Xtr, Xte, ytr, yte, how = _split(ds, seed)
+    Xtr, Xte, ytr, yte, kind, how = _rows.split(ds, seed)
+    # classes by their names ('setosa', 'yes'): saved with the run, so predictions read as
+    # labels and another file's labels (encoded from that file alone) are matched by name
+    ytr, yte = _rows.as_labels(ds, ytr), _rows.as_labels(ds, yte)
     cls = MLPRegressor if ds.task == "regression" else MLPClassifier
     kw: dict[str, Any] = {"hidden_layer_sizes": _hidden(hidden), "activation": activation,
                           "max_iter": epochs, "learning_rate_init": lr,
@@ -128,6 +130,7 @@ def train_run(data: str, *, hidden: str = "256,128", activation: str = "relu",
         raise _as_option(err, hidden) from None
     run = Path(out) if out else Path("runs") / Path(str(data)).stem
     est.save(run)
+    _rows.record(run, data, target, ds, seed, kind)
     metrics = _metrics(est, Xte, yte)
     print(f"data: {ds.name} ({len(ytr)} train rows; evaluated on {how}, {len(yte)} rows)")
     print(f"stopped after {est.n_iter_} epochs: {est.stop_reason_}")
@@ -159,20 +162,29 @@ def train(
     print(f"run saved to {run}")
 
 
-def _features(data: str, target: str | None) -> tuple[Any, Any]:
-    from ..datasets import load
+def _predict_rows(run: str, data: str, target: str | None, n_features: int) -> Any:
+    """The rows to predict: the data set's test split if it has one, else all rows. A table
+    whose columns are exactly the run's features has no target column (the usual table to
+    predict on); otherwise its target column is found and left out, as in training."""
+    from ..datasets import load, read_features, table_columns
 
+    if target is None and Path(data).suffix.lower() in (".csv", ".tsv", ".parquet", ".pq") \
+            and len(table_columns(data)) == n_features:
+        X, names = read_features(data)
+        _rows.check_features(run, names, data)
+        return X
     ds = load(data, target=target)
-    if ds.X_test is not None:
-        return ds.X_test, ds.y_test
-    return ds.X, ds.y
+    _rows.check_features(run, ds.feature_names, data)
+    return ds.X_test if ds.X_test is not None else ds.X
 
 
 @app.command()
 @friendly
 def predict(
     run: str = typer.Argument(..., help="A run directory written by `lamina train`."),
-    data: str = typer.Argument(..., help="Data set name or file (its test split if it has one)."),
+    data: str = typer.Argument(..., help="Data set name or file (its test split if it has one, "
+                               "else every row; a table whose columns are exactly the run's "
+                               "features needs no target column)."),
     out: str = typer.Option("predictions.csv", help="CSV file to write."),
     target: str = typer.Option(None, help="Target column to drop, for files."),
 ) -> None:
@@ -183,7 +195,7 @@ def predict(
     from ..train import atomic_write_text
 
     est = load(run)
-    X, _ = _features(data, target)
+    X = _predict_rows(run, data, target, int(est.n_features_in_))
     frame = pd.DataFrame({"prediction": list(est.predict(X))})
     if isinstance(est, MLPClassifier) and not getattr(est, "_multilabel", False):
         proba = est.predict_proba(X)
@@ -197,20 +209,28 @@ def predict(
 @friendly
 def evaluate(
     run: str = typer.Argument(..., help="A run directory written by `lamina train`."),
-    data: str = typer.Argument(..., help="Data set name or file (its test split if it has one)."),
+    data: str = typer.Argument(..., help="Data set name or file: its test split if it has one; "
+                               "else, when it is the data the run was trained on, the rows "
+                               "`lamina train` held out; else every row."),
     target: str = typer.Option(None, help="Target column, for files."),
 ) -> None:
-    """Score a saved run on DATA (accuracy/log-loss or R²/MAE)."""
+    """Score a saved run on DATA (accuracy/log-loss or R²/MAE), never on its training rows."""
+    from ..datasets import load as load_data
     from ..estimators import load
 
     est = load(run)
-    X, y = _features(data, target)
+    ds = load_data(data, target=target)
+    _rows.check_features(run, ds.feature_names, data)
+    X, y, how = _rows.eval_rows(run, data, ds)
     if y is None:
         from .._errors import DataError
 
         raise DataError(f"data {data!r} has no target to evaluate against; pass a file with a "
                         "target column (--target NAME).")
-    _print_metrics(f"{run} on {data}", _metrics(est, X, y))
+    y = _rows.as_labels(ds, y, getattr(est, "classes_", None))
+    metrics = _metrics(est, X, y)
+    print(f"evaluated on {how}")
+    _print_metrics(f"{run} on {data}", metrics)
 
 
 @app.command()

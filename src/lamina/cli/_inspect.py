@@ -12,13 +12,16 @@ from ._app import app, friendly
 
 
 def _split_data(data: str, target: str | None, split: str,
-                raw: bool = False) -> tuple[Any, Any, Any]:
+                raw: bool = False, classes: Any = None) -> tuple[Any, Any, Any]:
     """``(X, y, image_shape)`` of a data set's test split (default) or training split.
 
     ``raw``: the run is a deep estimator that reads its own kind of data (texts, sequences,
-    rating pairs, a series) as its ``predict`` does, so any data set's X is handed to it."""
+    rating pairs, a series) as its ``predict`` does, so any data set's X is handed to it.
+    ``classes``: the run's ``classes_``; labels are given as its classes are (names or
+    indices)."""
     from .._errors import DataError, ParameterError
     from ..datasets import load
+    from ._rows import as_labels
 
     if split not in ("test", "train"):
         raise ParameterError("split", split, "allowed values are 'test', 'train'",
@@ -29,8 +32,8 @@ def _split_data(data: str, target: str | None, split: str,
                         "image data with one row per example (a run of a deep estimator, "
                         "e.g. TextClassifier, reads its own kind of data).")
     if split == "test" and ds.X_test is not None:
-        return ds.X_test, ds.y_test, ds.image_shape
-    return ds.X, ds.y, ds.image_shape
+        return ds.X_test, as_labels(ds, ds.y_test, classes), ds.image_shape
+    return ds.X, as_labels(ds, ds.y, classes), ds.image_shape
 
 
 def inspect_run(run: str, data: str, *, out: str | None = None, target: str | None = None,
@@ -41,7 +44,8 @@ def inspect_run(run: str, data: str, *, out: str | None = None, target: str | No
 
     est = load(run)
     X, y, image_shape = _split_data(data, target, split,
-                                    raw=callable(getattr(est, "network_batches", None)))
+                                    raw=callable(getattr(est, "network_batches", None)),
+                                    classes=getattr(est, "classes_", None))
     ins = inspect(est, X, y, batch_size=batch_size)
     if image_shape is not None:
         ins.input_info["image_shape"] = list(image_shape)

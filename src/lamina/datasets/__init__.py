@@ -14,7 +14,7 @@ from ._idx import read_idx
 from ._quality import DataQualityWarning, check_data
 from ._registry import list_datasets, load
 from ._series import make_windows
-from ._table import read_table
+from ._table import read_features, read_table, table_columns
 from ._toy import make_toy
 
 __all__ = [
@@ -27,7 +27,9 @@ __all__ = [
     "FASHION_MNIST_URL",
     "make_toy",
     "make_windows",
+    "read_features",
     "read_table",
+    "table_columns",
     "read_idx",
     "check_data",
     "DataQualityWarning",

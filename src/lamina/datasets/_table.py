@@ -59,34 +59,92 @@ def read_table(path: str | Path, *, target: str | None = None, task: str | None 
     >>> ds.task, ds.feature_names[:2]  # doctest: +SKIP
     ('regression', ['rooms', 'area'])
     """
-    p = Path(path).expanduser()
+    p = _checked_path(path)
     suffix = p.suffix.lower()
-    if suffix not in TABLE_SUFFIXES:
+    if task is not None:
+        task = check_choice("task", task, ["classification", "regression"])
+    if suffix == ".npz":
+        return _read_npz(p, target, task)
+    return _from_frame(_read_frame(p), p.stem, target, task, drop)
+
+
+def _checked_path(path: str | Path) -> Path:
+    p = Path(path).expanduser()
+    if p.suffix.lower() not in TABLE_SUFFIXES:
         raise ParameterError("path", str(path), "expected a file ending in "
                              + ", ".join(TABLE_SUFFIXES), "Convert the data to CSV or Parquet.")
     if not p.is_file():
         raise DataError(f"file not found: {str(p)!r}. Check the path (relative paths start "
                         f"from {Path.cwd()}).")
-    if task is not None:
-        task = check_choice("task", task, ["classification", "regression"])
-    if suffix == ".npz":
-        return _read_npz(p, target, task)
+    return p
+
+
+def _read_frame(p: Path) -> Any:
+    """A CSV/TSV/Parquet file as a DataFrame with string column names."""
     import pandas as pd
 
     try:
-        if suffix in (".parquet", ".pq"):
+        if p.suffix.lower() in (".parquet", ".pq"):
             frame = pd.read_parquet(p)
         else:
-            frame = pd.read_csv(p, sep="\t" if suffix == ".tsv" else ",")
+            frame = pd.read_csv(p, sep="\t" if p.suffix.lower() == ".tsv" else ",")
     except Exception as exc:  # pandas/pyarrow raise many types; the user needs the file + reason
         raise DataError(f"could not read {str(p)!r}: {type(exc).__name__}: {exc}") from None
-    return _from_frame(frame, p.stem, target, task, drop)
+    frame.columns = [str(c) for c in frame.columns]
+    if not len(frame):
+        raise DataError(f"{str(p)!r} has a header but no rows (columns: "
+                        + ", ".join(list(frame.columns)[:10]) + "). Pass a table with data.")
+    return frame
+
+
+def table_columns(path: str | Path) -> list[str]:
+    """The column names of a CSV/TSV/Parquet file (its header), or ``[]`` for an NPZ archive.
+
+    >>> table_columns("houses.csv")  # doctest: +SKIP
+    ['rooms', 'area', 'price']
+    """
+    p = _checked_path(path)
+    if p.suffix.lower() == ".npz":
+        return []
+    if p.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        return [str(c) for c in pq.read_schema(p).names]
+    return list(_read_frame_head(p))
+
+
+def _read_frame_head(p: Path) -> list[str]:
+    import pandas as pd
+
+    try:
+        head = pd.read_csv(p, sep="\t" if p.suffix.lower() == ".tsv" else ",", nrows=0)
+    except Exception as exc:
+        raise DataError(f"could not read {str(p)!r}: {type(exc).__name__}: {exc}") from None
+    return [str(c) for c in head.columns]
+
+
+def read_features(path: str | Path) -> tuple[np.ndarray, list[str]]:
+    """Every column of a CSV/TSV/Parquet table as features, for a table without a target
+    (data to predict on): ``(X float32 (N, D), column names)``.
+
+    Raises
+    ------
+    DataError
+        A column is not numeric (named, with the fix), or the file cannot be read.
+    """
+    p = _checked_path(path)
+    if p.suffix.lower() == ".npz":
+        raise ParameterError("path", str(path), "a table (.csv, .tsv, .parquet) to read "
+                             "without a target", "Read an NPZ archive with read_table.")
+    frame = _read_frame(p)
+    if not len(frame.columns):
+        raise DataError(f"{str(p)!r} has no columns. Pass a table with a header row.")
+    return _numeric_features(frame), list(frame.columns)
 
 
 def _from_frame(frame: Any, name: str, target: str | None, task: str | None,
                 drop: Sequence[str]) -> Dataset:
-    columns = [str(c) for c in frame.columns]
-    frame.columns = columns
+    columns = list(frame.columns)
     for col in drop:
         if col not in columns:
             raise ParameterError("drop", col, "not a column of the table (columns: "

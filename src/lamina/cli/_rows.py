@@ -1,0 +1,113 @@
+"""Which rows of DATA a CLI command reads, and its labels in the run's own terms.
+
+``lamina train`` records in ``RUN/train_data.json`` what it trained on: the data set or file,
+the target column, how it split off its test rows (seed, fraction), a fingerprint of the rows
+and the feature columns. With it, ``lamina evaluate RUN DATA`` scores a run on the rows
+``lamina train`` held out when DATA is the data it trained on (never on rows it trained on);
+other data is scored whole. Class labels are the data set's own names (``'setosa'``, ``'yes'``),
+so a file that lacks a class is still scored against the right labels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+TRAIN_DATA = "train_data.json"
+TEST_SIZE = 0.2
+
+
+def fingerprint(ds: Any) -> str:
+    """SHA-256 of the training rows and targets of a data set (what `lamina train` split)."""
+    import numpy as np
+
+    h = hashlib.sha256()
+    for a in (ds.X, ds.y):
+        if a is not None:
+            arr = np.ascontiguousarray(a)
+            h.update(str((arr.dtype.str, arr.shape)).encode())
+            h.update(arr.tobytes())
+    return h.hexdigest()
+
+
+def split(ds: Any, seed: int) -> tuple[Any, Any, Any, Any, str, str]:
+    """The data set's own test split, or a seeded stratified hold-out:
+    ``(X_train, X_test, y_train, y_test, kind, description)``."""
+    if ds.X_test is not None and ds.y_test is not None:
+        return ds.X, ds.X_test, ds.y, ds.y_test, "test_split", "the data set's test split"
+    from sklearn.model_selection import train_test_split
+
+    stratify = ds.y if ds.task == "classification" else None
+    Xtr, Xte, ytr, yte = train_test_split(ds.X, ds.y, test_size=TEST_SIZE, random_state=seed,
+                                          stratify=stratify)
+    return (Xtr, Xte, ytr, yte, "holdout",
+            f"a stratified {TEST_SIZE:.0%} hold-out (seed {seed})".replace("%", " %"))
+
+
+def as_labels(ds: Any, y: Any, classes: Any = None) -> Any:
+    """Class indices as labels: the data set's class names, unless ``classes`` (a run's
+    ``classes_``) are numbers (a run trained on the indices themselves)."""
+    import numpy as np
+
+    if y is None or ds.task != "classification" or not ds.target_names:
+        return y
+    if classes is not None and np.asarray(classes).dtype.kind not in "UO":
+        return y
+    return np.asarray(ds.target_names)[np.asarray(y)]
+
+
+def record(run: Path, data: str, target: str | None, ds: Any, seed: int, kind: str) -> None:
+    """Write ``RUN/train_data.json`` (atomically)."""
+    from ..train import atomic_write_text
+
+    info = {"data": str(data), "target": target, "split": kind, "seed": int(seed),
+            "test_size": TEST_SIZE, "rows": int(len(ds.X)), "fingerprint": fingerprint(ds),
+            "features": list(ds.feature_names) if ds.feature_names is not None else None}
+    atomic_write_text(Path(run) / TRAIN_DATA, json.dumps(info, indent=2))
+
+
+def read_record(run: str | Path) -> dict[str, Any] | None:
+    """The run's training-data record, or None (a run saved from Python, or an older run)."""
+    path = Path(run) / TRAIN_DATA
+    if not path.is_file():
+        return None
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        from .._errors import RunDirError
+
+        raise RunDirError(f"{path} is not valid JSON; delete it (the run itself loads without "
+                          "it) or re-train with `lamina train`.") from None
+    return info if isinstance(info, dict) else None
+
+
+def check_features(run: str | Path, names: Any, data: str) -> None:
+    """Refuse a table whose feature columns ``names`` are not the ones the run trained on."""
+    info = read_record(run)
+    want = info.get("features") if info else None
+    have = list(names) if names is not None else None
+    if not want or have is None or have == want:
+        return
+    from .._errors import DataError
+
+    missing = [c for c in want if c not in have]
+    extra = [c for c in have if c not in want]
+    what = (f"missing {missing[:5]}" if missing else "") + ("; " if missing and extra else "") \
+        + (f"not trained on {extra[:5]}" if extra else "")
+    raise DataError(f"the feature columns of {data!r} are not the ones {run} was trained on ("
+                    + (what or "same columns in another order") + f"; expected {want[:8]}"
+                    + ("..." if len(want) > 8 else "") + "). Rename or reorder the columns.")
+
+
+def eval_rows(run: str | Path, data: str, ds: Any) -> tuple[Any, Any, str]:
+    """``(X, y, description)``: the rows to score a run on."""
+    if ds.X_test is not None and ds.y_test is not None:
+        return ds.X_test, ds.y_test, f"{data}'s test split, {len(ds.X_test)} rows"
+    info = read_record(run)
+    if info and info.get("split") == "holdout" and info.get("fingerprint") == fingerprint(ds):
+        _, Xte, _, yte, _, _ = split(ds, int(info["seed"]))
+        return (Xte, yte, f"the {TEST_SIZE:.0%} hold-out `lamina train` kept out (seed "
+                          f"{info['seed']}), {len(yte)} rows".replace("%", " %"))
+    return ds.X, ds.y, f"all {len(ds.X)} rows of {data}"
