@@ -186,3 +186,18 @@ def test_evaluate_a_run_saved_from_python_scores_every_row(tmp_path: Path) -> No
     lamina.MLPClassifier((16,), max_iter=5, random_state=0).fit(X / 16, y).save(tmp_path / "r")
     res = _run("evaluate", str(tmp_path / "r"), "digits")
     assert res.exit_code == 0 and "all 1797 rows of digits" in res.output
+
+
+@pytest.mark.parametrize(("table", "needle"), [
+    ("a,b,label\n1,2,x\n,3,y\n4,5,x\n6,7,y\n", "X has 1 NaN values in column 'a'"),
+    ("a,b,label\n1,2,x\n3,3,y\n4,5,x\n6,7,y\n1,1,z\n", "y: class 'z' has only 1 sample"),
+    ("a,b,label\n1,2,x\n3,3,y\n4,5,x\n6,7,y\n", "cannot hold out 20 % of t's 4 rows"),
+    ("a,b,label\n", "has a header but no rows"),
+])
+def test_train_refuses_unusable_tables_in_one_line(tmp_path: Path, table: str, needle: str,
+                                                    ) -> None:
+    (tmp_path / "t.csv").write_text(table)
+    res = runner.invoke(app, ["train", str(tmp_path / "t.csv"), "--epochs", "2"])
+    assert res.exit_code == 2, res.output
+    lines = [line for line in res.output.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and needle in lines[0], res.output

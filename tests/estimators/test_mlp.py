@@ -6,6 +6,7 @@ import inspect
 import pickle
 
 import numpy as np
+import pandas as pd
 import pytest
 import sklearn.neural_network as sknn
 from sklearn.base import clone
@@ -198,8 +199,12 @@ def test_bad_data() -> None:
     clf = lamina.MLPClassifier((4,), max_iter=2)
     nan = X4.copy()
     nan[3, 1] = np.nan
-    with pytest.raises(DataError, match=r"(?s)Input X contains NaN.*imput"):
+    with pytest.raises(DataError, match=r"^Input X contains NaN at row 3, column 1 \(1 NaN/inf "
+                                         r"value in all\)\. Remove or impute .*SimpleImputer\.$"):
         clf.fit(nan, y4)
+    frame = pd.DataFrame(nan, columns=[f"f{j}" for j in range(nan.shape[1])])
+    with pytest.raises(DataError, match=r"NaN at row 3, column 'f1' \(1 NaN/inf value in all\)"):
+        clf.fit(frame, y4)
     inf = X4.copy()
     inf[0, 0] = np.inf
     with pytest.raises(DataError, match="infinity"):

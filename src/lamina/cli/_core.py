@@ -35,6 +35,14 @@ def _load_data(data: str, target: str | None) -> Any:
 
         raise DataError(f"data {data!r} is a {ds.task!r} set; `lamina train` fits tabular/image "
                         "classification or regression. Use its recipe: `lamina recipe --list`.")
+    import warnings
+
+    from ..datasets import DataQualityWarning, check_data
+
+    with warnings.catch_warnings():     # errors only (NaN named by column, a lone class, ...)
+        warnings.simplefilter("ignore", DataQualityWarning)
+        check_data(ds.X, _rows.as_labels(ds, ds.y), task=ds.task,
+                   feature_names=ds.feature_names)
     return ds
 
 

@@ -40,8 +40,15 @@ def split(ds: Any, seed: int) -> tuple[Any, Any, Any, Any, str, str]:
     from sklearn.model_selection import train_test_split
 
     stratify = ds.y if ds.task == "classification" else None
-    Xtr, Xte, ytr, yte = train_test_split(ds.X, ds.y, test_size=TEST_SIZE, random_state=seed,
-                                          stratify=stratify)
+    try:
+        Xtr, Xte, ytr, yte = train_test_split(ds.X, ds.y, test_size=TEST_SIZE,
+                                              random_state=seed, stratify=stratify)
+    except ValueError as err:               # too few rows (per class) to hold any out
+        from .._errors import DataError
+
+        raise DataError(f"cannot hold out {TEST_SIZE:.0%} of {ds.name}'s {len(ds.X)} rows for "
+                        f"testing ({err}). Pass more rows: a stratified hold-out needs at "
+                        "least one test row per class.".replace("%", " %")) from None
     return (Xtr, Xte, ytr, yte, "holdout",
             f"a stratified {TEST_SIZE:.0%} hold-out (seed {seed})".replace("%", " %"))
 

@@ -89,7 +89,7 @@ class BaseMLP(BaseEstimator):
                 return validate_data(self, X, **kw)
             return validate_data(self, X, y, multi_output=True, y_numeric=self._y_numeric, **kw)
         except ValueError as err:
-            raise DataError(_with_fix(str(err))) from None
+            raise DataError(_with_fix(str(err), X)) from None
 
     def _to_tensor(self, X: np.ndarray) -> torch.Tensor:
         p = next(self.module_.parameters())
@@ -338,9 +338,32 @@ def _check_split_weights(sw: np.ndarray, sw_val: np.ndarray, fraction: float) ->
                             "more rows a positive weight.")
 
 
-def _with_fix(message: str) -> str:
-    """Add a fix to sklearn's data-validation messages where it gives none."""
+def _first_nonfinite(X: Any) -> str:
+    """Where ``X``'s first NaN/inf is, e.g. " at row 3, column 'age' (2 values in all)"."""
+    try:
+        arr = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        return ""
+    bad = ~np.isfinite(arr)
+    if arr.ndim != 2 or not bad.any():
+        return ""
+    row, col = (int(i) for i in np.argwhere(bad)[0])
+    columns = getattr(X, "columns", None)
+    name = repr(str(columns[col])) if columns is not None else str(col)
+    n = int(bad.sum())
+    return f" at row {row}, column {name} ({n} NaN/inf value{'s' if n > 1 else ''} in all)"
+
+
+def _with_fix(message: str, X: Any = None) -> str:
+    """sklearn's data-validation messages, made one line with a fix where they give none.
+
+    NaN/inf in X: sklearn's first sentence ("Input X contains NaN."), where it is, and the fix
+    (its own advice runs to a paragraph about HistGradientBoosting)."""
     low = message.lower()
+    if ("nan" in low or "infinity" in low) and low.startswith("input x"):
+        first = message.split(".")[0]
+        return (f"{first}{_first_nonfinite(X)}. Remove or impute the missing/infinite values "
+                "first, e.g. with sklearn.impute.SimpleImputer.")
     if "nan" in low or "infinity" in low:
         return (message + " Remove or impute the missing/infinite values first, e.g. with "
                 "sklearn.impute.SimpleImputer.") if "imput" not in low else message
