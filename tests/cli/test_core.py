@@ -201,3 +201,28 @@ def test_train_refuses_unusable_tables_in_one_line(tmp_path: Path, table: str, n
     assert res.exit_code == 2, res.output
     lines = [line for line in res.output.strip().splitlines() if line.strip()]
     assert len(lines) == 1 and needle in lines[0], res.output
+
+
+def test_drop_leaves_columns_out_of_training_and_of_later_tables(tmp_path: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(200, 2))
+    frame = pd.DataFrame({"id": range(200), "name": [f"n{i}" for i in range(200)],
+                          "a": X[:, 0], "b": X[:, 1],
+                          "label": np.where(X[:, 0] > 0, "up", "down")})
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    frame.drop(columns="label")[:6].to_csv(tmp_path / "new.csv", index=False)
+    run = tmp_path / "run"
+    res = runner.invoke(app, ["train", str(tmp_path / "t.csv"), "--quiet", "--out", str(run)])
+    assert res.exit_code == 2 and "leave it out with --drop name." in res.output
+    res = _run("train", str(tmp_path / "t.csv"), "--hidden", "8", "--epochs", "20", "--lr",
+               "0.01", "--quiet", "--drop", "id,name", "--out", str(run))
+    assert res.exit_code == 0, res.output
+    out = tmp_path / "p.csv"
+    assert _run("predict", str(run), str(tmp_path / "new.csv"), "--out", str(out)).exit_code == 0
+    assert len(pd.read_csv(out)) == 6
+    res = _run("evaluate", str(run), str(tmp_path / "t.csv"))
+    assert res.exit_code == 0 and "hold-out `lamina train` kept out" in res.output
+    res = runner.invoke(app, ["train", "digits", "--drop", "x"])
+    assert res.exit_code == 2 and "Invalid --drop='x': it applies to files only" in res.output

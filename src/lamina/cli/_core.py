@@ -26,10 +26,21 @@ def _hidden(text: str) -> Any:
     return text
 
 
-def _load_data(data: str, target: str | None) -> Any:
+def _columns(text: str | None) -> list[str]:
+    """``--drop 'id,name'`` -> ['id', 'name']."""
+    return [c.strip() for c in (text or "").split(",") if c.strip()]
+
+
+def _load_data(data: str, target: str | None, drop: list[str] | None = None) -> Any:
+    from .._errors import DataError
     from ..datasets import load
 
-    ds = load(data, target=target)
+    try:
+        ds = load(data, target=target, drop=drop) if drop else load(data, target=target)
+    except DataError as err:        # the loader's fix names its Python argument drop=[...]
+        raise DataError(re.sub(r"drop=\[([^\]]*)\]",
+                               lambda m: "--drop " + m.group(1).replace("'", ""),
+                               str(err))) from None
     if ds.task not in ("classification", "regression", "multilabel"):
         from .._errors import DataError
 
@@ -110,11 +121,17 @@ def _as_option(err: ParameterError, hidden: str) -> ParameterError:
 def train_run(data: str, *, hidden: str = "256,128", activation: str = "relu",
               epochs: int = 50, lr: float = 1e-3, batch_size: int = 256,
               out: str | None = None, target: str | None = None, seed: int = 0,
-              device: str = "cpu", verbose: bool = True) -> tuple[Any, Path, dict[str, float]]:
+              device: str = "cpu", verbose: bool = True, drop: list[str] | None = None,
+              ) -> tuple[Any, Path, dict[str, float]]:
     """Train an MLP on a data set; save the run; return (estimator, run dir, test metrics)."""
     from ..estimators import MLPClassifier, MLPRegressor
 
-    ds = _load_data(data, target)
+    if drop and not _is_file(data):
+        from .._errors import ParameterError as _PE
+
+        raise _PE("--drop", ",".join(drop), f"it applies to files only; {data!r} has fixed "
+                  "columns", "Remove --drop.")
+    ds = _load_data(data, target, drop)
     Xtr, Xte, ytr, yte, kind, how = _rows.split(ds, seed)
     # classes by their names ('setosa', 'yes'): saved with the run, so predictions read as
     # labels and another file's labels (encoded from that file alone) are matched by name
@@ -138,7 +155,7 @@ def train_run(data: str, *, hidden: str = "256,128", activation: str = "relu",
         raise _as_option(err, hidden) from None
     run = Path(out) if out else Path("runs") / Path(str(data)).stem
     est.save(run)
-    _rows.record(run, data, target, ds, seed, kind)
+    _rows.record(run, data, target, ds, seed, kind, drop or [])
     metrics = _metrics(est, Xte, yte)
     print(f"data: {ds.name} ({len(ytr)} train rows; evaluated on {how}, {len(yte)} rows)")
     print(f"stopped after {est.n_iter_} epochs: {est.stop_reason_}")
@@ -161,29 +178,44 @@ def train(
     seed: int = typer.Option(0, help="Random seed."),
     device: str = typer.Option("cpu", help="cpu, cuda, cuda:N."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    drop: str = typer.Option(None, help="Columns to leave out, for files: 'id,name' (predict "
+                             "and evaluate leave them out too)."),
 ) -> None:
     """Train a network of hidden layers on DATA and save the run directory."""
     _, run, metrics = train_run(data, hidden=hidden, activation=activation, epochs=epochs,
                                 lr=lr, batch_size=batch_size, out=out, target=target,
-                                seed=seed, device=device, verbose=not quiet)
+                                seed=seed, device=device, verbose=not quiet,
+                                drop=_columns(drop))
     _print_metrics("test metrics", metrics)
     print(f"run saved to {run}")
 
 
 def _predict_rows(run: str, data: str, target: str | None, n_features: int) -> Any:
     """The rows to predict: the data set's test split if it has one, else all rows. A table
-    whose columns are exactly the run's features has no target column (the usual table to
-    predict on); otherwise its target column is found and left out, as in training."""
-    from ..datasets import load, read_features, table_columns
+    whose columns (less those `lamina train --drop` left out) are exactly the run's features
+    has no target column (the usual table to predict on); otherwise its target column is found
+    and left out, as in training."""
+    from ..datasets import read_features, table_columns
 
+    dropped = _rows.dropped(run, data)
     if target is None and Path(data).suffix.lower() in (".csv", ".tsv", ".parquet", ".pq") \
-            and len(table_columns(data)) == n_features:
-        X, names = read_features(data)
+            and len([c for c in table_columns(data) if c not in dropped]) == n_features:
+        X, names = read_features(data, drop=dropped)
         _rows.check_features(run, names, data)
         return X
-    ds = load(data, target=target)
+    ds = _load_data(data, target, dropped) if _is_file(data) else _load_any(data, target)
     _rows.check_features(run, ds.feature_names, data)
     return ds.X_test if ds.X_test is not None else ds.X
+
+
+def _is_file(data: str) -> bool:
+    return Path(data).suffix.lower() in (".csv", ".tsv", ".parquet", ".pq", ".npz")
+
+
+def _load_any(data: str, target: str | None) -> Any:
+    from ..datasets import load
+
+    return load(data, target=target)
 
 
 @app.command()
@@ -227,7 +259,8 @@ def evaluate(
     from ..estimators import load
 
     est = load(run)
-    ds = load_data(data, target=target)
+    dropped = _rows.dropped(run, data)
+    ds = _load_data(data, target, dropped) if dropped else load_data(data, target=target)
     _rows.check_features(run, ds.feature_names, data)
     X, y, how = _rows.eval_rows(run, data, ds)
     if y is None:

@@ -65,11 +65,13 @@ def as_labels(ds: Any, y: Any, classes: Any = None) -> Any:
     return np.asarray(ds.target_names)[np.asarray(y)]
 
 
-def record(run: Path, data: str, target: str | None, ds: Any, seed: int, kind: str) -> None:
+def record(run: Path, data: str, target: str | None, ds: Any, seed: int, kind: str,
+           drop: list[str]) -> None:
     """Write ``RUN/train_data.json`` (atomically)."""
     from ..train import atomic_write_text
 
-    info = {"data": str(data), "target": target, "split": kind, "seed": int(seed),
+    info = {"data": str(data), "target": target, "drop": list(drop), "split": kind,
+            "seed": int(seed),
             "test_size": TEST_SIZE, "rows": int(len(ds.X)), "fingerprint": fingerprint(ds),
             "features": list(ds.feature_names) if ds.feature_names is not None else None}
     atomic_write_text(Path(run) / TRAIN_DATA, json.dumps(info, indent=2))
@@ -88,6 +90,18 @@ def read_record(run: str | Path) -> dict[str, Any] | None:
         raise RunDirError(f"{path} is not valid JSON; delete it (the run itself loads without "
                           "it) or re-train with `lamina train`.") from None
     return info if isinstance(info, dict) else None
+
+
+def dropped(run: str | Path, data: str) -> list[str]:
+    """The columns `lamina train --drop` left out, when ``data`` is a table that has them."""
+    info = read_record(run)
+    drop = [str(c) for c in (info or {}).get("drop") or []]
+    if not drop or Path(data).suffix.lower() not in (".csv", ".tsv", ".parquet", ".pq"):
+        return []
+    from ..datasets import table_columns
+
+    have = set(table_columns(data))
+    return [c for c in drop if c in have]
 
 
 def check_features(run: str | Path, names: Any, data: str) -> None:

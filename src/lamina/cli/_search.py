@@ -80,6 +80,10 @@ def search_command(
     if objectives is not None and len(objectives) == 1:
         objectives = objectives[0]
 
+    held = _trials_held(store, name)
+    if held and not resume:
+        print(f"study {name!r} in {_masked(url)} already holds {held} trials: this search adds "
+              "to it, as workers sharing a study do. Pass --study NEW_NAME to start afresh.")
     bar = None if quiet else _Bar(budget)
     try:
         if bar is not None:
@@ -101,6 +105,14 @@ def search_command(
     print(res.summary())
     print(f"trials: {folder / 'trials.csv'}  best: {folder / 'best.json'}  study: {name} in "
           f"{_masked(url)}")
+
+
+def _trials_held(storage: Any, name: str) -> int:
+    """How many trials the study ``name`` holds in ``storage`` (0 when it does not exist)."""
+    try:
+        return int(storage.get_n_trials(storage.get_study_id_from_name(name)))
+    except KeyError:
+        return 0
 
 
 def _parse_space(text: str) -> Any:

@@ -123,9 +123,9 @@ def _read_frame_head(p: Path) -> list[str]:
     return [str(c) for c in head.columns]
 
 
-def read_features(path: str | Path) -> tuple[np.ndarray, list[str]]:
-    """Every column of a CSV/TSV/Parquet table as features, for a table without a target
-    (data to predict on): ``(X float32 (N, D), column names)``.
+def read_features(path: str | Path, drop: Sequence[str] = ()) -> tuple[np.ndarray, list[str]]:
+    """Every column of a CSV/TSV/Parquet table (but ``drop``) as features, for a table without
+    a target (data to predict on): ``(X float32 (N, D), column names)``.
 
     Raises
     ------
@@ -137,6 +137,12 @@ def read_features(path: str | Path) -> tuple[np.ndarray, list[str]]:
         raise ParameterError("path", str(path), "a table (.csv, .tsv, .parquet) to read "
                              "without a target", "Read an NPZ archive with read_table.")
     frame = _read_frame(p)
+    missing = [c for c in drop if c not in frame.columns]
+    if missing:
+        raise ParameterError("drop", missing[0], "not a column of the table (columns: "
+                             + ", ".join(list(frame.columns)[:20]) + ")",
+                             did_you_mean(missing[0], list(frame.columns)).strip())
+    frame = frame.drop(columns=list(drop))
     if not len(frame.columns):
         raise DataError(f"{str(p)!r} has no columns. Pass a table with a header row.")
     return _numeric_features(frame), list(frame.columns)
