@@ -226,3 +226,14 @@ def test_drop_leaves_columns_out_of_training_and_of_later_tables(tmp_path: Path)
     assert res.exit_code == 0 and "hold-out `lamina train` kept out" in res.output
     res = runner.invoke(app, ["train", "digits", "--drop", "x"])
     assert res.exit_code == 2 and "Invalid --drop='x': it applies to files only" in res.output
+
+
+@pytest.mark.parametrize(("data", "hint"), [("breast_cancer", True), ("iris", False)])
+def test_train_says_when_features_are_not_standardised(tmp_path: Path, data: str,
+                                                        hint: bool) -> None:
+    res = _run("train", data, "--hidden", "8", "--epochs", "2", "--quiet", "--out",
+               str(tmp_path / "run"))
+    assert res.exit_code == 0, res.output
+    note = "note: the features are not standardised ('worst area': mean 880.6, std 568.9)"
+    assert (note in res.output) == hint
+    assert ("note: the features are not standardised" in res.output) == hint

@@ -57,6 +57,25 @@ def _load_data(data: str, target: str | None, drop: list[str] | None = None) -> 
     return ds
 
 
+def _scale_hint(ds: Any) -> None:
+    """Say so when the features are far from standardised: the MLP is trained on them as they
+    are (as sklearn's is), and wide columns make it train slowly or badly."""
+    import numpy as np
+
+    X = np.asarray(ds.X, dtype=np.float64)
+    if X.ndim != 2 or not len(X):
+        return
+    std, mean = X.std(0), np.abs(X.mean(0))
+    j = int(np.argmax(np.maximum(std / 5.0, mean / 20.0)))
+    if std[j] <= 5.0 and mean[j] <= 20.0:
+        return
+    name = repr(str(ds.feature_names[j])) if ds.feature_names is not None else f"column {j}"
+    print(f"note: the features are not standardised ({name}: mean {X[:, j].mean():.4g}, std "
+          f"{std[j]:.4g}); the network trains on them as they are. It usually learns faster "
+          "and better on standardised columns: scale them first (e.g. sklearn's "
+          "StandardScaler).")
+
+
 def _metrics(est: Any, X: Any, y: Any) -> dict[str, float]:
     import numpy as np
 
@@ -153,6 +172,7 @@ def train_run(data: str, *, hidden: str = "256,128", activation: str = "relu",
             est = cls(**kw).fit(Xtr, ytr)
     except ParameterError as err:
         raise _as_option(err, hidden) from None
+    _scale_hint(ds)
     run = Path(out) if out else Path("runs") / Path(str(data)).stem
     est.save(run)
     _rows.record(run, data, target, ds, seed, kind, drop or [])
