@@ -175,3 +175,9 @@ def test_a_header_without_rows_says_so(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"'.*empty.csv' has a header but no rows \(columns: a, "
                                          r"b, label\)"):
         read_table(path)
+
+
+def test_registered_names_match_in_any_case() -> None:
+    assert load("Digits").name == "digits"
+    with pytest.raises(ParameterError, match=r"Did you mean 'digits'\?"):
+        load("digitz")

@@ -255,3 +255,18 @@ def test_regressor_poisson_loss_and_positional_hint() -> None:
         lamina.MLPRegressor("poisson", hidden_layer_sizes=(4,), max_iter=2).fit(X, -y)
     with pytest.raises(ParameterError, match=r"Invalid loss=\(32,\).*hidden_layer_sizes=\(32,\)"):
         lamina.MLPRegressor((32,)).fit(X, y)  # type: ignore[arg-type]
+
+
+def test_fitting_a_read_only_frame_raises_no_torch_warning() -> None:
+    """pandas copy-on-write frames give read-only arrays; torch warns when it aliases one."""
+    import warnings
+
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    arr = X.to_numpy()
+    arr.flags.writeable = False
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        clf = lamina.MLPClassifier((8,), max_iter=3, random_state=0).fit(X, y)
+        clf.predict(X)
+        lamina.MLPClassifier((8,), max_iter=3, random_state=0).fit(arr, y.to_numpy())
+    assert not [w for w in seen if "not writable" in str(w.message)], [str(w.message) for w in seen]

@@ -59,7 +59,8 @@ def _print_summary(ins: Any) -> None:
     from rich.table import Table
 
     console = Console()
-    table = Table(title=f"{ins.n_rows} examples, {len(ins.records)} hidden layers")
+    n = len(ins.records)
+    table = Table(title=f"{ins.n_rows} examples, {n} hidden layer{'s' if n != 1 else ''}")
     for col in ("layer", "units", "dead %", "saturated %", "effective rank"):
         table.add_column(col, justify="left" if col == "layer" else "right")
     for r in ins.layers.itertuples():

@@ -150,7 +150,8 @@ def load(name_or_path: str | Path, *, target: str | None = None, split: str = "t
     if n_samples is not None:
         n_samples = check_int("n_samples", n_samples, 1, None)
     name = str(name_or_path)
-    entry = REGISTRY.get(name)
+    entry = REGISTRY.get(name) or (REGISTRY.get(name.lower()) if not _looks_like_path(name)
+                                    else None)
     if entry is not None:
         if target is not None:
             raise ParameterError("target", target, f"the registered dataset {name!r} has a "

@@ -24,6 +24,7 @@ from ..train import (
     Schedule,
     Trainer,
     check_sample_weight,
+    readable_tensor,
 )
 from ._inference import DenseInference, plain_rows
 from ._params import validate_params
@@ -93,7 +94,7 @@ class BaseMLP(BaseEstimator):
 
     def _to_tensor(self, X: np.ndarray) -> torch.Tensor:
         p = next(self.module_.parameters())
-        return torch.as_tensor(np.ascontiguousarray(X)).to(device=p.device, dtype=p.dtype)
+        return readable_tensor(np.ascontiguousarray(X)).to(device=p.device, dtype=p.dtype)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "module_"):

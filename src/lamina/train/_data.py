@@ -17,6 +17,17 @@ def model_device_dtype(model: torch.nn.Module) -> tuple[torch.device, torch.dtyp
     return torch.device("cpu"), torch.get_default_dtype()
 
 
+def readable_tensor(a: Any) -> torch.Tensor:
+    """``torch.as_tensor`` of an array-like, copying a read-only array first (pandas'
+    copy-on-write frames give read-only arrays, which torch will not alias: it warns)."""
+    if isinstance(a, torch.Tensor):
+        return a
+    arr = np.asarray(a)
+    if not arr.flags.writeable:
+        arr = np.array(arr)
+    return torch.as_tensor(arr)
+
+
 def as_tensor_pair(data: Any, loss: str, device: torch.device, dtype: torch.dtype,
                    name: str) -> tuple[torch.Tensor, torch.Tensor] | None:
     """``(X, y)`` arrays/tensors -> device tensors shaped for ``loss``; None for loaders."""
@@ -25,8 +36,7 @@ def as_tensor_pair(data: Any, loss: str, device: torch.device, dtype: torch.dtyp
     X, y = data
     if not isinstance(X, (np.ndarray, torch.Tensor)) and not hasattr(X, "__array__"):
         return None
-    Xt = torch.as_tensor(np.asarray(X) if not isinstance(X, torch.Tensor) else X)
-    yt = torch.as_tensor(np.asarray(y) if not isinstance(y, torch.Tensor) else y)
+    Xt, yt = readable_tensor(X), readable_tensor(y)
     if Xt.shape[0] != yt.shape[0]:
         raise DataError(f"{name}: X has {Xt.shape[0]} rows but y has {yt.shape[0]}; they must "
                         "have one label per row. Check that X and y come from the same split.")
