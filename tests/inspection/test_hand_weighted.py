@@ -48,6 +48,10 @@ def test_top_examples_by_hand(hand):
     assert top.indices.tolist() == [4, 1, 3]                  # x0 = 4, 3, 2
     assert top.values.tolist() == [4.0, 3.0, 2.0]
     assert top.low_indices.tolist() == [2, 0, 3]              # x0 = 0, 1, 2
+    assert not top.constant
+    dead = ins.top_examples("hidden.0", 2)                     # u2 = 0 on every row
+    assert dead.constant and dead.values.tolist() == [0.0, 0.0, 0.0]
+    assert ins.top_examples("hidden.1", 1).constant            # tanh(3) on every row
     assert ins.top_examples("hidden.0", 1, k=2).indices.tolist() in ([0, 3], [3, 0])
     with pytest.raises(lamina.ParameterError, match=r"Invalid k=5: between 1 and top_k=3"):
         ins.top_examples("hidden.0", 0, k=5)

@@ -18,12 +18,17 @@ from ._tables import layers_table, sample_valid, units_table
 @dataclass(frozen=True)
 class TopExamples:
     """Rows (indices into the inspected data) that excite a unit most, with the unit's values
-    (descending), and the rows that excite it least (``low_*``, ascending)."""
+    (descending), and the rows that excite it least (``low_*``, ascending).
+
+    ``constant`` is True when the unit took one value on every row (a dead ReLU unit is 0
+    throughout): its "top" and "bottom" rows are then ties, listed in row order, and say
+    nothing about the unit."""
 
     indices: np.ndarray
     values: np.ndarray
     low_indices: np.ndarray
     low_values: np.ndarray
+    constant: bool = False
 
 
 @dataclass
@@ -164,7 +169,8 @@ class Inspection(PlotsMixin):
 
         top_i, top_v = take(st["top_val"], st["top_idx"])
         low_i, low_v = take(st["bottom_val"], st["bottom_idx"])
-        return TopExamples(top_i, top_v, low_i, low_v)
+        lo, hi = float(st["min"][unit]), float(st["max"][unit])
+        return TopExamples(top_i, top_v, low_i, low_v, constant=bool(lo == hi))
 
     # ------------------------------------------------------------------ analyses
     def cka(self, unbiased: bool = True) -> pd.DataFrame:
