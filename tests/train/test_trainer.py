@@ -150,3 +150,16 @@ def test_bad_input_messages(digits) -> None:  # type: ignore[no-untyped-def]
         Trainer(net, verbose=False).fit((X[:10], y[:9]))
     with pytest.raises(DataError, match="needs integer class ids"):
         Trainer(net, verbose=False).fit((X[:10], y[:10] + 0.5))
+
+
+def test_progress_without_a_terminal_prints_one_plain_line(capsys) -> None:
+    """Under pytest stdout is not a terminal: no bar (rich would draw it cut at 80 columns)."""
+    import lamina
+
+    net = lamina.build((8,), in_features=4, out=3, seed=0)
+    X, y = torch.randn(64, 4), torch.randint(0, 3, (64,))
+    lamina.Trainer(net, lr=1e-2, stop=[lamina.MaxEpochs(3)], verbose=True).fit((X, y))
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("training: 3 epochs in ") and "(reached max_epochs=3); last: loss" \
+        in lines[0]

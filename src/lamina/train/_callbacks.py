@@ -21,7 +21,10 @@ class Callback:
 
 
 class Progress(Callback):
-    """A ``rich`` progress bar over epochs with the latest losses; silent when disabled."""
+    """A ``rich`` progress bar over epochs with the latest losses; silent when disabled.
+
+    When the output is not a terminal (a log file, a pipe, CI), no bar is drawn: one plain
+    line at the end says how many epochs ran, how long they took and the last losses."""
 
     def __init__(self, total: int | None, enabled: bool = True, description: str = "training"):
         self.total = total
@@ -29,10 +32,14 @@ class Progress(Callback):
         self.description = description
         self._progress: Any = None
         self._task: Any = None
+        self._plain: dict[str, Any] | None = None
 
     def on_train_begin(self, state: TrainState) -> None:
         if not self.enabled:
             return
+        import time
+
+        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -41,6 +48,10 @@ class Progress(Callback):
             TimeElapsedColumn,
         )
 
+        console = Console()
+        if not (console.is_terminal or console.is_jupyter):
+            self._plain = {"epochs": 0, "info": "", "t0": time.perf_counter()}
+            return
         self._progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                                   MofNCompleteColumn(), TimeElapsedColumn(),
                                   TextColumn("{task.fields[info]}"), transient=False)
@@ -48,15 +59,27 @@ class Progress(Callback):
         self._task = self._progress.add_task(self.description, total=self.total, info="")
 
     def on_epoch_end(self, state: TrainState, record: dict[str, Any]) -> None:
-        if self._progress is None:
+        if self._progress is None and self._plain is None:
             return
         parts = [f"loss {record['train_loss']:.4g}"]
         for key in ("val_loss", "val_accuracy", "val_r2", "val_score"):
             if key in record:
                 parts.append(f"{key} {record[key]:.4g}")
+        if self._plain is not None:
+            self._plain["epochs"] += 1
+            self._plain["info"] = "  ".join(parts)
+            return
         self._progress.update(self._task, advance=1, info="  ".join(parts))
 
     def on_train_end(self, state: TrainState) -> None:
+        if self._plain is not None:
+            import time
+
+            p, self._plain = self._plain, None
+            why = f" ({state.history.stop_reason})" if state.history.stop_reason else ""
+            print(f"{self.description}: {p['epochs']} epochs in "
+                  f"{time.perf_counter() - p['t0']:.2f} s{why}; last: {p['info']}", flush=True)
+            return
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
