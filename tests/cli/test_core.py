@@ -128,6 +128,10 @@ def test_string_labels_are_kept_by_name_across_files(tmp_path: Path) -> None:
     res = _run("evaluate", str(run), str(yes))
     assert res.exit_code == 0, res.output
     assert "all 100 rows" in res.output
+    # a tiny labelled table to score or predict is not held to the training checks
+    two = _table(tmp_path / "two.csv", X[:2], y[:2])
+    assert _run("evaluate", str(run), str(two)).exit_code == 0
+    assert _run("predict", str(run), str(two), "--out", str(tmp_path / "t.csv")).exit_code == 0
     expected = float(np.mean(est.predict(X[y == "yes"][:100].astype(np.float32)) == "yes"))
     assert expected > 0.7
     assert _accuracy(res.output) == pytest.approx(expected, abs=5e-5)

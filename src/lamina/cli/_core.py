@@ -31,7 +31,10 @@ def _columns(text: str | None) -> list[str]:
     return [c.strip() for c in (text or "").split(",") if c.strip()]
 
 
-def _load_data(data: str, target: str | None, drop: list[str] | None = None) -> Any:
+def _load_data(data: str, target: str | None, drop: list[str] | None = None, *,
+               for_training: bool = False) -> Any:
+    """Load DATA (leaving ``drop`` out); ``for_training``: a table/image task only, and the
+    data checks that would break training (not for tables to predict on or score)."""
     from .._errors import DataError
     from ..datasets import load
 
@@ -41,6 +44,8 @@ def _load_data(data: str, target: str | None, drop: list[str] | None = None) -> 
         raise DataError(re.sub(r"drop=\[([^\]]*)\]",
                                lambda m: "--drop " + m.group(1).replace("'", ""),
                                str(err))) from None
+    if not for_training:
+        return ds
     if ds.task not in ("classification", "regression", "multilabel"):
         from .._errors import DataError
 
@@ -150,7 +155,7 @@ def train_run(data: str, *, hidden: str = "256,128", activation: str = "relu",
 
         raise _PE("--drop", ",".join(drop), f"it applies to files only; {data!r} has fixed "
                   "columns", "Remove --drop.")
-    ds = _load_data(data, target, drop)
+    ds = _load_data(data, target, drop, for_training=True)
     Xtr, Xte, ytr, yte, kind, how = _rows.split(ds, seed)
     # classes by their names ('setosa', 'yes'): saved with the run, so predictions read as
     # labels and another file's labels (encoded from that file alone) are matched by name
