@@ -72,7 +72,10 @@ def record(run: Path, data: str, target: str | None, ds: Any, seed: int, kind: s
 
     info = {"data": str(data), "target": target, "drop": list(drop), "split": kind,
             "seed": int(seed),
-            "test_size": TEST_SIZE, "rows": int(len(ds.X)), "fingerprint": fingerprint(ds),
+            "test_size": TEST_SIZE, "rows": int(len(ds.X)),
+            # only a hold-out needs it (to find the held-out rows again); hashing 60 000 images
+            # for a set with its own test split would cost time for nothing
+            "fingerprint": fingerprint(ds) if kind == "holdout" else None,
             "features": list(ds.feature_names) if ds.feature_names is not None else None}
     atomic_write_text(Path(run) / TRAIN_DATA, json.dumps(info, indent=2))
 
