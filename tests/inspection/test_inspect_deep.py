@@ -26,16 +26,25 @@ def hooked(est: Any, X: Any, layer: str = "hidden.0", *, batch_size: int = 256,
            lengths: bool = True, zero_unit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(pooled units (N, d), network outputs (N, ...))`` over ``est.network_batches(X)``.
 
+    A per-step output of padded sequences is averaged over each example's real steps.
     ``lengths=False`` drops the sequence lengths from the forward call; ``zero_unit`` zeroes one
     unit of ``layer``'s output (ablation by hand)."""
     module = est.module_
     sub = module.get_submodule(layer)
     axis = getattr(sub, "unit_axis", 1)
     pooled: list[torch.Tensor] = []
+    padding: list[Any] = [None]
 
     def hook(mod: Any, args: Any, out: torch.Tensor) -> Any:
         moved = out.movedim(axis % out.dim(), -1)                    # (B, ..., d)
-        pooled.append(moved.reshape(out.shape[0], -1, moved.shape[-1]).mean(1).double())
+        pad = padding[0]
+        if pad is not None and moved.dim() == 3 and moved.shape[1] == pad[1]:
+            rows = [moved[b, :max(int(n), 0)].double().mean(0) if int(n) > 0
+                    else torch.zeros(moved.shape[-1], dtype=torch.float64)
+                    for b, n in enumerate(pad[0])]
+            pooled.append(torch.stack(rows))
+        else:
+            pooled.append(moved.reshape(out.shape[0], -1, moved.shape[-1]).mean(1).double())
         if zero_unit is not None:
             out = out.clone()
             out.select(axis % out.dim(), zero_unit).zero_()
@@ -48,6 +57,8 @@ def hooked(est: Any, X: Any, layer: str = "hidden.0", *, batch_size: int = 256,
         module.eval()
         with torch.no_grad():
             for inputs, _ in est.network_batches(X, batch_size=batch_size):
+                padding[0] = (inputs[1], inputs[0].shape[1]) if lengths and len(inputs) > 1 \
+                    else None
                 outs.append(module(*(inputs if lengths else inputs[:1])).double())
     finally:
         handle.remove()
@@ -403,3 +414,50 @@ def test_steps_that_skip_batches_use_only_the_rows_they_saw(tmp_path):
     back = lamina.Inspection.load(tmp_path / "ins")
     np.testing.assert_array_equal(np.isfinite(back.activations("act#1")).all(1), seen)
     assert back.cka().loc["act#0", "act#1"] == pytest.approx(want, rel=1e-9)
+
+
+def _single(est: Any, X: Any, layer: str) -> list[torch.Tensor]:
+    """The layer's output for each example run alone (no padding), as (steps, units)."""
+    outs: list[torch.Tensor] = []
+    module = dict(est.module_.named_modules())[layer]
+    handle = module.register_forward_hook(
+        lambda m, i, o: outs.append((o[0] if isinstance(o, tuple) else o).detach()))
+    try:
+        for x in X:
+            est.predict([x])
+    finally:
+        handle.remove()
+    return [o.reshape(-1, o.shape[-1]).double() for o in outs]
+
+
+@pytest.mark.parametrize("batch_size", [256, 3])
+def test_padded_steps_are_not_counted(batch_size: int) -> None:
+    """A recurrent layer's sequence output and an embedding are read over each example's real
+    steps: the statistics equal those of the examples run one by one (no padding), whatever the
+    batch size (padding used to be averaged in, so they changed with it)."""
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(int(n), 3)).astype(np.float32) for n in rng.integers(2, 15, size=30)]
+    y = np.array([int(x[:, 0].mean() > 0) for x in X])
+    seq = lamina.SequenceClassifier("gru(6):readout=seq-seqpool(mean)", epochs=2,
+                                    random_state=0).fit(X, y)
+    units = inspect(seq, X, batch_size=batch_size).units
+    got = units[units.layer == "hidden.0"].set_index("unit")
+    alone = _single(seq, X, "hidden.0")
+    per_example = torch.stack([o.mean(0) for o in alone])              # (N, units)
+    steps = torch.cat(alone)                                           # (real steps, units)
+    np.testing.assert_allclose(got["mean"].to_numpy(), per_example.mean(0).numpy(), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(got["max"].to_numpy(), per_example.max(0).values.numpy(),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got["frac_active"].to_numpy(), (steps > 0).double().mean(0)
+                               .numpy(), rtol=1e-6)
+
+    texts = ["good food", "bad", "really very good indeed", "awful bad food", "fine"] * 6
+    labels = np.array([1, 0, 1, 0, 1] * 6)
+    txt = lamina.TextClassifier("embed(4)-seqpool", epochs=2, random_state=0).fit(texts, labels)
+    units = inspect(txt, texts, batch_size=batch_size).units
+    got = units[units.layer == "hidden.0"].set_index("unit")
+    alone = _single(txt, texts, "hidden.0")
+    np.testing.assert_allclose(got["mean"].to_numpy(),
+                               torch.stack([o.mean(0) for o in alone]).mean(0).numpy(),
+                               rtol=1e-5, atol=1e-6)

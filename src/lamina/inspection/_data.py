@@ -41,6 +41,17 @@ class Batch:
     def n(self) -> int:
         return int(self.x.shape[0])
 
+    def padding(self) -> tuple[torch.Tensor, int] | None:
+        """``(lengths, T)`` when the batch is padded sequences: ``x`` is ``(B, T, ...)`` and an
+        extra forward argument holds one integer length per example; else None."""
+        if self.x.dim() < 2:
+            return None
+        for e in self.extra:
+            if isinstance(e, torch.Tensor) and e.dim() == 1 and int(e.shape[0]) == self.n \
+                    and not e.is_floating_point() and e.dtype != torch.bool:
+                return e, int(self.x.shape[1])
+        return None
+
 
 def _as_array(value: Any) -> Any:
     if isinstance(value, torch.Tensor):

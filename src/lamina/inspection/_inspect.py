@@ -239,7 +239,7 @@ class _Collector:
 
     def on_output(self, tap: Tap, call: int, output: Any) -> None:
         assert self.batch is not None
-        pooled, elements = to_units(output, tap, self.batch.x.shape[0])
+        pooled, elements = to_units(output, tap, self.batch.x.shape[0], self.batch.padding())
         key = (tap.name, call)
         stats = self.sites.get(key)
         if stats is None:

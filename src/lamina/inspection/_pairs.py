@@ -62,10 +62,11 @@ def cka_models(A: Any, B: Any, X: Any, *, unbiased: bool, batch_size: int | None
     def grab(key: str) -> Any:
         def callback(tap: Tap, call: int, output: Any) -> None:
             if call == 0:
-                captured[key] = to_units(output, tap, n_rows[0])[0].double()
+                captured[key] = to_units(output, tap, n_rows[0], pads[key])[0].double()
         return callback
 
     n_rows = [0]
+    pads: dict[str, Any] = {"a": None, "b": None}    # each model's batch padding (lengths, T)
     acc = CKAAccumulator()
     sums = [0.0, 0.0, 0.0]
     with ExitStack() as stack, torch.inference_mode():
@@ -76,6 +77,7 @@ def cka_models(A: Any, B: Any, X: Any, *, unbiased: bool, batch_size: int | None
         hooks_b = stack.enter_context(forward_hooks([tap_b], grab("b")))
         for batch_a, batch_b in sources:
             n_rows[0] = batch_a.n
+            pads["a"], pads["b"] = batch_a.padding(), batch_b.padding()
             if batch_b.n != batch_a.n:
                 raise DataError(f"the two models read X into different rows ({batch_a.n} vs "
                                 f"{batch_b.n} in a batch); CKA compares the same examples, so "

@@ -201,9 +201,14 @@ def _packed_units(seq: PackedSequence, tap: Tap,
     return pooled, elements
 
 
-def to_units(output: Any, tap: Tap, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+def to_units(output: Any, tap: Tap, batch: int,
+             padding: tuple[torch.Tensor, int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """``(pooled, elements)`` of an output: ``(B, units)`` per-example unit values (mean over
-    positions/time) and ``(B * positions, units)`` for element-wise counts (active, saturated)."""
+    positions/time) and ``(B * positions, units)`` for element-wise counts (active, saturated).
+
+    ``padding``: ``(lengths, T)`` of a batch of padded sequences. An output with one position
+    axis of length ``T`` (a recurrent layer's sequence, an embedding) is then read over each
+    example's real steps only: padded steps are neither averaged nor counted."""
     t = first_tensor(output)
     if isinstance(t, PackedSequence):
         return _packed_units(t, tap, batch)
@@ -234,6 +239,20 @@ def to_units(output: Any, tap: Tap, batch: int) -> tuple[torch.Tensor, torch.Ten
         return units, units
     moved = t.movedim((batch_axis, unit_axis), (0, -1))      # (B, ..., d)
     width = moved.shape[-1]
+    if padding is not None and moved.dim() == 3 and moved.shape[1] == padding[1]:
+        return _unpadded_units(moved, padding[0])
     elements = moved.reshape(-1, width)                      # (B * positions, d)
     pooled = elements.view(batch, -1, width).mean(1)         # (B, d) mean over positions
+    return pooled, elements
+
+
+def _unpadded_units(seq: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(pooled, elements)`` of padded sequences ``(B, T, d)``: the mean over each example's
+    first ``lengths[b]`` steps, and those steps only (whatever the padding holds)."""
+    lengths = lengths.to(seq.device).clamp(0, seq.shape[1])
+    valid = torch.arange(seq.shape[1], device=seq.device)[None, :] < lengths[:, None]  # (B, T)
+    elements = seq[valid]                                                   # (sum lengths, d)
+    kept = torch.where(valid[..., None], seq, torch.zeros((), dtype=seq.dtype,
+                                                           device=seq.device))
+    pooled = kept.sum(1) / lengths[:, None].clamp(min=1).to(seq.dtype)      # (B, d)
     return pooled, elements
