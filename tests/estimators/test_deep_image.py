@@ -122,3 +122,14 @@ def test_save_load(fitted, digits, tmp_path: Path) -> None:  # type: ignore[no-u
     assert again.image_shape_ == fitted.image_shape_ and again.n_iter_ == fitted.n_iter_
     assert again.history_["train_loss"] == fitted.history_["train_loss"]
     np.testing.assert_array_equal(again.classes_, fitted.classes_)
+
+
+def test_flat_square_rows_warn_and_channels_last_is_named_at_fit(digits) -> None:  # type: ignore[no-untyped-def]
+    X, y, _, _ = digits
+    with pytest.warns(UserWarning, match=r"X has 64 features per row, read as one-channel 1-D "
+                                         r"signals .* pass image_shape=\(1, 8, 8\)"):
+        clf = ImageClassifier(SPEC, epochs=1, random_state=0).fit(X[:100], y[:100])
+    assert clf.image_shape_ == (1, 64)
+    with pytest.raises(DataError, match=r"per-sample shape \(8, 8, 1\), which looks channels-"
+                                        r"last.*X.transpose\(0, 3, 1, 2\)"):
+        ImageClassifier(SPEC, epochs=1).fit(X[:100].reshape(-1, 8, 8, 1), y[:100])

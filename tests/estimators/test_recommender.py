@@ -83,6 +83,19 @@ def test_cold_start_fallback_is_mean_plus_known_bias(fitted):
             rec.set_params(cold_start="bias")
 
 
+def test_ids_of_another_type_warn_instead_of_silently_falling_back(fitted):
+    rec, *_ = fitted
+    with pytest.warns(UserWarning, match=r"the user ids given are strings \(e.g. '7'\) but the "
+                                         r"model was fitted on numbers \(e.g. 0\): none is known"):
+        got = rec.predict(["7"], [11])
+    assert got[0] != pytest.approx(rec.predict(7, 11)[0])      # the fallback, as warned
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                          # plain unknown ids: no warning
+        rec.predict([9999], [11])
+
+
 def test_recommend_excludes_seen_and_ranks_by_prediction(fitted):
     rec, X, y, tr, _ = fitted
     user = 3

@@ -56,10 +56,24 @@ def infer_shape(X: np.ndarray, image_shape: tuple[int, ...] | None) -> tuple[int
             reshape_to(X, image_shape, "image_shape")
         return image_shape
     if X.ndim == 2:
+        side = math.isqrt(X.shape[1])
+        if side >= 8 and side * side == X.shape[1]:
+            import warnings
+
+            warnings.warn(f"X has {X.shape[1]} features per row, read as one-channel 1-D "
+                          f"signals of length {X.shape[1]} (the conv layers are 1-D). If the "
+                          f"rows are flattened {side} x {side} images, pass "
+                          f"image_shape=(1, {side}, {side}) or X of shape (N, {side}, {side}).",
+                          UserWarning, stacklevel=6)
         return (1, X.shape[1])
     if X.ndim == 3:
         return (1, X.shape[1], X.shape[2])
     if X.ndim == 4:
+        if X.shape[3] in (1, 3, 4) and X.shape[1] not in (1, 3, 4):
+            raise DataError(f"X has per-sample shape {tuple(X.shape[1:])}, which looks "
+                            "channels-last (height, width, channels); images are (channels, "
+                            "height, width). Move the channel axis first: "
+                            "X.transpose(0, 3, 1, 2).")
         return tuple(int(d) for d in X.shape[1:])
     raise DataError(f"X has shape {X.shape}; expected (N, C, H, W) images, (N, H, W) "
                     "one-channel images or (N, D) rows. Reshape X.")

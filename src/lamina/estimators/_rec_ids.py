@@ -42,9 +42,22 @@ class IdMap:
         return cls(np.asarray(unique), what)
 
     def index(self, raw: np.ndarray) -> np.ndarray:
-        """``(n,)`` int64 network indices; 0 for ids not seen in fit."""
+        """``(n,)`` int64 network indices; 0 for ids not seen in fit. Ids of another type than
+        the fitted ones (``"290"`` for ``290``) are all unseen: that warns, naming the fix."""
         check_ids(raw, self.what)
-        return (self._index.get_indexer(pd.Index(raw)) + 1).astype(np.int64)
+        out = (self._index.get_indexer(pd.Index(raw)) + 1).astype(np.int64)
+        if len(out) and not out.any() and _kind(raw) != _kind(self.ids):
+            import warnings
+
+            def show(v: Any) -> str:
+                return repr(v.item() if isinstance(v, np.generic) else v)
+
+            warnings.warn(f"the {self.what} ids given are {_kind(raw)}s (e.g. "
+                          f"{show(np.asarray(raw).ravel()[0])}) but the model was fitted on "
+                          f"{_kind(self.ids)}s (e.g. {show(self.ids[0])}): none is known, so "
+                          "every one gets the cold-start fallback. Convert them to the fitted "
+                          "type first.", UserWarning, stacklevel=3)
+        return out
 
     def to_json(self) -> list[Any]:
         return [v.item() if isinstance(v, np.generic) else v for v in self.ids.tolist()]
@@ -55,6 +68,19 @@ class IdMap:
         if ids.dtype.kind in "US":   # keep strings as Python objects, as pandas gave them
             ids = ids.astype(object)
         return cls(ids, what)
+
+
+def _kind(values: np.ndarray) -> str:
+    """``"string"`` or ``"number"`` (or the type name) of an id array's first element."""
+    first = np.asarray(values).ravel()[:1]
+    if not len(first):
+        return "empty"
+    v = first[0]
+    if isinstance(v, (str, np.str_, bytes)):
+        return "string"
+    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+        return "number"
+    return type(v).__name__
 
 
 class SeenItems:
