@@ -461,3 +461,14 @@ def test_padded_steps_are_not_counted(batch_size: int) -> None:
     np.testing.assert_allclose(got["mean"].to_numpy(),
                                torch.stack([o.mean(0) for o in alone]).mean(0).numpy(),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_ablation_and_gradient_flow_take_y_only_when_needed(digits):
+    X, y = digits
+    ae = lamina.Autoencoder("16", bottleneck=4, epochs=1, random_state=0).fit(X)
+    ins = inspect(ae, X)
+    assert ins.ablate(X).equals(ins.ablate(X, None))       # reconstructs X: no y needed
+    assert ins.gradient_flow(X).layers.equals(ins.gradient_flow(X, None).layers)
+    clf = lamina.MLPClassifier((8,), max_iter=2, random_state=0).fit(X, y)
+    with pytest.raises(lamina.DataError, match=r"ablation needs targets: pass y=\.\.\."):
+        inspect(clf, X).ablate(X)

@@ -42,7 +42,7 @@ from ._targets import (
 _CHUNK_ELEMENTS = 2 ** 20
 
 
-def ablate_units(model: Any, X: Any, y: Any, layers: Any = None, *,
+def ablate_units(model: Any, X: Any, y: Any = None, layers: Any = None, *,
                  batch_size: int = 1024) -> pd.DataFrame:
     """Zero each unit of ``layers`` in turn and measure the loss and score on ``(X, y)``.
 

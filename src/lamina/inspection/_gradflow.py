@@ -46,7 +46,7 @@ class GradientFlow:
         return list(self.layers.loc[self.layers["exploding"], "layer"])
 
 
-def gradient_flow(model: Any, X: Any, y: Any, layers: Any = None, *, batch_size: int = 1024,
+def gradient_flow(model: Any, X: Any, y: Any = None, layers: Any = None, *, batch_size: int = 1024,
                   vanishing: float = 1e-2, exploding: float = 1e2) -> GradientFlow:
     """Gradient norms per layer and unit over ``(X, y)`` (see the module docstring).
 

@@ -204,7 +204,7 @@ class Inspection(PlotsMixin):
         self.results["probe"] = result
         return result
 
-    def ablate(self, X: Any, y: Any, layers: Any = None, *, batch_size: int = 1024,
+    def ablate(self, X: Any, y: Any = None, layers: Any = None, *, batch_size: int = 1024,
                model: Any = None) -> pd.DataFrame:
         """Loss/score change when each unit is zeroed, all units of a layer batched together.
         See :func:`lamina.inspection.ablate_units`."""
@@ -215,7 +215,7 @@ class Inspection(PlotsMixin):
         self.results["ablation"] = result
         return result
 
-    def gradient_flow(self, X: Any, y: Any, *, batch_size: int = 1024, model: Any = None,
+    def gradient_flow(self, X: Any, y: Any = None, *, batch_size: int = 1024, model: Any = None,
                       vanishing: float = 1e-2, exploding: float = 1e2) -> Any:
         """Gradient norms per layer and unit with vanishing/exploding flags.
         See :func:`lamina.inspection.gradient_flow`."""
