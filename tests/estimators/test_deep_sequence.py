@@ -85,6 +85,9 @@ def test_bad_sequences(fitted) -> None:  # type: ignore[no-untyped-def]
         fitted.predict([X[0], np.zeros((5, 3))])
     with pytest.raises(DataError, match=r"X\[0\] is empty \(0 steps\)"):
         fitted.predict([np.zeros((0, 2))])
+    with pytest.raises(DataError, match=r"read as 5 one-feature sequences; if it is ONE sequence "
+                                        r"of shape \(5, 2\), wrap it in a list: \[X\]"):
+        fitted.predict(np.zeros((5, 2)))
     with pytest.raises(DataError, match=r"X\[1\] has 3 features per step, but X\[0\] has 2"):
         SequenceClassifier().fit([np.zeros((3, 2)), np.zeros((3, 3))], [0, 1])
     with pytest.raises(DataError, match=r"X\[0\] has shape \(2, 2, 2\); each sequence must be 2-D"):

@@ -135,6 +135,9 @@ def test_horizon_longer_than_the_series_allows():
         Forecaster(n_lags=24, horizon=150, strategy="recursive").fit(s)
     with pytest.raises(lamina.ParameterError, match=r"Invalid n_lags=144"):
         Forecaster(n_lags=144, horizon=2, strategy="recursive").fit(s)
+    with pytest.raises(lamina.ParameterError, match=r"Invalid n_lags=200: longer than this "
+                                                    r"series allows"):     # not the horizon's
+        Forecaster(n_lags=200, horizon=1).fit(s)
 
 
 def test_bad_parameters_name_the_value():

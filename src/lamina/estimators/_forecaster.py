@@ -128,8 +128,9 @@ class Forecaster(DeepEstimator):
         steps = horizon if p["strategy"] == "direct" else 1
         n_windows = n - lags - steps + 1
         if p["strategy"] == "direct" and n_windows < 1:
+            bad, value = ("n_lags", lags) if lags >= n else ("horizon", horizon)
             raise ParameterError(
-                "horizon", horizon, f"longer than this series allows: a series of {n} points "
+                bad, value, f"longer than this series allows: a series of {n} points "
                 f"with n_lags={lags} leaves no window whose next {horizon} values are known "
                 f"(the direct strategy needs n_lags + horizon <= {n})",
                 f"Use a shorter horizon or fewer lags (n_lags + horizon <= {n}), or a longer "

@@ -213,9 +213,14 @@ def check_sequence_list(X: Any, name: str = "X", *, features: int | None = None,
                             "step. Drop empty sequences before fitting/predicting.")
         width = features if features is not None else (out[0].shape[1] if out else a.shape[1])
         if a.shape[1] != width:
+            one = (isinstance(X, np.ndarray) and X.ndim == 2 and features is not None
+                   and X.shape[1] == features and a.shape[1] == 1)
+            hint = (f" A 2-D {name} is read as {len(seqs)} one-feature sequences; if it is ONE "
+                    f"sequence of shape {X.shape}, wrap it in a list: [{name}]." if one else "")
             raise DataError(f"{name}[{i}] has {a.shape[1]} features per step, but "
                             f"{'the model was fitted with' if features is not None else name + '[0] has'} "
-                            f"{width}. Every sequence must have the same number of features.")
+                            f"{width}. Every sequence must have the same number of features."
+                            + hint)
         if not np.isfinite(a).all():
             step = int(np.argwhere(~np.isfinite(a))[0][0])
             raise DataError(f"{name}[{i}] holds NaN or infinite values (first at step {step}). "

@@ -281,7 +281,8 @@ class _EstimatorStream:
         except (TypeError, ValueError) as err:    # lamina's DataError is a ValueError too
             if isinstance(err, LaminaError) and not isinstance(err, DataError):
                 raise                              # a bad parameter names itself already
-            raise DataError(f"{self.label} could not read {self.param} (inspection feeds it "
+            what = self.param if self.y is None else f"{self.param} and y"
+            raise DataError(f"{self.label} could not read {what} (inspection feeds them "
                             f"through the estimator, as predict does): {err}") from err
         return gen, first
 
