@@ -93,9 +93,13 @@ def test_wrong_shapes_and_values(fitted) -> None:  # type: ignore[no-untyped-def
         fitted.predict(np.zeros((2, 63)))
     bad = np.zeros((2, 64))
     bad[1, 5] = np.nan
-    with pytest.raises(DataError, match=r"(?s)Input X contains NaN.*Remove or impute"):
+    with pytest.raises(DataError, match=r"^Input X contains NaN at sample 1, position \(5,\) \(1 "
+                                        r"NaN/inf values in all\)\. Remove or impute the "
+                                        r"missing/infinite values first\.$"):
         fitted.predict(bad)
-    with pytest.raises(DataError, match=r"Expected 2D array, got 1D array"):
+    with pytest.raises(DataError, match=r"^Expected 2D array or more \(one row or image per "
+                                        r"sample\), got an array of shape \(64,\)\. Reshape your data: "
+                                        r"X\[None\] for a single sample"):
         fitted.predict(np.zeros(64))
 
 

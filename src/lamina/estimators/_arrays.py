@@ -22,9 +22,25 @@ def check_float_array(est: Any, X: Any, fitting: bool) -> np.ndarray:
         msg = str(err)
         low = msg.lower()
         if "nan" in low or "infinity" in low:
-            msg += " Remove or impute the missing/infinite values first."
+            # sklearn's first sentence, where the first bad value is, and the fix (its own
+            # advice is a paragraph about estimators that accept NaN)
+            try:
+                arr = np.asarray(X, dtype=np.float64)
+            except (TypeError, ValueError):
+                arr = None
+            where = ""
+            if arr is not None and arr.ndim >= 2 and (~np.isfinite(arr)).any():
+                first = np.argwhere(~np.isfinite(arr))[0]
+                where = (f" at sample {int(first[0])}, position "
+                         f"{tuple(int(i) for i in first[1:])} "
+                         f"({int((~np.isfinite(arr)).sum())} NaN/inf values in all)")
+            msg = (msg.split(".")[0] + where + ". Remove or impute the missing/infinite values "
+                   "first.")
         elif "expected 2d array" in low:
-            msg += " Pass one row (or image) per sample."
+            shape = np.shape(X)
+            msg = (f"Expected 2D array or more (one row or image per sample), got an array of "
+                   f"shape {shape}. Reshape your data: X[None] for a single sample, "
+                   "X.reshape(-1, 1) for a single feature.")
         raise DataError(msg) from None
 
 
