@@ -100,10 +100,12 @@ def test_best_params_and_refit_estimator(result: SearchResult, split) -> None:
 
 def test_same_seed_same_search(split, small_space) -> None:
     X_tr, _, y_tr, _ = split
+    seen: list[dict[str, object]] = []
     runs = [search(X_tr[:600], y_tr[:600], small_space, n_trials=8, batch=2, refit=False,
-                   random_state=3, **RUNGS).trials_ for _ in range(2)]
+                   random_state=3, callback=seen.append, **RUNGS).trials_ for _ in range(2)]
     cols = ["hidden_layer_sizes", "learning_rate_init", "score", "state"]
     assert runs[0][cols].equals(runs[1][cols])
+    assert seen[-1]["trials"] == len(runs[1])     # the progress callback ends on the final count
 
 
 def test_budget_is_kept(split, small_space) -> None:

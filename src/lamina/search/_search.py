@@ -207,6 +207,7 @@ def _run(store: Any, study: str | None, space_obj: Any, names: tuple[str, ...],
             train_round(members, data, plan, eta, book, cost, deadline, make_engine, latency,
                         progress)
             rounds += 1
+        progress()              # the last round's trials too: the bar ends on the final count
     if math.isfinite(seconds) and not book.all_diverged and not _has_complete(optuna_study):
         # the estimate said one rung fits, but the machine was slower than its probes (load):
         # the same answer as above, with the measured figures
