@@ -79,22 +79,34 @@ def _checked_path(path: str | Path) -> Path:
     return p
 
 
-def _read_frame(p: Path) -> Any:
-    """A CSV/TSV/Parquet file as a DataFrame with string column names."""
+def _read_frame(p: Path, header_only: bool = False) -> Any:
+    """A CSV/TSV/Parquet file as a DataFrame with string column names (``header_only``: a CSV's
+    header, no rows)."""
     import pandas as pd
 
     try:
         if p.suffix.lower() in (".parquet", ".pq"):
             frame = pd.read_parquet(p)
         else:
-            frame = pd.read_csv(p, sep="\t" if p.suffix.lower() == ".tsv" else ",")
+            frame = pd.read_csv(p, sep="\t" if p.suffix.lower() == ".tsv" else ",",
+                                nrows=0 if header_only else None)
     except Exception as exc:  # pandas/pyarrow raise many types; the user needs the file + reason
         raise DataError(f"could not read {str(p)!r}: {type(exc).__name__}: {exc}") from None
     frame.columns = [str(c) for c in frame.columns]
-    if not len(frame):
+    if not len(frame) and not header_only:
         raise DataError(f"{str(p)!r} has a header but no rows (columns: "
                         + ", ".join(list(frame.columns)[:10]) + "). Pass a table with data.")
     return frame
+
+
+def _drop_columns(frame: Any, drop: Sequence[str]) -> Any:
+    """``frame`` without the columns ``drop``, each of which must be one of its columns."""
+    columns = list(frame.columns)
+    for col in drop:
+        if col not in columns:
+            raise ParameterError("drop", col, "not a column of the table (columns: "
+                                 + ", ".join(columns[:20]) + ")", did_you_mean(col, columns).strip())
+    return frame.drop(columns=list(drop))
 
 
 def table_columns(path: str | Path) -> list[str]:
@@ -110,17 +122,7 @@ def table_columns(path: str | Path) -> list[str]:
         import pyarrow.parquet as pq
 
         return [str(c) for c in pq.read_schema(p).names]
-    return list(_read_frame_head(p))
-
-
-def _read_frame_head(p: Path) -> list[str]:
-    import pandas as pd
-
-    try:
-        head = pd.read_csv(p, sep="\t" if p.suffix.lower() == ".tsv" else ",", nrows=0)
-    except Exception as exc:
-        raise DataError(f"could not read {str(p)!r}: {type(exc).__name__}: {exc}") from None
-    return [str(c) for c in head.columns]
+    return list(_read_frame(p, header_only=True).columns)
 
 
 def read_features(path: str | Path, drop: Sequence[str] = ()) -> tuple[np.ndarray, list[str]]:
@@ -136,13 +138,7 @@ def read_features(path: str | Path, drop: Sequence[str] = ()) -> tuple[np.ndarra
     if p.suffix.lower() == ".npz":
         raise ParameterError("path", str(path), "a table (.csv, .tsv, .parquet) to read "
                              "without a target", "Read an NPZ archive with read_table.")
-    frame = _read_frame(p)
-    missing = [c for c in drop if c not in frame.columns]
-    if missing:
-        raise ParameterError("drop", missing[0], "not a column of the table (columns: "
-                             + ", ".join(list(frame.columns)[:20]) + ")",
-                             did_you_mean(missing[0], list(frame.columns)).strip())
-    frame = frame.drop(columns=list(drop))
+    frame = _drop_columns(_read_frame(p), drop)
     if not len(frame.columns):
         raise DataError(f"{str(p)!r} has no columns. Pass a table with a header row.")
     return _numeric_features(frame), list(frame.columns)
@@ -150,12 +146,7 @@ def read_features(path: str | Path, drop: Sequence[str] = ()) -> tuple[np.ndarra
 
 def _from_frame(frame: Any, name: str, target: str | None, task: str | None,
                 drop: Sequence[str]) -> Dataset:
-    columns = list(frame.columns)
-    for col in drop:
-        if col not in columns:
-            raise ParameterError("drop", col, "not a column of the table (columns: "
-                                 + ", ".join(columns[:20]) + ")", did_you_mean(col, columns).strip())
-    frame = frame.drop(columns=list(drop))
+    frame = _drop_columns(frame, drop)
     columns = list(frame.columns)
     if target is None:
         lowered = {c.lower(): c for c in reversed(columns)}
