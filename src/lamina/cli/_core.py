@@ -150,7 +150,7 @@ def train_run(data: str, *, hidden: str = "256,128", activation: str = "relu",
     """Train an MLP on a data set; save the run; return (estimator, run dir, test metrics)."""
     from ..estimators import MLPClassifier, MLPRegressor
 
-    if drop and not _is_file(data):
+    if drop and not _rows.is_file(data):
         from .._errors import ParameterError as _PE
 
         raise _PE("--drop", ",".join(drop), f"it applies to files only; {data!r} has fixed "
@@ -222,25 +222,16 @@ def _predict_rows(run: str, data: str, target: str | None, n_features: int) -> A
     and left out, as in training."""
     from ..datasets import read_features, table_columns
 
-    dropped = _rows.dropped(run, data)
-    if target is None and Path(data).suffix.lower() in (".csv", ".tsv", ".parquet", ".pq") \
+    info = _rows.read_record(run)
+    dropped = _rows.dropped(info, data)
+    if target is None and _rows.is_table(data) \
             and len([c for c in table_columns(data) if c not in dropped]) == n_features:
         X, names = read_features(data, drop=dropped)
-        _rows.check_features(run, names, data)
+        _rows.check_features(info, run, names, data)
         return X
-    ds = _load_data(data, target, dropped) if _is_file(data) else _load_any(data, target)
-    _rows.check_features(run, ds.feature_names, data)
+    ds = _load_data(data, target, dropped)
+    _rows.check_features(info, run, ds.feature_names, data)
     return ds.X_test if ds.X_test is not None else ds.X
-
-
-def _is_file(data: str) -> bool:
-    return Path(data).suffix.lower() in (".csv", ".tsv", ".parquet", ".pq", ".npz")
-
-
-def _load_any(data: str, target: str | None) -> Any:
-    from ..datasets import load
-
-    return load(data, target=target)
 
 
 @app.command()
@@ -280,14 +271,13 @@ def evaluate(
     target: str = typer.Option(None, help="Target column, for files."),
 ) -> None:
     """Score a saved run on DATA (accuracy/log-loss or R²/MAE), never on its training rows."""
-    from ..datasets import load as load_data
     from ..estimators import load
 
     est = load(run)
-    dropped = _rows.dropped(run, data)
-    ds = _load_data(data, target, dropped) if dropped else load_data(data, target=target)
-    _rows.check_features(run, ds.feature_names, data)
-    X, y, how = _rows.eval_rows(run, data, ds)
+    info = _rows.read_record(run)
+    ds = _load_data(data, target, _rows.dropped(info, data))
+    _rows.check_features(info, run, ds.feature_names, data)
+    X, y, how = _rows.eval_rows(info, data, ds)
     if y is None:
         from .._errors import DataError
 

@@ -17,6 +17,18 @@ from typing import Any
 
 TRAIN_DATA = "train_data.json"
 TEST_SIZE = 0.2
+_PCT = f"{TEST_SIZE:.0%}".replace("%", " %")          # "20 %", as the docs write it
+_TABLES = (".csv", ".tsv", ".parquet", ".pq")       # files with named columns
+
+
+def is_table(data: str) -> bool:
+    """A CSV/TSV/Parquet file (columns by name)."""
+    return Path(data).suffix.lower() in _TABLES
+
+
+def is_file(data: str) -> bool:
+    """A table or an NPZ archive, rather than a registered data set's name."""
+    return is_table(data) or Path(data).suffix.lower() == ".npz"
 
 
 def fingerprint(ds: Any) -> str:
@@ -46,11 +58,10 @@ def split(ds: Any, seed: int) -> tuple[Any, Any, Any, Any, str, str]:
     except ValueError as err:               # too few rows (per class) to hold any out
         from .._errors import DataError
 
-        raise DataError(f"cannot hold out {TEST_SIZE:.0%} of {ds.name}'s {len(ds.X)} rows for "
-                        f"testing ({err}). Pass more rows: a stratified hold-out needs at "
-                        "least one test row per class.".replace("%", " %")) from None
-    return (Xtr, Xte, ytr, yte, "holdout",
-            f"a stratified {TEST_SIZE:.0%} hold-out (seed {seed})".replace("%", " %"))
+        raise DataError(f"cannot hold out {_PCT} of {ds.name}'s {len(ds.X)} rows for testing "
+                        f"({err}). Pass more rows: a stratified hold-out needs at least one "
+                        "test row per class.") from None
+    return Xtr, Xte, ytr, yte, "holdout", f"a stratified {_PCT} hold-out (seed {seed})"
 
 
 def as_labels(ds: Any, y: Any, classes: Any = None) -> Any:
@@ -95,11 +106,11 @@ def read_record(run: str | Path) -> dict[str, Any] | None:
     return info if isinstance(info, dict) else None
 
 
-def dropped(run: str | Path, data: str) -> list[str]:
-    """The columns `lamina train --drop` left out, when ``data`` is a table that has them."""
-    info = read_record(run)
+def dropped(info: dict[str, Any] | None, data: str) -> list[str]:
+    """The columns `lamina train --drop` left out (``info``: the run's record), when ``data``
+    is a table that has them."""
     drop = [str(c) for c in (info or {}).get("drop") or []]
-    if not drop or Path(data).suffix.lower() not in (".csv", ".tsv", ".parquet", ".pq"):
+    if not drop or not is_table(data):
         return []
     from ..datasets import table_columns
 
@@ -107,9 +118,10 @@ def dropped(run: str | Path, data: str) -> list[str]:
     return [c for c in drop if c in have]
 
 
-def check_features(run: str | Path, names: Any, data: str) -> None:
-    """Refuse a table whose feature columns ``names`` are not the ones the run trained on."""
-    info = read_record(run)
+def check_features(info: dict[str, Any] | None, run: str | Path, names: Any,
+                   data: str) -> None:
+    """Refuse a table whose feature columns ``names`` are not the ones the run trained on
+    (``info``: the run's record)."""
     want = info.get("features") if info else None
     have = list(names) if names is not None else None
     if not want or have is None or have == want:
@@ -125,13 +137,12 @@ def check_features(run: str | Path, names: Any, data: str) -> None:
                     + ("..." if len(want) > 8 else "") + "). Rename or reorder the columns.")
 
 
-def eval_rows(run: str | Path, data: str, ds: Any) -> tuple[Any, Any, str]:
-    """``(X, y, description)``: the rows to score a run on."""
+def eval_rows(info: dict[str, Any] | None, data: str, ds: Any) -> tuple[Any, Any, str]:
+    """``(X, y, description)``: the rows to score a run on (``info``: the run's record)."""
     if ds.X_test is not None and ds.y_test is not None:
         return ds.X_test, ds.y_test, f"{data}'s test split, {len(ds.X_test)} rows"
-    info = read_record(run)
     if info and info.get("split") == "holdout" and info.get("fingerprint") == fingerprint(ds):
         _, Xte, _, yte, _, _ = split(ds, int(info["seed"]))
-        return (Xte, yte, f"the {TEST_SIZE:.0%} hold-out `lamina train` kept out (seed "
-                          f"{info['seed']}), {len(yte)} rows".replace("%", " %"))
+        return (Xte, yte, f"the {_PCT} hold-out `lamina train` kept out (seed {info['seed']}), "
+                          f"{len(yte)} rows")
     return ds.X, ds.y, f"all {len(ds.X)} rows of {data}"
