@@ -11,6 +11,19 @@ from sklearn.utils.validation import _check_feature_names, check_array
 from .._errors import DataError, ParameterError
 
 
+def first_nonfinite(X: Any) -> tuple[tuple[int, ...], int] | None:
+    """``(index of the first NaN/inf, how many there are)`` in an array-like of at least 2 dims;
+    None when it has none, or cannot be read as floats."""
+    try:
+        arr = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    bad = ~np.isfinite(arr)
+    if arr.ndim < 2 or not bad.any():
+        return None
+    return tuple(int(i) for i in np.argwhere(bad)[0]), int(bad.sum())
+
+
 def check_float_array(est: Any, X: Any, fitting: bool) -> np.ndarray:
     """``X`` as a finite float array with at least 2 dims (sklearn's messages, plus a fix)."""
     if hasattr(X, "columns"):
@@ -24,16 +37,9 @@ def check_float_array(est: Any, X: Any, fitting: bool) -> np.ndarray:
         if "nan" in low or "infinity" in low:
             # sklearn's first sentence, where the first bad value is, and the fix (its own
             # advice is a paragraph about estimators that accept NaN)
-            try:
-                arr = np.asarray(X, dtype=np.float64)
-            except (TypeError, ValueError):
-                arr = None
-            where = ""
-            if arr is not None and arr.ndim >= 2 and (~np.isfinite(arr)).any():
-                first = np.argwhere(~np.isfinite(arr))[0]
-                where = (f" at sample {int(first[0])}, position "
-                         f"{tuple(int(i) for i in first[1:])} "
-                         f"({int((~np.isfinite(arr)).sum())} NaN/inf values in all)")
+            found = first_nonfinite(X)
+            where = "" if found is None else (f" at sample {found[0][0]}, position "
+                                              f"{found[0][1:]} ({found[1]} NaN/inf values in all)")
             msg = (msg.split(".")[0] + where + ". Remove or impute the missing/infinite values "
                    "first.")
         elif "expected 2d array" in low:
@@ -132,4 +138,5 @@ def reshape_to(X: np.ndarray, shape: tuple[int, ...], what: str = "the fitted sh
     raise DataError(f"{msg}. {fix}")
 
 
-__all__ = ["check_float_array", "check_image_shape", "infer_shape", "reshape_to"]
+__all__ = ["check_float_array", "check_image_shape", "first_nonfinite", "infer_shape",
+           "reshape_to"]

@@ -26,6 +26,7 @@ from ..train import (
     check_sample_weight,
     readable_tensor,
 )
+from ._arrays import first_nonfinite
 from ._inference import DenseInference, plain_rows
 from ._params import validate_params
 
@@ -341,17 +342,12 @@ def _check_split_weights(sw: np.ndarray, sw_val: np.ndarray, fraction: float) ->
 
 def _first_nonfinite(X: Any) -> str:
     """Where ``X``'s first NaN/inf is, e.g. " at row 3, column 'age' (2 values in all)"."""
-    try:
-        arr = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError):
+    found = first_nonfinite(X)
+    if found is None or len(found[0]) != 2:
         return ""
-    bad = ~np.isfinite(arr)
-    if arr.ndim != 2 or not bad.any():
-        return ""
-    row, col = (int(i) for i in np.argwhere(bad)[0])
+    (row, col), n = found
     columns = getattr(X, "columns", None)
     name = repr(str(columns[col])) if columns is not None else str(col)
-    n = int(bad.sum())
     return f" at row {row}, column {name} ({n} NaN/inf value{'s' if n > 1 else ''} in all)"
 
 

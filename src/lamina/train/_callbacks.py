@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from ._state import TrainState
@@ -37,8 +38,6 @@ class Progress(Callback):
     def on_train_begin(self, state: TrainState) -> None:
         if not self.enabled:
             return
-        import time
-
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -73,8 +72,6 @@ class Progress(Callback):
 
     def on_train_end(self, state: TrainState) -> None:
         if self._plain is not None:
-            import time
-
             p, self._plain = self._plain, None
             why = f" ({state.history.stop_reason})" if state.history.stop_reason else ""
             print(f"{self.description}: {p['epochs']} epochs in "
