@@ -88,6 +88,10 @@ class Tokenizer:
         counts: Counter[str] = Counter()
         for text in texts:
             counts.update(self.tokens(text))
+        if not counts:
+            raise DataError("the training texts hold no tokens at all (every text is empty, "
+                            "whitespace or HTML tags only); a vocabulary needs words. Pass the "
+                            "texts themselves, e.g. a column of reviews.")
         # most_common keeps first-seen order among equal counts (Counter preserves insertion)
         kept = [tok for tok, c in counts.most_common() if c >= self.min_freq][:self.max_vocab]
         self.vocabulary_ = {tok: i + 2 for i, tok in enumerate(kept)}
@@ -108,16 +112,17 @@ class Tokenizer:
         """Token ids of each text (int64 arrays, OOV = 1); ``max_length`` keeps the first
         ``max_length`` words (characters) of each text, with their n-grams.
 
-        A text with no tokens at all is a :class:`DataError` naming its index.
+        A text with no tokens (empty, whitespace or an HTML tag only) encodes as one OOV id,
+        like a text of unknown words: the model then answers from its biases alone, as a bag
+        of words model does for an empty document.
         """
         vocab = self._vocab()
         out: list[np.ndarray] = []
-        for i, text in enumerate(texts):
+        for text in texts:
             toks = self.tokens(text, max_length)
-            if not toks:
-                raise DataError(f"X[{i}] = {text[:40]!r} has no tokens (empty or whitespace "
-                                "only). Drop empty texts or replace them with a placeholder "
-                                "word before fit/predict.")
+            if not toks:                                 # nothing to read: one unknown token
+                out.append(np.array([OOV], dtype=np.int64))
+                continue
             out.append(np.fromiter((vocab.get(t, OOV) for t in toks), dtype=np.int64,
                                    count=len(toks)))
         return out
@@ -148,7 +153,10 @@ class Tokenizer:
 
 
 def check_texts(X: Any, name: str = "X") -> list[str]:
-    """``X`` as a list of non-empty strings, or a :class:`DataError` naming the bad item."""
+    """``X`` as a list of strings, or a :class:`DataError` naming the bad item.
+
+    Empty strings are texts like any other (they encode as one unknown token).
+    """
     if isinstance(X, (str, bytes)):
         raise DataError(f"{name} must be a list of texts, got a single {type(X).__name__}. "
                         f"Wrap it in a list: [{name}].")
@@ -167,9 +175,6 @@ def check_texts(X: Any, name: str = "X") -> list[str]:
         if not isinstance(t, str):
             raise DataError(f"{name}[{i}] is not a string (got {type(t).__name__} {t!r}). Each "
                             "sample must be one text; fill missing texts before fitting.")
-        if not t.strip():
-            raise DataError(f"{name}[{i}] is an empty string; every text needs at least one "
-                            "token. Drop empty texts or replace them with a placeholder word.")
     return texts
 
 
