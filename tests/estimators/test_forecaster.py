@@ -187,3 +187,24 @@ def test_reading_another_series_leaves_the_fitted_scaling_alone():
     np.testing.assert_array_equal(fc.center_, center)
     np.testing.assert_array_equal(fc.scale_, scale)
     np.testing.assert_array_equal(fc.predict(), before)
+
+
+def test_score_is_r2_of_every_window_of_a_series():
+    s = seasonal_series(160)
+    fc = Forecaster(n_lags=12, horizon=3, epochs=40, random_state=0).fit(s[:120])
+    test = s[100:]
+    # by hand: every 12-value window of the test series with its 3 next values
+    windows = np.stack([test[i:i + 12] for i in range(len(test) - 14)])
+    truth = np.stack([test[i + 12:i + 15] for i in range(len(test) - 14)])
+    pred = fc.predict(windows)
+    ss_res = ((truth - pred) ** 2).sum(0)
+    ss_tot = ((truth - truth.mean(0)) ** 2).sum(0)
+    expected = float(np.mean(1 - ss_res / ss_tot))
+    assert fc.score(test) == pytest.approx(expected, rel=1e-9)
+    assert fc.score(windows, truth) == pytest.approx(expected, rel=1e-9)
+    assert fc.score(test) > 0.5                       # a real fit, not chance
+    with pytest.raises(lamina.DataError, match=r"X holds 10 values; scoring needs at least "
+                       r"n_lags \+ horizon = 15"):
+        fc.score(test[:10])
+    with pytest.raises(lamina.DataError, match=r"pass horizon=3 true values per history"):
+        fc.score(windows, truth[:, :2])

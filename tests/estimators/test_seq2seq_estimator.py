@@ -46,6 +46,12 @@ def test_learns_to_reverse(reverser):
     assert pred.dtype == object and isinstance(pred[0], str)
     accuracy = np.mean([p == w[::-1] for p, w in zip(pred, test)])
     assert accuracy >= 0.85, accuracy      # 0.92 when written; an untrained model gets ~0
+    assert est.score(test, [w[::-1] for w in test]) == accuracy        # exact-match accuracy
+    assert est.score(test[:3], [list(w[::-1]) for w in test[:3]]) == np.mean(
+        [p == w[::-1] for p, w in zip(pred[:3], test[:3])])            # token lists compare too
+    assert est.score(["ab"], ["zz"]) == 0.0                            # unseen tokens: errors
+    with pytest.raises(lamina.DataError, match="y has 1 sequences but X has 2"):
+        est.score(["ab", "ba"], ["ba"])
     assert est.src_tokens_ == ["a", "b", "c", "d"] and est.tgt_tokens_ == ["a", "b", "c", "d"]
     assert est.max_length_ == 2 * 4 + 2
     assert max(est.history_["val_accuracy"]) > 0.85

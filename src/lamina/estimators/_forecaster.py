@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.metrics import r2_score
 
 from .._errors import DataError, ParameterError
 from .._validation import check_choice, check_int
@@ -213,6 +214,53 @@ class Forecaster(DeepEstimator):
                 window = np.concatenate([window[:, 1:], nxt], axis=1)
             out = np.concatenate(preds, axis=1)                          # (m, horizon)
         return out[0] if single else out
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """R² of the forecasts (sklearn's ``r2_score``, averaged uniformly over the ``horizon``
+        steps): 1 is perfect, 0 is as good as predicting each step's mean.
+
+        Parameters
+        ----------
+        X : array-like
+            With ``y=None``: a series in time order (e.g. the test part of one); every window
+            of ``n_lags`` values in it that has ``horizon`` known values after it is forecast
+            and compared with them. With ``y``: histories as :meth:`predict` takes them.
+        y : array-like, optional
+            The true future values of those histories: ``(horizon,)`` for one history,
+            ``(m, horizon)`` for ``m`` rows.
+
+        Examples
+        --------
+        >>> fc.score(test_series)                    # doctest: +SKIP
+        0.93
+        """
+        self._check_fitted()
+        lags, horizon = int(self.n_lags), int(self.horizon)
+        if y is None:
+            series = check_series(X, "X")
+            n_windows = len(series) - lags - horizon + 1
+            if n_windows < 1:
+                raise DataError(f"X holds {len(series)} values; scoring needs at least "
+                                f"n_lags + horizon = {lags + horizon} (a window of n_lags "
+                                "values and the horizon values after it). Pass a longer series.")
+            idx = np.arange(n_windows)[:, None]
+            histories = series[idx + np.arange(lags)]                     # (W, n_lags)
+            truth = series[idx + lags + np.arange(horizon)]               # (W, horizon)
+        else:
+            histories = X
+            truth = np.asarray(y, dtype=np.float64)
+        pred = np.atleast_2d(self.predict(histories))                     # (m, horizon)
+        truth = np.atleast_2d(truth)
+        if truth.shape != pred.shape:
+            raise DataError(f"y has shape {np.shape(y)}, but the {pred.shape[0]} histories have "
+                            f"forecasts of shape {pred.shape}; pass horizon={horizon} true "
+                            "values per history.")
+        if not np.isfinite(truth).all():
+            raise DataError("y holds NaN or infinite values; fill them first.")
+        if len(truth) < 2:
+            raise DataError("R² needs at least 2 forecast windows to compare; pass more "
+                            "histories or a longer series.")
+        return float(r2_score(truth, pred))
 
     def _step(self, window: np.ndarray) -> np.ndarray:
         ref = window[:, -1:]

@@ -219,6 +219,27 @@ class Seq2Seq(DeepEstimator):
             result[i] = "".join(tokens) if self.text_output_ else tuple(tokens)
         return result
 
+    def score(self, X: Any, y: Any) -> float:
+        """Sequence accuracy: the share of sources whose decoded output equals its target
+        exactly (1 - word error rate when the targets are pronunciations or words).
+
+        ``y`` is one target per source, as in ``fit``: strings or lists of string tokens.
+        Targets holding tokens never seen in ``fit`` simply count as errors.
+
+        Examples
+        --------
+        >>> est.score(["abc"], ["cba"])               # doctest: +SKIP
+        1.0
+        """
+        self._check_fitted()
+        truth = [tuple(seq) for seq in tokenize(y, "y")]
+        pred = self.predict(X)
+        if len(truth) != len(pred):
+            raise DataError(f"y has {len(truth)} sequences but X has {len(pred)}; pass one "
+                            "target sequence per source.")
+        hits = sum(tuple(p) == t for p, t in zip(pred, truth))
+        return hits / len(truth)
+
     # ------------------------------------------------------------------ inspection
     # ablation and gradient flow need one loss per example; a Seq2Seq's is one per target token
     _per_token_loss = True
