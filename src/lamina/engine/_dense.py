@@ -40,9 +40,28 @@ from ._program import StepProgram, dense_program
 from ._stats import EpochStats
 
 # Below this many GEMM FLOPs per step, a CPU step runs on one thread: its GEMMs are too small
-# to split, and a second thread only adds a barrier to each kernel (bench/engine_threads.py
-# measures the crossover: one thread is faster up to ~20 MFLOP per step on a 2-core Xeon).
-ONE_THREAD_STEP_FLOPS = 16e6
+# to split, and a second thread only adds a barrier to each kernel. bench/engine_threads.py
+# measures the crossover, which depends on the CPU: one thread is faster up to ~20 MFLOP per
+# step on a 2-core Intel Xeon (MKL's small GEMMs are fast there), but only up to ~5 MFLOP on a
+# 2-core AMD EPYC, where a second thread already speeds up a 200x64x64 GEMM 1.5x.
+ONE_THREAD_STEP_FLOPS_INTEL = 16e6
+ONE_THREAD_STEP_FLOPS_OTHER = 5e6
+
+
+def _cpu_vendor() -> str:
+    """``vendor_id`` of the first CPU in /proc/cpuinfo ("" where there is none)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+ONE_THREAD_STEP_FLOPS = (ONE_THREAD_STEP_FLOPS_INTEL if _cpu_vendor() == "GenuineIntel"
+                         else ONE_THREAD_STEP_FLOPS_OTHER)
 
 
 class DenseEngine:
