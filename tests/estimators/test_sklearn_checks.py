@@ -31,7 +31,10 @@ _EXPECTED_FAILED: dict[str, str] = {
 def _estimators() -> list[object]:
     # sklearn's defaults except a narrower layer; the tol rule still stops early
     kw = {"hidden_layer_sizes": (32,), "max_iter": 200, "random_state": 0}
-    return [lamina.MLPClassifier(**kw), lamina.MLPRegressor(**kw)]
+    # and with scale="standard" (trained on standardised columns, folded into the first layer)
+    return [lamina.MLPClassifier(**kw), lamina.MLPRegressor(**kw),
+            lamina.MLPClassifier(**kw, scale="standard"),
+            lamina.MLPRegressor(**kw, scale="standard")]
 
 
 def _expected_failed(est: object) -> dict[str, str]:
@@ -58,7 +61,9 @@ def test_subset_invariance_in_float64() -> None:
     # the parameters sklearn's own test suite gives MLPRegressor for this check
     lamina.MLPRegressor(hidden_layer_sizes=(32,), solver="sgd", tol=1e-2, random_state=42,
                         dtype="float64"),
-], ids=["classifier", "regressor", "regressor-sgd"])
+    # scale="standard" weighs its column statistics too: integer weights == repeated rows
+    lamina.MLPClassifier((32,), max_iter=200, random_state=0, dtype="float64", scale="standard"),
+], ids=["classifier", "regressor", "regressor-sgd", "classifier-scaled"])
 def test_sample_weight_equivalence_in_float64(est: object) -> None:
     """Integer weights == repeated rows, zero weights == dropped rows (sklearn's check)."""
     check_sample_weight_equivalence_on_dense_data(type(est).__name__, est)

@@ -77,8 +77,8 @@ def _scale_hint(ds: Any) -> None:
     name = repr(str(ds.feature_names[j])) if ds.feature_names is not None else f"column {j}"
     print(f"note: the features are not standardised ({name}: mean {X[:, j].mean():.4g}, std "
           f"{std[j]:.4g}); the network trains on them as they are. It usually learns faster "
-          "and better on standardised columns: scale them first (e.g. sklearn's "
-          "StandardScaler).")
+          "and better on standardised columns: pass --scale standard (the saved model still "
+          "reads raw columns).")
 
 
 def _metrics(est: Any, X: Any, y: Any) -> dict[str, float]:
@@ -122,7 +122,8 @@ def _print_metrics(title: str, metrics: dict[str, float]) -> None:
 # the estimator parameter each `lamina train` option sets, for errors that name the option
 _TRAIN_FLAGS = {"hidden_layer_sizes": "--hidden", "activation": "--activation",
                 "max_iter": "--epochs", "learning_rate_init": "--lr",
-                "batch_size": "--batch-size", "random_state": "--seed", "device": "--device"}
+                "batch_size": "--batch-size", "random_state": "--seed", "device": "--device",
+                "scale": "--scale"}
 
 
 def _as_option(err: ParameterError, hidden: str) -> ParameterError:
@@ -146,7 +147,7 @@ def train_run(data: str, *, hidden: str = "256,128", activation: str = "relu",
               epochs: int = 50, lr: float = 1e-3, batch_size: int = 256,
               out: str | None = None, target: str | None = None, seed: int = 0,
               device: str = "cpu", verbose: bool = True, drop: list[str] | None = None,
-              ) -> tuple[Any, Path, dict[str, float]]:
+              scale: str = "none") -> tuple[Any, Path, dict[str, float]]:
     """Train an MLP on a data set; save the run; return (estimator, run dir, test metrics)."""
     from ..estimators import MLPClassifier, MLPRegressor
 
@@ -164,7 +165,8 @@ def train_run(data: str, *, hidden: str = "256,128", activation: str = "relu",
     kw: dict[str, Any] = {"hidden_layer_sizes": _hidden(hidden), "activation": activation,
                           "max_iter": epochs, "learning_rate_init": lr,
                           "batch_size": batch_size, "random_state": seed, "device": device,
-                          "verbose": verbose, "early_stopping": True, "n_iter_no_change": 5}
+                          "verbose": verbose, "early_stopping": True, "n_iter_no_change": 5,
+                          "scale": scale}
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
@@ -174,10 +176,14 @@ def train_run(data: str, *, hidden: str = "256,128", activation: str = "relu",
     try:
         with warnings.catch_warnings():  # the stop reason is printed below instead
             warnings.simplefilter("ignore", ConvergenceWarning)
+            # sklearn's "batch_size ... is going to be clipped": the default 256 on a small
+            # table is no mistake of the user's, and one batch is what they get
+            warnings.filterwarnings("ignore", message="Got `batch_size`", category=UserWarning)
             est = cls(**kw).fit(Xtr, ytr)
     except ParameterError as err:
         raise _as_option(err, hidden) from None
-    _scale_hint(ds)
+    if est.scale is None or est.scale == "none":
+        _scale_hint(ds)
     run = Path(out) if out else Path("runs") / Path(str(data)).stem
     est.save(run)
     _rows.record(run, data, target, ds, seed, kind, drop or [])
@@ -205,12 +211,14 @@ def train(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     drop: str = typer.Option(None, help="Columns to leave out, for files: 'id,name' (predict "
                              "and evaluate leave them out too)."),
+    scale: str = typer.Option("none", help="'standard': train on standardised columns (folded "
+                              "into the first layer, so the saved model reads raw ones)."),
 ) -> None:
     """Train a network of hidden layers on DATA and save the run directory."""
     _, run, metrics = train_run(data, hidden=hidden, activation=activation, epochs=epochs,
                                 lr=lr, batch_size=batch_size, out=out, target=target,
                                 seed=seed, device=device, verbose=not quiet,
-                                drop=_columns(drop))
+                                drop=_columns(drop), scale=scale)
     _print_metrics("test metrics", metrics)
     print(f"run saved to {run}")
 

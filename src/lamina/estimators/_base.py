@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from .._errors import DataError, NotFittedError
+from .._errors import DataError, NotFittedError, ParameterError
 from ..nn import HiddenNet, build
 from ..spec import OptimizerSpec
 from ..train import (
@@ -29,6 +29,7 @@ from ..train import (
 from ._arrays import first_nonfinite
 from ._inference import DenseInference, plain_rows
 from ._params import validate_params
+from ._scaling import first_affine, fold, standard_stats
 
 _PREDICT_BATCH = 16384
 
@@ -48,7 +49,7 @@ class BaseMLP(BaseEstimator):
                  nesterovs_momentum: bool = True, early_stopping: bool = False,
                  validation_fraction: float = 0.1, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-8, n_iter_no_change: int = 10, max_fun: int = 15000,
-                 device: Any = "cpu", dtype: Any = "float32") -> None:
+                 device: Any = "cpu", dtype: Any = "float32", scale: str | None = None) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -74,6 +75,7 @@ class BaseMLP(BaseEstimator):
         self.max_fun = max_fun
         self.device = device
         self.dtype = dtype
+        self.scale = scale
 
     # ----------------------------------------------------------- subclass hooks
     def _encode_y(self, y: np.ndarray, incremental: bool, classes: Any = None) -> np.ndarray:
@@ -135,10 +137,14 @@ class BaseMLP(BaseEstimator):
             self._rng = check_random_state(self.random_state)
         rng = self._rng
         reuse = hasattr(self, "module_") and (incremental or p["warm_start"])
+        X = self._standardize(X, p["scale"], reuse, sw)
         if not reuse:
-            self.module_ = build(p["spec"], in_features=X.shape[1], out=Y.shape[1], init="sklearn",
-                                 seed=int(rng.randint(0, 2**31 - 1)), dtype=p["dtype"],
-                                 device=p["device"])
+            net = build(p["spec"], in_features=X.shape[1], out=Y.shape[1], init="sklearn",
+                        seed=int(rng.randint(0, 2**31 - 1)), dtype=p["dtype"],
+                        device=p["device"])
+            if p["scale"] is not None:
+                first_affine(net, str(self.hidden_layer_sizes))   # refuses before training
+            self.module_ = net
             self.history_ = History()
             self.t_ = 0
             self._best_loss = np.inf
@@ -177,9 +183,18 @@ class BaseMLP(BaseEstimator):
         val = None
         if X_val is not None and y_val is not None:
             val = (X_val, y_val if self._loss != "cross_entropy" else y_val.argmax(1))
-        history = trainer.fit((X, loss_y), val, history=self.history_ if reuse else None,
-                              keep_optimizer=incremental, sample_weight=sw,
-                              val_sample_weight=sw_val)
+        first_layer = None
+        if p["scale"] is not None:   # train in the standardised space, then fold it back in
+            first_layer = first_affine(self.module_, str(self.hidden_layer_sizes))
+            if reuse:
+                fold(first_layer, self.scale_mean_, self.scale_std_, inverse=True)
+        try:
+            history = trainer.fit((X, loss_y), val, history=self.history_ if reuse else None,
+                                  keep_optimizer=incremental, sample_weight=sw,
+                                  val_sample_weight=sw_val)
+        finally:
+            if first_layer is not None:
+                fold(first_layer, self.scale_mean_, self.scale_std_)
         self.history_ = history
         self.stop_reason_ = history.stop_reason
         self.module_.eval()  # a fitted estimator's module is a predictor (no dropout)
@@ -194,6 +209,25 @@ class BaseMLP(BaseEstimator):
                 warnings.warn(f"{what} ({p['max_iter']} iterations reached) and the optimization "
                               "hasn't converged yet.", ConvergenceWarning, stacklevel=2)
         return self
+
+    def _standardize(self, X: np.ndarray, scale: str | None, reuse: bool,
+                     sw: np.ndarray | None) -> np.ndarray:
+        """``X`` in the space the network trains in (see ``_scaling``); a fresh fit with
+        ``scale="standard"`` measures the column statistics first."""
+        fitted = hasattr(self, "scale_mean_")
+        if reuse and fitted != (scale is not None):
+            was = "'standard'" if fitted else "None"
+            raise ParameterError("scale", scale, f"the fitted model's scale ({was}) when "
+                                 "warm_start or partial_fit continue its training",
+                                 f"Set scale={was}, or fit anew with warm_start=False.")
+        if scale is None:
+            if not reuse:
+                for name in ("scale_mean_", "scale_std_"):
+                    self.__dict__.pop(name, None)
+            return X
+        if not reuse:
+            self.scale_mean_, self.scale_std_ = standard_stats(X, sw)
+        return (X - self.scale_mean_) / self.scale_std_
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

@@ -27,7 +27,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     """Multi-layer perceptron classifier; same parameters, defaults and fitted attributes as
     ``sklearn.neural_network.MLPClassifier``, trained by lamina's engine in float32 by default.
 
-    Extra parameters: ``device`` ('cpu', 'cuda', ...) and ``dtype`` ('float32' or 'float64').
+    Extra parameters: ``device`` ('cpu', 'cuda', ...), ``dtype`` ('float32' or 'float64') and
+    ``scale`` (None, or 'standard': train on standardised columns, then fold the
+    standardisation into the first layer, so the fitted network reads raw features; the
+    statistics are ``scale_mean_`` and ``scale_std_``).
     Extra attributes: ``module_`` (the torch ``HiddenNet``), ``history_`` (per-epoch records),
     ``stop_reason_`` (why training stopped), ``engine_`` ('explicit' or 'autograd').
     ``hidden_layer_sizes`` also accepts a lamina spec string such as ``"256:tanh-128"``.

@@ -25,6 +25,9 @@ def _to_config(est: Any) -> dict[str, Any]:
     fitted["_loss"] = est._loss
     if hasattr(est, "feature_names_in_"):
         fitted["feature_names_in_"] = [str(f) for f in est.feature_names_in_]
+    if hasattr(est, "scale_mean_"):   # already folded into the weights; kept for warm starts
+        fitted["scale_mean_"] = est.scale_mean_.tolist()
+        fitted["scale_std_"] = est.scale_std_.tolist()
     if isinstance(est, MLPClassifier):
         classes = est.classes_
         fitted["classes_"] = classes.tolist()
@@ -62,6 +65,14 @@ def _from_config(config: dict[str, Any], weights: dict[str, torch.Tensor]) -> An
     est._loss = fitted["_loss"]
     if fitted.get("feature_names_in_") is not None:
         est.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
+    if fitted.get("scale_mean_") is not None:
+        est.scale_mean_ = np.asarray(fitted["scale_mean_"], dtype=np.float64)
+        est.scale_std_ = np.asarray(fitted["scale_std_"], dtype=np.float64)
+        if est.scale_mean_.shape != (est.n_features_in_,) or est.scale_std_.shape != \
+                est.scale_mean_.shape or not (est.scale_std_ > 0).all():
+            raise RunDirError("config.json's scale_mean_/scale_std_ do not fit the "
+                              f"{est.n_features_in_} input features (or a spread is not "
+                              "positive); the run directory was changed or is corrupt.")
     if cls is MLPClassifier:
         dt = fitted["classes_dtype"]
         classes = np.asarray(fitted["classes_"], dtype=object if dt == "object" else np.dtype(dt))

@@ -15,6 +15,7 @@ from .._validation import (
     resolve_dtype,
 )
 from ..spec import ACTIVATION_ALIASES, ACTIVATIONS, HiddenSpec, parse_spec
+from ._scaling import check_scale
 
 SOLVERS = ("sgd", "adam", "lbfgs", "adamw", "rmsprop", "adagrad")
 LEARNING_RATES = ("constant", "invscaling", "adaptive", "cosine")
@@ -59,6 +60,7 @@ def validate_params(est: Any) -> dict[str, Any]:
     p["max_fun"] = check_int("max_fun", est.max_fun, 1)
     p["device"] = resolve_device(est.device)
     p["dtype"] = resolve_dtype(est.dtype)
+    p["scale"] = check_scale(getattr(est, "scale", None))
     return p
 
 

@@ -23,6 +23,10 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     with the data for ``early_stopping``, whose R² is then weighted); weighted fits run on the
     autograd path (``engine_ == 'autograd'``).
 
+    Extra parameters as :class:`MLPClassifier`'s: ``device``, ``dtype`` and ``scale``
+    (``'standard'`` trains on standardised columns and folds that into the first layer; the
+    targets are not scaled).
+
     Examples
     --------
     >>> import numpy as np, lamina
@@ -66,6 +70,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         max_fun: int = 15000,
         device: Any = "cpu",
         dtype: Any = "float32",
+        scale: str | None = None,
     ) -> None:
         super().__init__(
             hidden_layer_sizes,
@@ -93,6 +98,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             max_fun=max_fun,
             device=device,
             dtype=dtype,
+            scale=scale,
         )
         self.loss = loss
 
