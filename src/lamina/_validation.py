@@ -153,17 +153,18 @@ def estimate_bytes(shapes: Sequence[Sequence[int]], itemsize: int) -> int:
 
 def check_memory(param: str, value: Any, needed_bytes: int, device: Any = "cpu") -> None:
     """Refuse, before allocating, a model whose parameters/buffers would not fit in memory."""
-    available = _available_bytes(device)
+    available = available_bytes(device)
     if available is not None and needed_bytes > 0.8 * available:
         raise ParameterError(
             param, value,
-            f"this network needs about {_fmt_bytes(needed_bytes)} for its parameters, gradients and "
-            f"optimizer state, but only {_fmt_bytes(available)} is available on {device}",
+            f"this network needs about {format_bytes(needed_bytes)} for its parameters, gradients and "
+            f"optimizer state, but only {format_bytes(available)} is available on {device}",
             "Use narrower or fewer hidden layers.",
         )
 
 
-def _available_bytes(device: Any) -> int | None:
+def available_bytes(device: Any) -> int | None:
+    """Free memory on ``device`` in bytes (None when the system does not say)."""
     dev = str(device)
     if dev.startswith("cuda"):
         import torch
@@ -185,7 +186,7 @@ def _available_bytes(device: Any) -> int | None:
         return None
 
 
-def _fmt_bytes(n: float) -> str:
+def format_bytes(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if n < 1024:
             return f"{n:.1f} {unit}"

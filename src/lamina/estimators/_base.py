@@ -7,6 +7,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
@@ -15,7 +16,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import column_or_1d, validate_data
 
 from .._errors import DataError, NotFittedError, ParameterError
-from ..nn import HiddenNet, build
+from .._validation import available_bytes, format_bytes
+from ..nn import DenseLayer, HiddenNet, build
 from ..spec import OptimizerSpec
 from ..train import (
     History,
@@ -86,12 +88,15 @@ class BaseMLP(BaseEstimator):
 
     # ----------------------------------------------------------- data checks
     def _check_X(self, X: Any, reset: bool, y: Any = None) -> Any:
-        kw: dict[str, Any] = {"accept_sparse": False, "dtype": (np.float64, np.float32),
-                              "reset": reset}
+        # sparse rows are accepted as sklearn's MLPs accept them, and made dense (the network's
+        # first GEMM reads dense rows) when that fits in memory
+        kw: dict[str, Any] = {"accept_sparse": ("csr", "csc", "coo"),
+                              "dtype": (np.float64, np.float32), "reset": reset}
         try:
             if y is None:
-                return validate_data(self, X, **kw)
-            return validate_data(self, X, y, multi_output=True, y_numeric=self._y_numeric, **kw)
+                return _dense(validate_data(self, X, **kw))
+            X, y = validate_data(self, X, y, multi_output=True, y_numeric=self._y_numeric, **kw)
+            return _dense(X), y
         except ValueError as err:
             raise DataError(_with_fix(str(err), X)) from None
 
@@ -139,23 +144,25 @@ class BaseMLP(BaseEstimator):
         reuse = hasattr(self, "module_") and (incremental or p["warm_start"])
         X = self._standardize(X, p["scale"], reuse, sw)
         if not reuse:
-            net = build(p["spec"], in_features=X.shape[1], out=Y.shape[1], init="sklearn",
-                        seed=int(rng.randint(0, 2**31 - 1)), dtype=p["dtype"],
-                        device=p["device"])
-            if p["scale"] is not None:
-                first_affine(net, str(self.hidden_layer_sizes))   # refuses before training
-            self.module_ = net
-            self.history_ = History()
-            self.t_ = 0
-            self._best_loss = np.inf
+            # a fresh fit that fails leaves no model behind (never an untrained one that
+            # predicts); the seed is drawn first, as sklearn initialises before splitting
+            self.__dict__.pop("module_", None)
+            seed = int(rng.randint(0, 2**31 - 1))
         X_val = y_val = sw_val = None
         if p["early_stopping"]:
-            stratify = y if self._stratify() else None
+            # sklearn stratifies the split only when there is one output column (binary)
+            stratify = y if self._stratify() and Y.shape[1] == 1 else None
             # the weights are split with the data, as sklearn's train_test_split(X, y, sw)
             # (one more array does not change the split: unweighted fits see the same rows)
             arrays = (X, Y) if sw is None else (X, Y, sw)
-            parts = train_test_split(*arrays, random_state=rng,
-                                     test_size=p["validation_fraction"], stratify=stratify)
+            try:
+                parts = train_test_split(*arrays, random_state=rng,
+                                         test_size=p["validation_fraction"], stratify=stratify)
+            except ValueError as err:   # e.g. fewer validation rows than classes (stratified)
+                raise DataError(f"early_stopping=True could not split off validation_fraction="
+                                f"{p['validation_fraction']} of the {n_samples} samples: {err}. "
+                                "Increase validation_fraction, add data, or set "
+                                "early_stopping=False.") from None
             X, X_val, Y, y_val = parts[:4]
             if sw is not None:
                 sw, sw_val = parts[4], parts[5]
@@ -165,6 +172,15 @@ class BaseMLP(BaseEstimator):
                                 f"{X_val.shape[0]}. Increase validation_fraction or add data.")
             if sw is not None and sw_val is not None:
                 _check_split_weights(sw, sw_val, p["validation_fraction"])
+        if not reuse:
+            net = build(p["spec"], in_features=X.shape[1], out=Y.shape[1], init="sklearn",
+                        seed=seed, dtype=p["dtype"], device=p["device"])
+            if p["scale"] is not None:
+                first_affine(net, str(self.hidden_layer_sizes))   # refuses before training
+            self.module_ = net
+            self.history_ = History()
+            self.t_ = 0
+            self._best_loss = np.inf
         n_train = X.shape[0]
         if p["batch_size"] == "auto":
             batch = min(200, n_train)
@@ -192,6 +208,10 @@ class BaseMLP(BaseEstimator):
             history = trainer.fit((X, loss_y), val, history=self.history_ if reuse else None,
                                   keep_optimizer=incremental, sample_weight=sw,
                                   val_sample_weight=sw_val)
+        except BaseException:
+            if not reuse:                  # half a fresh fit is no model
+                self.__dict__.pop("module_", None)
+            raise
         finally:
             if first_layer is not None:
                 fold(first_layer, self.scale_mean_, self.scale_std_)
@@ -326,13 +346,18 @@ class BaseMLP(BaseEstimator):
              else np.zeros(w.shape[0], dtype=np.float32))
             for w, b in zip(self._weights(), self._biases())]
 
+    def _affine(self) -> list[torch.nn.Linear]:
+        """The affine map of every dense layer, then the head's (normalisation layers, when a
+        spec has them, are not part of sklearn's coefs_/intercepts_)."""
+        net = self.module_
+        layers = [layer.linear for layer in net.hidden if isinstance(layer, DenseLayer)]
+        return layers + ([net.head] if isinstance(net.head, torch.nn.Linear) else [])
+
     def _weights(self) -> list[torch.Tensor]:
-        steps = self.module_.dense_stack() or []
-        return [step.weight for step in steps]
+        return [lin.weight for lin in self._affine()]
 
     def _biases(self) -> list[torch.Tensor | None]:
-        steps = self.module_.dense_stack() or []
-        return [step.bias for step in steps]
+        return [lin.bias for lin in self._affine()]
 
     # ----------------------------------------------------------- persistence
     def save(self, path: Any) -> Any:
@@ -360,8 +385,24 @@ class BaseMLP(BaseEstimator):
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.input_tags.sparse = True
         tags.non_deterministic = False
         return tags
+
+
+def _dense(X: Any) -> Any:
+    """A scipy sparse matrix as a dense array, refused by name when that would not fit."""
+    if not sp.issparse(X):
+        return X
+    need = X.shape[0] * X.shape[1] * X.dtype.itemsize
+    available = available_bytes("cpu")
+    if available is not None and need > 0.5 * available:
+        raise DataError(f"X is a sparse {X.shape[0]} x {X.shape[1]} matrix; the network reads "
+                        f"dense rows, which would need {format_bytes(need)} here, more than half "
+                        f"of the {format_bytes(available)} available. Reduce the columns first "
+                        "(e.g. sklearn's TruncatedSVD or a smaller vocabulary), or fit on "
+                        "chunks of rows with partial_fit.")
+    return X.toarray()
 
 
 def _check_split_weights(sw: np.ndarray, sw_val: np.ndarray, fraction: float) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import torch
 from scipy.special import erf, expit
 
 SMALL_BATCH = 64  # rows at or below which numpy beats torch's dispatch overhead
@@ -40,7 +41,8 @@ class DenseInference:
         if steps is None:
             return False
         params = [t for s in steps for t in (s.weight, s.bias) if t is not None]
-        if params[0].device.type != "cpu" or any(s.activation not in _ACT for s in steps):
+        if params[0].device.type != "cpu" or any(s.activation not in _ACT for s in steps) \
+                or params[0].dtype not in (torch.float32, torch.float64):   # no numpy bfloat16
             return False
         key = (id(net),) + tuple((id(p), p._version) for p in params)
         if key != self._key:

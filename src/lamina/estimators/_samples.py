@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .._errors import DataError, ParameterError
-from .._validation import _available_bytes, _fmt_bytes
+from .._validation import available_bytes, format_bytes
 
 # a chunk of this many batches is sorted by length before it is cut into batches
 _BUCKET = 32
@@ -160,10 +160,10 @@ def check_fits(param: str, needed_bytes: int, what: str, fix: str) -> None:
     """Refuse, before allocating, an input tensor that would not fit in memory."""
     if needed_bytes < 256 * 2**20:
         return
-    available = _available_bytes("cpu")
+    available = available_bytes("cpu")
     if available is not None and needed_bytes > 0.5 * available:
         raise ParameterError(param, f"<{what}>", f"the padded inputs alone would need "
-                             f"{_fmt_bytes(needed_bytes)}, but only {_fmt_bytes(available)} "
+                             f"{format_bytes(needed_bytes)}, but only {format_bytes(available)} "
                              "is available", fix)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from .._errors import DataError, ParameterError
-from .._validation import _available_bytes, _fmt_bytes
+from .._validation import available_bytes, format_bytes
 
 
 def check_lengths(lengths: Any, batch: int, steps: int) -> torch.Tensor | None:
@@ -99,10 +99,10 @@ def check_activation_memory(what: str, value: Any, needed_bytes: int, device: An
     """
     if needed_bytes < 256 * 2**20:
         return
-    available = _available_bytes(device)
+    available = available_bytes(device)
     if available is not None and needed_bytes > 0.8 * available:
         raise ParameterError(what, value, f"the attention maps alone need about "
-                             f"{_fmt_bytes(needed_bytes)}, but only {_fmt_bytes(available)} is "
+                             f"{format_bytes(needed_bytes)}, but only {format_bytes(available)} is "
                              f"available on {device}",
                              "Use shorter sequences (truncate or split them), fewer heads, or a "
                              "smaller batch.")

@@ -1,0 +1,94 @@
+"""MLP estimator edge cases found by a walkthrough: each test failed on the code before its fix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.neural_network import MLPClassifier as SkMLP
+
+import lamina
+from lamina import DataError, NotFittedError
+from lamina.spec import DenseSpec, HiddenSpec
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+def test_a_failed_fresh_fit_leaves_no_model(digits) -> None:
+    X, y = digits
+    clf = lamina.MLPClassifier((16,), max_iter=3, random_state=0).fit(X, y)
+    with pytest.raises(DataError):
+        clf.set_params(early_stopping=True, validation_fraction=0.001).fit(X[:100], y[:100])
+    with pytest.raises(NotFittedError):     # before: the untrained network answered at random
+        clf.predict(X[:5])
+
+
+def test_early_stopping_split_is_sklearns(digits) -> None:
+    # sklearn stratifies the validation split only for one output column (binary targets)
+    X, y = digits[0][:100], digits[1][:100]
+    kw = {"hidden_layer_sizes": (16,), "max_iter": 5, "early_stopping": True,
+          "validation_fraction": 0.05, "random_state": 0}
+    ours = lamina.MLPClassifier(**kw).fit(X, y)           # was: "test_size = 5 should be ..."
+    theirs = SkMLP(**kw).fit(X, y)
+    assert ours.n_iter_ == 5 and theirs.n_iter_ == 5
+    assert len(ours.validation_scores_) == 5
+    # binary targets are stratified (as sklearn's): 1 validation row cannot hold both classes
+    yb = (y > 4).astype(int)
+    with pytest.raises(DataError, match=r"early_stopping=True could not split off "
+                       r"validation_fraction=0.01 of the 100 samples"):
+        lamina.MLPClassifier(**dict(kw, validation_fraction=0.01)).fit(X, yb)
+
+
+def test_bfloat16_predicts_small_batches(digits) -> None:
+    X, y = digits
+    clf = lamina.MLPClassifier((16,), max_iter=3, random_state=0, dtype="bfloat16").fit(X, y)
+    small = clf.predict_proba(X[:5])                     # was: numpy has no bfloat16
+    np.testing.assert_allclose(small, clf.predict_proba(X[:100])[:5], atol=1e-6)
+
+
+@pytest.mark.parametrize("norm", ["batch", "layer"])
+def test_coefs_of_normalised_layers(digits, norm: str) -> None:
+    X, y = digits
+    clf = lamina.MLPClassifier(f"16:relu:norm={norm}", max_iter=3, random_state=0).fit(X, y)
+    assert [c.shape for c in clf.coefs_] == [(64, 16), (16, 10)]     # was []
+    assert [b.shape for b in clf.intercepts_] == [(16,), (10,)]
+    assert clf.n_layers_ == len(clf.coefs_) + 1
+
+
+@pytest.mark.parametrize("spec", [(DenseSpec(16, "tanh"), DenseSpec(8)),
+                                  HiddenSpec.from_list([{"kind": "dense", "width": 16}])])
+def test_save_specs_given_as_dataclasses(digits, tmp_path, spec) -> None:  # type: ignore[no-untyped-def]
+    X, y = digits
+    clf = lamina.MLPClassifier(spec, max_iter=3, random_state=0).fit(X, y)
+    clf.save(tmp_path / "run")                           # was: DenseSpec is not JSON serializable
+    again = lamina.load(tmp_path / "run")
+    np.testing.assert_array_equal(again.predict_proba(X[:50]), clf.predict_proba(X[:50]))
+
+
+def test_sparse_rows_as_sklearn_accepts_them(digits) -> None:
+    import scipy.sparse as sp
+
+    X, y = digits
+    kw = {"hidden_layer_sizes": (16,), "max_iter": 5, "random_state": 0}
+    dense = lamina.MLPClassifier(**kw).fit(X, y)
+    for fmt in ("csr", "csc", "coo"):
+        sparse = lamina.MLPClassifier(**kw).fit(sp.csr_matrix(X).asformat(fmt), y)
+        np.testing.assert_array_equal(sparse.predict_proba(sp.csr_matrix(X[:70])),
+                                      dense.predict_proba(X[:70]))
+    reg = lamina.MLPRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    assert reg.fit(sp.csr_matrix(X), y.astype(float)).predict(sp.csr_matrix(X[:3])).shape == (3,)
+
+
+def test_sparse_rows_too_large_to_densify_are_refused_by_name() -> None:
+    import scipy.sparse as sp
+
+    huge = sp.csr_matrix((10**6, 10**8), dtype=np.float32)   # 400 TB when dense
+    with pytest.raises(DataError, match=r"X is a sparse 1000000 x 100000000 matrix; the network "
+                       r"reads dense rows, which would need .* TruncatedSVD"):
+        lamina.MLPClassifier().fit(huge, np.arange(10**6) % 2)
