@@ -14,6 +14,7 @@ from sklearn.preprocessing import StandardScaler
 
 import lamina
 from lamina import ParameterError, RunDirError
+from lamina.estimators._persist import _content_digest
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -93,6 +94,7 @@ def test_save_load_and_a_tampered_scale(cancer, tmp_path) -> None:
     import json
     cfg = json.loads((tmp_path / "run" / "config.json").read_text())
     cfg["fitted"]["scale_std_"] = cfg["fitted"]["scale_std_"][:3]
+    cfg["config_sha256"] = _content_digest(cfg)          # forged, to reach the shape check
     (tmp_path / "run" / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(RunDirError, match="scale_mean_/scale_std_ do not fit the 30 input"):
         lamina.load(tmp_path / "run")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from sklearn.datasets import load_iris
 
 import lamina
 from lamina import RunDirError
+from lamina.estimators._persist import _content_digest
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -63,11 +65,37 @@ def test_tampered_weights(tmp_path: Path, fitted) -> None:  # type: ignore[no-un
         lamina.load(path)
 
 
+def _forge(path: Path, cfg: dict) -> None:
+    """Write an edited config.json with a recomputed content checksum (a deliberate forgery,
+    so the checks behind the checksum are tested too)."""
+    cfg["config_sha256"] = _content_digest(cfg)
+    (path / "config.json").write_text(json.dumps(cfg))
+
+
+def test_edited_config_or_history_is_refused(tmp_path: Path, fitted) -> None:  # type: ignore[no-untyped-def]
+    path = _saved(tmp_path, fitted)
+    cfg = json.loads((path / "config.json").read_text())
+    cfg["network"]["spec"][0]["activation"] = "tanh"   # same shapes, other predictions
+    (path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(RunDirError, match="config.json does not match the SHA-256 it recorded"):
+        lamina.load(path)
+    path = _saved(tmp_path / "b", fitted)
+    (path / "history.jsonl").write_text("[1, 2]\n")
+    with pytest.raises(RunDirError, match="history.jsonl is missing or does not match"):
+        lamina.load(path)
+    # a history whose checksum is forged too still fails as a RunDirError, not an AttributeError
+    cfg = json.loads((path / "config.json").read_text())
+    cfg["history_sha256"] = hashlib.sha256(b"[1, 2]\n").hexdigest()
+    _forge(path, cfg)
+    with pytest.raises(RunDirError, match="not valid JSON lines of epoch records"):
+        lamina.load(path)
+
+
 def test_unknown_estimator_is_refused(tmp_path: Path, fitted) -> None:  # type: ignore[no-untyped-def]
     path = _saved(tmp_path, fitted)
     cfg = json.loads((path / "config.json").read_text())
     cfg["estimator"] = "os.system"
-    (path / "config.json").write_text(json.dumps(cfg))
+    _forge(path, cfg)
     with pytest.raises(RunDirError, match="'os.system' is not a lamina estimator.*refusing"):
         lamina.load(path)
 
@@ -91,6 +119,6 @@ def test_architecture_mismatch(tmp_path: Path, fitted) -> None:  # type: ignore[
     path = _saved(tmp_path, fitted)
     cfg = json.loads((path / "config.json").read_text())
     cfg["network"]["spec"][0]["width"] = 17
-    (path / "config.json").write_text(json.dumps(cfg))
+    _forge(path, cfg)
     with pytest.raises(RunDirError, match="does not fit the network.*wrong shapes"):
         lamina.load(path)

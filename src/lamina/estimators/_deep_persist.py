@@ -8,8 +8,6 @@ beyond the weights (classes, tokenizer vocabulary, scalers) is whatever the clas
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +16,7 @@ import torch
 
 from .._errors import RunDirError
 from ..spec import HiddenSpec
-from ..train import atomic_write_bytes, atomic_write_text
-from ._persist import FORMAT, FORMAT_VERSION, _version, register_estimator
+from ._persist import FORMAT, FORMAT_VERSION, _version, register_estimator, write_run
 
 _COMMON = ("n_iter_", "loss_curve_", "stop_reason_", "validation_scores_",
            "best_validation_score_", "n_features_in_")
@@ -78,13 +75,8 @@ def save_deep(est: Any, path: Any) -> Path:
         "params": {k: encode_param(v) for k, v in est.get_params(deep=False).items()},
         "network": est.module_.config(),
         "fitted": fitted,
-        "weights_sha256": hashlib.sha256(blob).hexdigest(),
     }
-    text = json.dumps(config, indent=2, sort_keys=True)   # fails before anything is written
-    atomic_write_bytes(root / "weights.safetensors", blob)
-    est.history_.save(root / "history.jsonl")
-    atomic_write_text(root / "config.json", text)           # last: marks the directory complete
-    return root
+    return write_run(root, blob, est.history_, config)
 
 
 def _plain(value: Any) -> Any:

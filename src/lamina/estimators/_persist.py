@@ -1,8 +1,9 @@
 """Run directories: ``config.json`` + ``weights.safetensors`` + ``history.jsonl``.
 
 No pickle: weights are safetensors, everything else JSON. ``config.json`` is written last and
-records the SHA-256 of the weights file, so a partly written or tampered directory is refused
-with a clear :class:`~lamina.RunDirError`. Loading never imports or executes anything named in
+records the SHA-256 of the weights file, of ``history.jsonl`` and of its own content (every key
+but ``config_sha256``, serialised with sorted keys), so a partly written, corrupt or edited
+directory is refused with a clear :class:`~lamina.RunDirError`. Loading never imports or executes anything named in
 the files: the estimator class is looked up in a fixed registry.
 """
 
@@ -35,9 +36,15 @@ def register_estimator(cls: type, to_config: Callable[[Any], dict[str, Any]],
 
 
 def _jsonable_params(params: dict[str, Any]) -> dict[str, Any]:
+    from ..spec import HiddenSpec, parse_spec
+
     out: dict[str, Any] = {}
     for key, value in params.items():
-        if isinstance(value, tuple):
+        if key == "hidden_layer_sizes" and (isinstance(value, HiddenSpec) or any(
+                hasattr(v, "to_dict") for v in (value if isinstance(value, (tuple, list))
+                                                else [value]))):
+            value = str(parse_spec(value))  # layer dataclasses / a HiddenSpec: its spec string
+        elif isinstance(value, tuple):
             value = list(value)
         elif isinstance(value, np.random.RandomState):
             value = None  # a RandomState object cannot be stored; the fitted weights are
@@ -47,6 +54,29 @@ def _jsonable_params(params: dict[str, Any]) -> dict[str, Any]:
             value = str(value).replace("torch.", "")
         out[key] = value
     return out
+
+
+def _content_digest(config: dict[str, Any]) -> str:
+    body = {k: v for k, v in config.items() if k != "config_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def write_run(root: Path, blob: bytes, history: History, config: dict[str, Any]) -> Path:
+    """Write a run directory: the checksums go into ``config``, which is serialised before any
+    file is written (a value JSON cannot hold fails first) and written last."""
+    history_text = history.to_jsonl()
+    config = dict(config, weights_sha256=hashlib.sha256(blob).hexdigest(),
+                  history_sha256=hashlib.sha256(history_text.encode("utf-8")).hexdigest())
+    try:
+        config["config_sha256"] = _content_digest(config)
+        text = json.dumps(config, indent=2, sort_keys=True)
+    except (TypeError, ValueError) as err:
+        raise RunDirError(f"cannot write {root / 'config.json'}: {err}. Use plain parameter "
+                          "values (numbers, strings, tuples, spec strings).") from None
+    atomic_write_bytes(root / "weights.safetensors", blob)
+    atomic_write_text(root / "history.jsonl", history_text)
+    atomic_write_text(root / "config.json", text)           # last: marks the directory complete
+    return root
 
 
 def save_run(est: Any, path: Any) -> Path:
@@ -61,18 +91,14 @@ def save_run(est: Any, path: Any) -> Path:
     root = Path(path)
     state = {k: v.detach().contiguous().cpu() for k, v in est.module_.state_dict().items()}
     blob = save(state)
-    atomic_write_bytes(root / "weights.safetensors", blob)
-    est.history_.save(root / "history.jsonl")
     config = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "lamina_version": _version(), "estimator": name,
         "params": _jsonable_params(est.get_params(deep=False)),
         "network": est.module_.config(),
         "fitted": to_config(est),
-        "weights_sha256": hashlib.sha256(blob).hexdigest(),
     }
-    atomic_write_text(root / "config.json", json.dumps(config, indent=2, sort_keys=True))
-    return root
+    return write_run(root, blob, est.history_, config)
 
 
 def _version() -> str:
@@ -98,6 +124,11 @@ def load(path: Any, *, device: Any = None) -> Any:
         raise RunDirError(f"run directory {str(root)!r} does not exist. Pass the folder given to "
                           "est.save(...) or `lamina train --out`.")
     config = _read_config(root)
+    if "config_sha256" in config and _content_digest(config) != config["config_sha256"]:
+        raise RunDirError(f"{root / 'config.json'} does not match the SHA-256 it recorded when "
+                          "it was saved: the file was edited or is corrupt, and a changed "
+                          "architecture or label list would silently change predictions. "
+                          "Re-save the model.")
     name = config.get("estimator")
     if name not in _REGISTRY:
         raise RunDirError(f"{root / 'config.json'}: estimator {name!r} is not a lamina estimator "
@@ -126,10 +157,16 @@ def load(path: Any, *, device: Any = None) -> Any:
                           f"valid {name} ({type(err).__name__}: {err}). Re-save the model.") \
             from None
     history_path = root / "history.jsonl"
+    want = config.get("history_sha256")
+    if want is not None and (not history_path.is_file() or
+                             hashlib.sha256(history_path.read_bytes()).hexdigest() != want):
+        raise RunDirError(f"{history_path} is missing or does not match the SHA-256 recorded in "
+                          "config.json: the file was modified or is corrupt. Re-save the model.")
     try:
         est.history_ = History.load(history_path) if history_path.is_file() else History()
-    except (json.JSONDecodeError, OSError) as err:
-        raise RunDirError(f"{history_path} is not valid JSON lines ({err}).") from None
+    except (json.JSONDecodeError, OSError, AttributeError, TypeError, ValueError) as err:
+        raise RunDirError(f"{history_path} is not valid JSON lines of epoch records "
+                          f"({type(err).__name__}: {err}).") from None
     est.history_.stop_reason = getattr(est, "stop_reason_", "")
     if device is not None:
         est.set_params(device=device)
