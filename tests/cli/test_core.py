@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -257,3 +258,19 @@ def test_train_scale_standard_saves_a_model_that_reads_raw_columns(tmp_path: Pat
     assert accuracy >= 0.93, res.output                    # raw columns: 0.89 on this split
     res = runner.invoke(app, ["train", "iris", "--scale", "minmax"])
     assert res.exit_code == 2 and "Invalid --scale='minmax'" in res.output
+
+
+def test_predict_and_evaluate_suggest_no_option_they_lack(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60),
+                          "label": ["x", "y"] * 30})
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    run = tmp_path / "run"
+    assert _run("train", str(tmp_path / "t.csv"), "--hidden", "4", "--epochs", "2", "--quiet",
+                "--out", str(run)).exit_code == 0
+    frame.assign(hospital="st mary").to_csv(tmp_path / "extra.csv", index=False)
+    for verb in ("evaluate", "predict"):
+        res = runner.invoke(app, [verb, str(run), str(tmp_path / "extra.csv")])
+        assert res.exit_code != 0
+        assert "remove the column(s) hospital from this file" in res.output, res.output
+        assert "leave it out with --drop" not in res.output

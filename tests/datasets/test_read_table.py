@@ -181,3 +181,15 @@ def test_registered_names_match_in_any_case() -> None:
     assert load("Digits").name == "digits"
     with pytest.raises(ParameterError, match=r"Did you mean 'digits'\?"):
         load("digitz")
+
+
+@pytest.mark.parametrize(("sep", "decimal"), [(";", "."), (";", ","), ("\t", "."), ("|", ".")])
+def test_csv_separator_and_decimal_comma_are_detected(tmp_path: Path, sep: str,
+                                                      decimal: str) -> None:
+    # spreadsheets in many locales write ';' between columns and '1,5' for 1.5
+    _frame().to_csv(tmp_path / "h.csv", sep=sep, decimal=decimal, index=False)
+    _frame().to_csv(tmp_path / "plain.csv", index=False)
+    a, b = read_table(tmp_path / "h.csv"), read_table(tmp_path / "plain.csv")
+    assert a.feature_names == b.feature_names == ["rooms", "area", "price"]
+    np.testing.assert_array_equal(a.X, b.X)
+    np.testing.assert_array_equal(a.y, b.y)

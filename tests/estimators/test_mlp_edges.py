@@ -92,3 +92,11 @@ def test_sparse_rows_too_large_to_densify_are_refused_by_name() -> None:
     with pytest.raises(DataError, match=r"X is a sparse 1000000 x 100000000 matrix; the network "
                        r"reads dense rows, which would need .* TruncatedSVD"):
         lamina.MLPClassifier().fit(huge, np.arange(10**6) % 2)
+
+
+def test_non_dense_specs_point_to_the_estimator_for_their_data(digits) -> None:
+    X, y = digits
+    with pytest.raises(lamina.ParameterError, match=r"dense layers only \(MLPClassifier reads "
+                       r"flat rows of features; this spec holds conv, pool layers\)\. For images "
+                       r"use lamina.ImageClassifier"):
+        lamina.MLPClassifier("conv(8,3,1,same)-pool-dense(32)").fit(X, y)

@@ -41,9 +41,15 @@ def _load_data(data: str, target: str | None, drop: list[str] | None = None, *,
     try:
         ds = load(data, target=target, drop=drop) if drop else load(data, target=target)
     except DataError as err:        # the loader's fix names its Python argument drop=[...]
-        raise DataError(re.sub(r"drop=\[([^\]]*)\]",
-                               lambda m: "--drop " + m.group(1).replace("'", ""),
-                               str(err))) from None
+        def option(m: re.Match[str]) -> str:
+            cols = m.group(1).replace("'", "")
+            if for_training:
+                return "--drop " + cols
+            # predict/evaluate have no --drop: the run's own --drop is applied already
+            return (f"remove the column(s) {cols} from this file (or retrain with --drop {cols}; "
+                    "predict and evaluate then leave them out)")
+
+        raise DataError(re.sub(r"drop=\[([^\]]*)\]", option, str(err))) from None
     if not for_training:
         return ds
     if ds.task not in ("classification", "regression", "multilabel"):

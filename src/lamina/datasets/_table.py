@@ -88,8 +88,10 @@ def _read_frame(p: Path, header_only: bool = False) -> Any:
         if p.suffix.lower() in (".parquet", ".pq"):
             frame = pd.read_parquet(p)
         else:
-            frame = pd.read_csv(p, sep="\t" if p.suffix.lower() == ".tsv" else ",",
-                                nrows=0 if header_only else None)
+            sep = _separator(p)
+            frame = pd.read_csv(p, sep=sep, nrows=0 if header_only else None)
+            if sep == ";" and not header_only and _comma_decimals(frame):
+                frame = pd.read_csv(p, sep=sep, decimal=",")   # "1,5" written for 1.5
     except Exception as exc:  # pandas/pyarrow raise many types; the user needs the file + reason
         raise DataError(f"could not read {str(p)!r}: {type(exc).__name__}: {exc}") from None
     frame.columns = [str(c) for c in frame.columns]
@@ -97,6 +99,38 @@ def _read_frame(p: Path, header_only: bool = False) -> Any:
         raise DataError(f"{str(p)!r} has a header but no rows (columns: "
                         + ", ".join(list(frame.columns)[:10]) + "). Pass a table with data.")
     return frame
+
+
+def _separator(p: Path) -> str:
+    """The column separator of a text table: tab for .tsv; otherwise ',' unless the header line
+    has none and holds ';' or tabs (spreadsheets in many locales write ';')."""
+    if p.suffix.lower() == ".tsv":
+        return "\t"
+    try:
+        with open(p, encoding="utf-8", errors="replace") as f:
+            header = f.readline()
+    except OSError:
+        return ","      # pandas reports the file's problem
+    if "," in header:
+        return ","
+    for sep in (";", "\t", "|"):
+        if sep in header:
+            return sep
+    return ","
+
+
+def _comma_decimals(frame: Any) -> bool:
+    """True when some text column holds only numbers written with a decimal comma."""
+    import pandas as pd
+
+    for col in frame.columns:
+        values = frame[col]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            text = values.dropna().astype(str)
+            if len(text) and text.str.fullmatch(r"-?\d+(?:\.\d{3})*,\d+|-?\d+").all() \
+                    and text.str.contains(",").any():
+                return True
+    return False
 
 
 def _drop_columns(frame: Any, drop: Sequence[str]) -> Any:

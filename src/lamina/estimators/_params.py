@@ -14,7 +14,7 @@ from .._validation import (
     resolve_device,
     resolve_dtype,
 )
-from ..spec import ACTIVATION_ALIASES, ACTIVATIONS, HiddenSpec, parse_spec
+from ..spec import ACTIVATION_ALIASES, ACTIVATIONS, DenseSpec, HiddenSpec, parse_spec
 from ._scaling import check_scale
 
 SOLVERS = ("sgd", "adam", "lbfgs", "adamw", "rmsprop", "adagrad")
@@ -29,6 +29,13 @@ def validate_params(est: Any) -> dict[str, Any]:
     p["activation"] = ACTIVATION_ALIASES.get(p["activation"], p["activation"])
     p["spec"] = parse_spec(est.hidden_layer_sizes, param="hidden_layer_sizes",
                            activation=p["activation"], init="sklearn")
+    other = [layer.kind for layer in p["spec"].layers if not isinstance(layer, DenseSpec)]
+    if other:
+        raise ParameterError("hidden_layer_sizes", est.hidden_layer_sizes,
+                             f"dense layers only ({type(est).__name__} reads flat rows of "
+                             f"features; this spec holds {', '.join(dict.fromkeys(other))} "
+                             "layers)", "For images use lamina.ImageClassifier(spec=...), for "
+                             "sequences SequenceClassifier, for raw text TextClassifier.")
     p["solver"] = check_choice("solver", est.solver, SOLVERS)
     p["alpha"] = check_float("alpha", est.alpha, 0.0, None)
     if isinstance(est.batch_size, str):
