@@ -120,3 +120,31 @@ def test_report_bad_input(tmp_path):
     # no labels: probes are skipped with a note instead of failing
     text = report(None, ins, tmp_path / "r.html").read_text()
     assert "Linear probes skipped" in text
+
+
+def test_dead_units_show_a_dash_for_their_partner(digits_report):
+    text = digits_report.read_text(encoding="utf-8")
+    section = text[text.index("All 24 units of hidden.0"):]
+    for unit in (0, 1):                                    # the planted dead units
+        row = re.search(rf'<tr><td class="num">{unit}</td>(.*?)</tr>', section).group(1)
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
+        assert cells[-2:] == ["&mdash;", "&mdash;"]          # max_corr, most_correlated
+    assert '<td class="num">-1</td>' not in text
+
+
+def test_pooling_layers_are_named_by_spec_have_no_activation_and_no_redundancy(tmp_path):
+    X, y = load_digits(return_X_y=True)
+    X = (X[:150] / 16.0).astype(np.float32).reshape(-1, 1, 8, 8)
+    net = lamina.build("conv(8,3,1,same)-pool-conv(16,3,1,same)-gap-32:relu",
+                       in_shape=(1, 8, 8), out=10, seed=0)
+    ins = inspect(net, X, y[:150])
+    text = report(net, ins, tmp_path / "conv.html").read_text(encoding="utf-8")
+    assert ins.cka().loc["hidden.2", "hidden.3"] > 0.999
+    assert "redundant layer" not in text and "Remove one of the two layers" not in text
+    layers = text[text.index('<table class="layers">'):]
+    layers = layers[:layers.index("</table>")]
+    kinds = re.findall(r"<tr><td>hidden\.\d</td><td>(\w+)</td><td>([^<]*)</td>", layers)
+    assert kinds == [("conv", "relu"), ("pool", "&mdash;"), ("conv", "relu"),
+                     ("gap", "&mdash;"), ("dense", "relu")]
+    assert "GlobalAvgPool" not in text and "activation unknown" not in text
+    assert "gap layer, no activation, 16 units" in text

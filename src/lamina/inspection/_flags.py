@@ -4,7 +4,8 @@ Rules (thresholds are part of the contract; the report explains them to newcomer
 
 * dead units: share of a layer's units that never activate (> 0 % flags; > 20 % is high);
 * saturation: share of a tanh/sigmoid layer's outputs within 1 % of the bounds (> 10 %);
-* redundant layers: CKA > 0.95 between two layers (the later one adds little);
+* redundant layers: CKA > 0.95 between two layers (the later one adds little); layers without
+  parameters or activation (pool, gap, flatten, ...) are never part of such a pair;
 * redundant units: pairs of units with |correlation| > 0.98 on the sampled rows;
 * low effective rank: fewer than 10 % of a layer's width (widths >= 16);
 * non-finite activations (NaN/inf);
@@ -75,19 +76,7 @@ def find_problems(ins: Any) -> pd.DataFrame:
                              f"{lay.nonfinite} NaN/inf outputs (excluded from the statistics)",
                              "Check the inputs for NaN/inf, lower the learning rate, clip "
                              "gradients, or retrain from a checkpoint before the divergence."))
-    if len(ins.records) > 1:
-        mat = ins.cka()
-        names = list(mat.index)
-        for i in range(len(names)):
-            for j in range(i + 1, len(names)):
-                value = float(mat.iat[i, j])
-                if np.isfinite(value) and value > CKA_REDUNDANT:
-                    rows.append(_row("medium", names[j], "redundant layer",
-                                     f"CKA({names[i]}, {names[j]}) = {value:.3f} > "
-                                     f"{CKA_REDUNDANT}: {names[j]} represents the data almost "
-                                     f"as {names[i]} does",
-                                     "Remove one of the two layers (or make it narrower); the "
-                                     "network should lose little."))
+    rows.extend(_redundant_layers(ins))
     flow = ins.results.get("gradient_flow")
     if flow is not None:
         for row in flow.layers.itertuples():
@@ -107,6 +96,30 @@ def find_problems(ins: Any) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=COLUMNS)
     return frame.sort_values("severity", key=lambda s: s.map(order), kind="stable",
                              ignore_index=True)
+
+
+def _redundant_layers(ins: Any) -> list[dict[str, Any]]:
+    """Pairs of layers with CKA above the threshold; parameter-free layers (pool, gap, flatten,
+    ...) are left out on both sides: their output is fixed by the layer before them (gap's units
+    *are* a conv layer's channel means), so a CKA near 1 is by construction."""
+    if len(ins.records) < 2:
+        return []
+    mat = ins.cka()
+    free = {rec.name for rec in ins.records if rec.parameter_free}
+    names = list(mat.index)
+    rows = []
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            value = float(mat.iat[i, j])
+            if names[i] in free or names[j] in free or not np.isfinite(value) \
+                    or value <= CKA_REDUNDANT:
+                continue
+            rows.append(_row("medium", names[j], "redundant layer",
+                             f"CKA({names[i]}, {names[j]}) = {value:.3f} > {CKA_REDUNDANT}: "
+                             f"{names[j]} represents the data almost as {names[i]} does",
+                             "Remove one of the two layers (or make it narrower); the "
+                             "network should lose little."))
+    return rows
 
 
 def _row(severity: str, layer: str, problem: str, detail: str, fix: str) -> dict[str, Any]:

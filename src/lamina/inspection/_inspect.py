@@ -268,7 +268,8 @@ class _Collector:
             tap, shape = self.site_info[(name, call)]
             label = name if calls[name] == 1 else f"{name}#{call}"
             out.append(LayerRecord(label, name, call, tap.kind, tap.activation, shape,
-                                   stats.width, stats.finalize(filled, self.reservoir.index)))
+                                   stats.width, stats.finalize(filled, self.reservoir.index),
+                                   tap.parameter_free))
         return out
 
     def sample_meta(self) -> dict[str, Any]:

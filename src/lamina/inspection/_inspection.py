@@ -43,6 +43,7 @@ class LayerRecord:
     shape: tuple[int, ...]         # per-example output shape
     width: int                     # number of units
     stats: dict[str, Any]
+    parameter_free: bool = False   # no parameters, no activation (pool, gap, flatten, ...)
 
 
 class Inspection(PlotsMixin):
@@ -54,9 +55,10 @@ class Inspection(PlotsMixin):
         One row per unit: ``layer, unit, mean, std, min, max, q05..q95`` (quantiles from the
         streaming sketch), ``mean_abs``, ``frac_active`` (share of outputs > 0), ``dead``,
         ``saturated`` (share of outputs within 1 % of a tanh/sigmoid bound; NaN for other
-        activations), ``max_corr``/``most_correlated`` (redundancy: the most correlated other
-        unit of the layer, on the sampled rows) and ``nonfinite`` (NaN/inf outputs, excluded
-        from the statistics).
+        activations), ``max_corr``/``most_correlated`` (redundancy: the signed correlation
+        with, and the index of, the most correlated other unit of the layer, on the sampled
+        rows; NaN / -1 meaning "none" for a unit without variance, e.g. a dead one, or in a
+        one-unit layer) and ``nonfinite`` (NaN/inf outputs, excluded from the statistics).
     layers : pandas.DataFrame
         One row per layer: width, dead %, saturated %, mean |activation|, effective rank.
     meta : dict

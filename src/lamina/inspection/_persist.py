@@ -30,6 +30,9 @@ VERSION = 1
 _STAT_KEYS = ("count", "mean", "std", "min", "max", "mean_abs", "frac_active", "saturated",
               "nonfinite")
 _QS = ("q05", "q25", "q50", "q75", "q95")
+# lamina kinds without parameters, as older saves named them (class names for gap/flatten)
+_PARAMETER_FREE_KINDS = frozenset({"pool", "gap", "flatten", "seqpool", "GlobalAvgPool",
+                                   "FlattenLayer"})
 
 
 def _atomic(path: Path, write: Any) -> None:
@@ -108,7 +111,8 @@ def save_inspection(ins: Any, path: Path) -> Path:
         "format": FORMAT, "version": VERSION, "meta": ins.meta, "input_info": ins.input_info,
         "y_kind": y_kind, "results": results,
         "layers": [{"name": r.name, "module": r.module, "call": r.call, "kind": r.kind,
-                    "activation": r.activation, "shape": list(r.shape), "width": r.width,
+                    "activation": r.activation, "parameter_free": r.parameter_free,
+                    "shape": list(r.shape), "width": r.width,
                     "rows": int(r.stats["rows"]), "elements": int(r.stats["elements"]),
                     "sample_missing": np.flatnonzero(~sample_valid(r.stats)).tolist()}
                    for r in ins.records],
@@ -116,6 +120,13 @@ def save_inspection(ins: Any, path: Path) -> Path:
     text = json.dumps(doc, indent=1, default=_json_default)
     _atomic(path / "inspection.json", lambda tmp: Path(tmp).write_text(text))
     return path
+
+
+def _parameter_free(info: dict[str, Any]) -> bool:
+    """A saved layer's ``parameter_free``; inspections saved before it existed name the kind."""
+    if "parameter_free" in info:
+        return bool(info["parameter_free"])
+    return info["kind"] in _PARAMETER_FREE_KINDS
 
 
 def load_inspection(path: Path) -> Any:
@@ -157,7 +168,8 @@ def load_inspection(path: Path) -> Any:
         valid[np.asarray(info.get("sample_missing", []), dtype=np.int64)] = False
         stats["sample_valid"] = valid
         records.append(LayerRecord(name, info["module"], int(info["call"]), info["kind"],
-                                   info["activation"], tuple(info["shape"]), width, stats))
+                                   info["activation"], tuple(info["shape"]), width, stats,
+                                   _parameter_free(info)))
     x_cols = [c for c in sample.columns if c.startswith("x")]
     y = None
     if "y" in sample.columns:

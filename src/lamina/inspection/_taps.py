@@ -10,6 +10,11 @@ Default rule for an arbitrary ``torch.nn.Module`` (documented in :func:`lamina.i
   ``nn.Tanh``, ``nn.Sigmoid``, ``nn.SiLU``, ``nn.ELU``, ``nn.LeakyReLU``, ...) is a tap.
 
 A :class:`~lamina.nn.HiddenNet` is inspected at ``hidden.0``, ``hidden.1``, ...
+
+A tap is *parameter-free* when its module has no parameters and no activation function (pool,
+gap, flatten, seqpool, ``nn.MaxPool2d``, ``nn.Flatten``, ...): its output is fixed by the layer
+before it, so it is never flagged as a redundant layer. Activation modules also have no
+parameters but stand for the weights before them, so they are not parameter-free.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from .._errors import DataError, ParameterError, did_you_mean
+from ..nn import FlattenLayer, GlobalAvgPool
 
 # activation module -> the canonical activation name (drives "dead" and "saturated")
 _ACTIVATION_NAMES: dict[type[nn.Module], str] = {
@@ -36,6 +42,9 @@ _ACTIVATION_NAMES: dict[type[nn.Module], str] = {
 ACTIVATION_TYPES: tuple[type[nn.Module], ...] = tuple(_ACTIVATION_NAMES)
 BLOCK_TYPES: tuple[type[nn.Module], ...] = (
     nn.RNNBase, nn.TransformerEncoderLayer, nn.TransformerDecoderLayer, nn.MultiheadAttention)
+
+# lamina layer modules without a ``spec`` -> their spec kind
+_SPECLESS_KINDS: dict[type[nn.Module], str] = {FlattenLayer: "flatten", GlobalAvgPool: "gap"}
 
 # a rectifier's unit is "active" when its output is > 0; one that never is, is dead
 RECTIFIERS = frozenset({"relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "mish",
@@ -55,6 +64,7 @@ class Tap:
     activation: str | None     # canonical activation name, None when unknown
     batch_axis: int = 0
     unit_axis: int = 1
+    parameter_free: bool = False   # no parameters, no activation: pools/reshapes its input
 
 
 def _activation_of(module: nn.Module) -> str | None:
@@ -79,12 +89,27 @@ def _batch_first(module: nn.Module) -> bool:
     return bool(getattr(attn, "batch_first", True))
 
 
-def make_tap(name: str, module: nn.Module, unit_axis: int | None = None) -> Tap:
-    """Describe ``module`` as a tap; ``unit_axis`` overrides the rule for where units live."""
+def _lamina_kind(module: nn.Module, spec_kind: str | None) -> str:
+    """The spec's name of a lamina layer (``conv``, ``gap``, ...), else the class name."""
+    own = getattr(getattr(module, "spec", None), "kind", None)
+    for kind in (spec_kind, own, _SPECLESS_KINDS.get(type(module))):
+        if isinstance(kind, str):
+            return kind
+    return type(module).__name__
+
+
+def is_parameter_free(module: nn.Module, activation: str | None) -> bool:
+    """No parameters and no activation function: the module only pools or reshapes."""
+    return activation is None and next(iter(module.parameters()), None) is None
+
+
+def make_tap(name: str, module: nn.Module, unit_axis: int | None = None,
+             spec_kind: str | None = None) -> Tap:
+    """Describe ``module`` as a tap; ``unit_axis`` overrides the rule for where units live and
+    ``spec_kind`` names its kind (a HiddenNet's layer spec)."""
     activation = _activation_of(module)
     if hasattr(module, "unit_axis"):
-        spec_kind = getattr(getattr(module, "spec", None), "kind", None)
-        kind = spec_kind if isinstance(spec_kind, str) else type(module).__name__
+        kind = _lamina_kind(module, spec_kind)
         axis: Any = module.unit_axis
         batch, unit = 0, int(axis)
     elif isinstance(module, nn.RNNBase):
@@ -97,7 +122,19 @@ def make_tap(name: str, module: nn.Module, unit_axis: int | None = None) -> Tap:
         kind, batch, unit = "module", 0, 1
     if unit_axis is not None:
         unit = unit_axis
-    return Tap(name, module, kind, activation, batch, unit)
+    return Tap(name, module, kind, activation, batch, unit,
+               is_parameter_free(module, activation))
+
+
+def spec_kinds(net: nn.Module) -> dict[str, str]:
+    """``{'hidden.i': kind}`` from a HiddenNet's spec (empty for other modules)."""
+    names = getattr(net, "hidden_names", None)
+    specs = getattr(getattr(net, "spec", None), "layers", None)
+    if not isinstance(names, list) or not isinstance(specs, (list, tuple)) \
+            or len(names) != len(specs):
+        return {}
+    kinds = {name: getattr(spec, "kind", None) for name, spec in zip(names, specs)}
+    return {name: kind for name, kind in kinds.items() if isinstance(kind, str)}
 
 
 def default_layer_names(net: nn.Module) -> list[str]:
@@ -154,6 +191,7 @@ def resolve_taps(net: nn.Module, layers: Any) -> list[Tap]:
             raise ParameterError("layers", layers, "an empty list names no layer",
                                  "Pass layers=None to inspect the default layers.")
     taps = []
+    kinds = spec_kinds(net)
     for name, axis in axes.items():
         if not isinstance(name, str) or name not in modules:
             default = default_layer_names(net)
@@ -163,7 +201,7 @@ def resolve_taps(net: nn.Module, layers: Any) -> list[Tap]:
                 f"(the default) are {_listing(default)}; every module name: "
                 f"{_listing(list(modules))}",
                 (hint.strip() + " ") if hint else "Pick names from the lists above.")
-        taps.append(make_tap(name, modules[name], axis))
+        taps.append(make_tap(name, modules[name], axis, kinds.get(name)))
     return taps
 
 

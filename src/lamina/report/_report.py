@@ -16,6 +16,8 @@ from ._text import GLOSSARY, INTRO, SEVERITY_HELP
 
 # the per-unit table is folded away above this many units per layer (it stays in the file)
 _UNIT_ROWS = 4096
+# lamina kinds with parameters but no activation function (parameter-free layers have none)
+_NO_ACTIVATION_KINDS = frozenset({"embed"})
 
 
 def report(model: Any, ins: Any, path: str | os.PathLike[str] = "report.html", *,
@@ -165,9 +167,10 @@ def render(ins: Any, title: str | None = None, notes: list[str] | None = None) -
                 '<p class="lead">One row per inspected layer, input side first.</p>')
     body.append(table(["layer", "kind", "activation", "units", "output shape", "dead %",
                        "saturated %", "mean |activation|", "effective rank"],
-                      [(r.layer, r.kind, r.activation or "?", int(r.width), r.shape,
+                      [(r.layer, r.kind, _activation_cell(rec), int(r.width), r.shape,
                         float(r.dead_pct), float(r.saturated_pct), float(r.mean_abs),
-                        float(r.effective_rank)) for r in layers.itertuples()], "layers"))
+                        float(r.effective_rank))
+                       for r, rec in zip(layers.itertuples(), ins.records)], "layers"))
     body.append(figure_html(ins.plot_histograms(), "Distribution of all activations of each "
                             "layer (log counts). A tall bar at 0 in a ReLU layer is normal; a "
                             "layer squeezed against its bounds is saturated.",
@@ -234,8 +237,8 @@ def render(ins: Any, title: str | None = None, notes: list[str] | None = None) -
         sat = float(row["saturated_pct"])
         saturation = (f"saturated: {fmt(sat)} %" if sat == sat else
                       "saturation does not apply to this activation")
-        body.append(f"<p class=\"lead\">{esc(rec.kind)} layer, activation "
-                    f"{esc(rec.activation or 'unknown')}, {rec.width} units, output shape "
+        body.append(f"<p class=\"lead\">{esc(rec.kind)} layer, {esc(_activation_text(rec))}, "
+                    f"{rec.width} units, output shape "
                     f"{esc(row['shape'])} per example. Dead: {fmt(float(row['dead_pct']))} %, "
                     f"{saturation}, effective rank {fmt(float(row['effective_rank']))}.</p>")
         mine = problems[problems["layer"] == rec.name]
@@ -272,14 +275,43 @@ def render(ins: Any, title: str | None = None, notes: list[str] | None = None) -
                 "".join(body), footer)
 
 
+def _has_no_activation(rec: Any) -> bool:
+    """Known to apply no activation function (pool, gap, flatten, seqpool, embed, ...), as
+    opposed to an activation lamina does not know (``rec.activation`` None for both)."""
+    return not rec.activation and (rec.parameter_free or rec.kind in _NO_ACTIVATION_KINDS)
+
+
+def _activation_cell(rec: Any) -> Any:
+    """The "activation" cell of the layer table: its name, an em dash for none, ? if unknown."""
+    if rec.activation:
+        return rec.activation
+    return Raw("&mdash;") if _has_no_activation(rec) else "?"
+
+
+def _activation_text(rec: Any) -> str:
+    """The activation in a sentence of the per-layer text."""
+    if rec.activation:
+        return f"activation {rec.activation}"
+    return "no activation" if _has_no_activation(rec) else "activation unknown"
+
+
 def _unit_table(ins: Any, rec: Any) -> str:
+    """The per-unit statistics of one layer; a unit with no correlated partner (dead, constant,
+    or alone in its layer: ``most_correlated`` -1) shows an em dash, as ``max_corr`` does."""
     u = ins.units[ins.units["layer"] == rec.name]
     cols = ["unit", "mean", "std", "min", "q50", "max", "frac_active", "dead", "saturated",
             "max_corr", "most_correlated"]
-    rows = [tuple(_cell(r[c]) for c in cols) for _, r in u.head(_UNIT_ROWS).iterrows()]
+    rows = [tuple(_cell(r[c]) for c in cols[:-1]) + (_partner_cell(r["most_correlated"]),)
+            for _, r in u.head(_UNIT_ROWS).iterrows()]
     more = f" (first {_UNIT_ROWS} of {len(u)})" if len(u) > _UNIT_ROWS else ""
     return (f"<details><summary>All {len(u)} units of {esc(rec.name)}{more}</summary>"
             + table(cols, rows, "units") + "</details>")
+
+
+def _partner_cell(value: Any) -> Any:
+    """``most_correlated``: the partner unit, or NaN (an em dash) for the -1 of "none"."""
+    partner = int(value)
+    return partner if partner >= 0 else float("nan")
 
 
 def _cell(value: Any) -> Any:

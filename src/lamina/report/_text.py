@@ -21,7 +21,7 @@ GLOSSARY: list[tuple[str, str]] = [
      "learns slowly."),
     ("max_corr / most_correlated", "The other unit of the same layer whose values follow this "
      "unit most closely (Pearson correlation on a random sample of examples). |r| near 1 means "
-     "the two units are redundant."),
+     "the two units are redundant; a dash when the unit never varies (e.g. dead)."),
     ("mean |activation|", "Typical size of the layer's outputs; very small or very large values "
      "hint at poor scaling."),
     ("effective rank", "How many independent directions the layer really uses (exp of the "
