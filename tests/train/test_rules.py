@@ -7,7 +7,15 @@ import math
 import pytest
 import torch
 
-from lamina import EarlyStopping, LossTolerance, MaxEpochs, MaxSteps, TargetMetric, TimeBudget
+from lamina import (
+    EarlyStopping,
+    LossTolerance,
+    MaxEpochs,
+    MaxSteps,
+    ParameterError,
+    TargetMetric,
+    TimeBudget,
+)
 from lamina.train import Divergence, History, TrainState
 
 
@@ -95,3 +103,21 @@ def test_divergence_stops_on_nan_and_keeps_best() -> None:
 def test_bad_rule_parameters(make: object) -> None:
     with pytest.raises(ValueError, match="Invalid"):
         make()  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("make", [lambda: EarlyStopping(monitor="val_acc"),
+                                  lambda: TargetMetric("val_acc", 0.9),
+                                  lambda: LossTolerance(monitor="val_acc")])
+def test_a_monitor_never_recorded_is_an_error_naming_the_recorded_values(make: object) -> None:
+    rule = make()  # type: ignore[operator]
+    state = _state(epoch=1)
+    state.record = {"epoch": 1, "train_loss": 0.5, "grad_norm": [0.1], "val_loss": 0.6,
+                    "val_accuracy": 0.8}
+    with pytest.raises(ParameterError, match=r"Invalid monitor='val_acc': \w+ monitors a value "
+                                             r"that training does not record; each epoch "
+                                             r"records epoch, train_loss, val_accuracy, "
+                                             r"val_loss\. .*Did you mean 'val_accuracy'\?"):
+        rule.check(state)
+    # a non-finite epoch has no validation values: Divergence stops it, the rule stays quiet
+    state.finite, state.record = False, {"epoch": 1, "train_loss": math.nan}
+    assert rule.check(state) == (False, "")

@@ -163,3 +163,65 @@ def test_progress_without_a_terminal_prints_one_plain_line(capsys) -> None:
     assert len(lines) == 1, lines
     assert lines[0].startswith("training: 3 epochs in ") and "(reached max_epochs=3); last: loss" \
         in lines[0]
+
+
+@pytest.mark.parametrize("engine", ["explicit", "autograd"])
+def test_time_budget_is_checked_between_batches(digits, engine: str) -> None:  # type: ignore[no-untyped-def]
+    """A budget that is spent by the first step stops after that step, inside the epoch, on
+    both paths (the explicit engine used to finish the whole epoch first)."""
+    X, y = digits
+    net = lamina.build((16,), in_features=64, out=10, seed=0)
+    hist = Trainer(net, batch_size=32, stop=[lamina.TimeBudget(1e-9)], verbose=False, seed=0,
+                   engine=engine).fit((X, y))
+    assert hist["step"] == [1] and "time budget" in hist.stop_reason
+
+
+def test_an_unspent_time_budget_changes_nothing(digits) -> None:  # type: ignore[no-untyped-def]
+    X, y = digits
+    runs = []
+    for stop in ([MaxEpochs(2)], [MaxEpochs(2), lamina.TimeBudget(1e6)]):
+        net = lamina.build((16,), in_features=64, out=10, seed=0)
+        trainer = Trainer(net, batch_size=64, stop=stop, verbose=False, seed=0)
+        hist = trainer.fit((X, y))
+        assert trainer.engine_used_ == "explicit"
+        runs.append((_weights(net), hist["train_loss"]))
+    assert all(torch.equal(a, b) for a, b in zip(runs[0][0], runs[1][0]))
+    assert runs[0][1] == runs[1][1]
+
+
+def test_monitoring_validation_without_validation_data_is_refused(digits) -> None:  # type: ignore[no-untyped-def]
+    X, y = digits
+    net = lamina.build((8,), in_features=64, out=10, seed=0)
+    for rule in (EarlyStopping(patience=1), lamina.TargetMetric("val_accuracy", 0.9)):
+        trainer = Trainer(net, stop=[MaxEpochs(3), rule], verbose=False)
+        with pytest.raises(ParameterError, match=r"Invalid val=None: \w+ monitors 'val_\w+', "
+                                                 r"which is measured on validation data"):
+            trainer.fit((X, y))
+        assert not hasattr(trainer, "state_")      # refused before training
+
+
+@pytest.mark.parametrize("engine", ["explicit", "autograd"])
+def test_a_misspelt_monitor_is_an_error_after_the_first_epoch(digits, engine: str) -> None:  # type: ignore[no-untyped-def]
+    X, y = digits
+    net = lamina.build((8,), in_features=64, out=10, seed=0)
+    trainer = Trainer(net, stop=[MaxEpochs(5), EarlyStopping(monitor="val_acc")], verbose=False,
+                      engine=engine)
+    with pytest.raises(ParameterError, match="Invalid monitor='val_acc'.*records .*val_accuracy"
+                                             ".*Did you mean 'val_accuracy'"):
+        trainer.fit((X[:1000], y[:1000]), (X[1000:], y[1000:]))
+
+
+def test_each_fit_starts_from_the_configured_schedule(digits) -> None:  # type: ignore[no-untyped-def]
+    """An adaptive plateau (lr / 5) changes the learning rate of that fit only."""
+    X, y = digits
+    net = lamina.build((8,), in_features=64, out=10, seed=0)
+    schedule = lamina.train.Schedule("invscaling", lr0=0.5)
+    # tol=10: every epoch after the first counts as a plateau, whatever the weights do
+    trainer = Trainer(net, optimizer="sgd", schedule=schedule, verbose=False, seed=0,
+                      stop=[MaxEpochs(6), lamina.LossTolerance(tol=10.0, patience=1,
+                                                               adaptive_lr=True)])
+    first = trainer.fit((X, y))["lr"]
+    second = trainer.fit((X, y))["lr"]
+    assert first[3] == pytest.approx(first[2] / 5)    # the plateau (epoch 3) took effect
+    assert second == first
+    assert trainer.schedule is schedule

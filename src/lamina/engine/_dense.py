@@ -20,6 +20,7 @@ and the clipping scale are one kernel each.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator
 from contextlib import nullcontext
 from typing import Any
@@ -217,7 +218,8 @@ class DenseEngine:
     # ---- epochs ------------------------------------------------------------------------------
     def train_epoch(self, X: Tensor, Y: Tensor, batch_size: int, *, shuffle: bool = True,
                     generator: torch.Generator | None = None,
-                    max_steps: int | None = None) -> EpochStats:
+                    max_steps: int | None = None,
+                    deadline: float | None = None) -> EpochStats:
         """One pass over ``X`` in mini-batches (a permutation drawn from ``generator``).
 
         Parameters
@@ -234,6 +236,9 @@ class DenseEngine:
             Draws the permutation and the dropout masks.
         max_steps : int, optional
             Stop after this many steps (the loss then averages over the samples seen).
+        deadline : float, optional
+            A ``time.perf_counter()`` value: stop after the first step that ends at or past it
+            (a wall-time budget within the epoch). Without one the clock is never read.
 
         On CPU, an epoch whose steps cost under ``ONE_THREAD_STEP_FLOPS`` GEMM FLOPs runs on
         one intra-op thread (``lamina._threads.few_threads``: the calling thread's count comes
@@ -245,6 +250,8 @@ class DenseEngine:
         N = int(X.shape[0])
         B = check_batch_size(batch_size, N)
         limit = None if max_steps is None else check_int("max_steps", max_steps, 1)
+        if deadline is not None:
+            deadline = check_float("deadline", deadline)
         small = self.device.type == "cpu" and B * self.flops_per_sample < ONE_THREAD_STEP_FLOPS
         with torch.inference_mode(), few_threads(1) if small else nullcontext():
             gen = self._device_generator(generator)
@@ -253,10 +260,11 @@ class DenseEngine:
                 perm = torch.randperm(N, generator=generator,
                                       device=generator.device if generator else "cpu")
                 perm = perm.to(self.device)
-            return self._run(self._plan.epoch(X, T, perm, B), gen, limit)
+            return self._run(self._plan.epoch(X, T, perm, B), gen, limit, deadline)
 
     def _run(self, views: Iterator[tuple[Tensor, Tensor, Tensor]],
-             gen: torch.Generator | None, limit: int | None) -> EpochStats:
+             gen: torch.Generator | None, limit: int | None,
+             deadline: float | None = None) -> EpochStats:
         n_layers = len(self._W)
         vscale, half_alpha, clip = self._vscale, 0.5 * self._alpha, self._clip
         step, lr = self._step, self._lr
@@ -293,6 +301,8 @@ class DenseEngine:
                     self._G.mul_(coef)
             step(lr)
             n_steps += 1
+            if deadline is not None and time.perf_counter() >= deadline:
+                break
         loss = loss_sum / max(n_seen, 1)
         return EpochStats(loss, n_steps, [a / max(n_grads, 1) for a in norm_sum],
                           finite and math.isfinite(loss))

@@ -28,17 +28,28 @@ def engine_supports(stack: Any, loss: str, opt: OptimizerSpec) -> bool:
     return bool(supports(stack, loss, opt))
 
 
+def time_budget(rules: list[StopRule]) -> float | None:
+    """The tightest :class:`TimeBudget` in ``rules`` (seconds), checked between batches."""
+    budgets = [r.seconds for r in rules if isinstance(r, TimeBudget)]
+    return min(budgets) if budgets else None
+
+
 class EngineRunner:
-    """Epochs through :class:`lamina.engine.DenseEngine` (no autograd graph)."""
+    """Epochs through :class:`lamina.engine.DenseEngine` (no autograd graph).
+
+    A :class:`TimeBudget` becomes the engine's ``deadline``: the clock is read after each step
+    only when a budget is set, so unbudgeted epochs run (and train) exactly as without one."""
 
     exhausted = False
 
     def __init__(self, stack: Any, loss: str, opt: OptimizerSpec, batch_size: int,
-                 shuffle: bool, generator: torch.Generator) -> None:
+                 shuffle: bool, generator: torch.Generator,
+                 rules: list[StopRule] | None = None) -> None:
         from ..engine import DenseEngine
 
         self.engine = DenseEngine(stack, loss, opt)
         self.batch_size, self.shuffle, self.generator = batch_size, shuffle, generator
+        self.time_budget = time_budget(rules or [])
 
     def set_lr(self, lr: float) -> None:
         self.engine.lr = lr
@@ -48,8 +59,10 @@ class EngineRunner:
               ) -> tuple[float, int, list[float], bool, int]:
         assert sample_weight is None, "weighted epochs run on autograd (Trainer switches)"
         X, Y = data
+        deadline = None if self.time_budget is None else t_start + self.time_budget
         stats = self.engine.train_epoch(X, Y, self.batch_size, shuffle=self.shuffle,
-                                        generator=self.generator, max_steps=max_steps)
+                                        generator=self.generator, max_steps=max_steps,
+                                        deadline=deadline)
         seen = min(X.shape[0], stats.n_steps * self.batch_size)
         return float(stats.loss), stats.n_steps, list(stats.grad_norms), bool(stats.finite), seen
 
@@ -83,8 +96,7 @@ class AutogradRunner:
         self.groups = _norm_groups(model)
         # sklearn's alpha applies to weight matrices/kernels, never to biases or norm scales
         self.weights = [p for p in self.params if p.dim() >= 2]
-        budgets = [r.seconds for r in rules if isinstance(r, TimeBudget)]
-        self.time_budget = min(budgets) if budgets else None
+        self.time_budget = time_budget(rules)
         self.exhausted = False
 
     def set_lr(self, lr: float) -> None:

@@ -1,6 +1,7 @@
 """Stopping rules. Each is an object with ``reset()`` and ``check(state) -> (stop, reason)``,
 called after every epoch; ``on_end(state)`` runs once when training ends (e.g. to restore the
-best weights). Rules never raise to stop training.
+best weights). Rules never raise to stop training; a rule whose monitored value is missing from
+the epoch's record raises a :class:`ParameterError` (it could never fire).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import math
 
 import torch
 
+from .._errors import ParameterError, did_you_mean
 from .._validation import check_bool, check_choice, check_float, check_int
 from ._state import TrainState
 
@@ -70,6 +72,21 @@ def _monitor_mode(monitor: str) -> str:
     return "min" if monitor.endswith("loss") else "max"
 
 
+def _monitored(rule: StopRule, monitor: str, state: TrainState) -> float | None:
+    """The epoch's value of ``monitor``; a ParameterError listing the recorded values when the
+    record lacks it (a typo such as ``val_acc``, or no validation data). None only after a
+    non-finite epoch, whose validation values are not measured (Divergence stops then)."""
+    value = state.record.get(monitor)
+    if value is not None or not state.finite:
+        return value
+    recorded = sorted(k for k, v in state.record.items()
+                      if isinstance(v, (int, float)) and not isinstance(v, bool))
+    raise ParameterError("monitor", monitor, f"{type(rule).__name__} monitors a value that "
+                         f"training does not record; each epoch records {', '.join(recorded)}",
+                         f"Monitor one of these.{did_you_mean(monitor, recorded)} Validation "
+                         "values (val_*) need val= data in fit.")
+
+
 class LossTolerance(StopRule):
     """sklearn's ``tol`` + ``n_iter_no_change``: stop when the monitored value has not improved
     by at least ``tol`` for more than ``patience`` consecutive epochs.
@@ -78,7 +95,8 @@ class LossTolerance(StopRule):
     ``val_accuracy`` (maximised). With ``adaptive_lr=True`` a plateau first divides the learning
     rate by 5 (sklearn's ``learning_rate='adaptive'``) and only stops once it would go below 1e-6.
     ``restore_best=True`` restores the weights of the best monitored epoch at the end
-    (sklearn does so with ``early_stopping=True``).
+    (sklearn does so with ``early_stopping=True``). A ``monitor`` that training does not record
+    raises a :class:`~lamina.ParameterError` listing the recorded values.
     """
 
     def __init__(self, tol: float = 1e-4, patience: int = 10, monitor: str = "train_loss",
@@ -96,7 +114,7 @@ class LossTolerance(StopRule):
         self._best_weights: dict[str, torch.Tensor] | None = None
 
     def check(self, state: TrainState) -> tuple[bool, str]:
-        value = state.record.get(self.monitor)
+        value = _monitored(self, self.monitor, state)
         if value is None:
             return False, ""
         if _monitor_mode(self.monitor) == "min":
@@ -130,7 +148,11 @@ class LossTolerance(StopRule):
 
 class EarlyStopping(StopRule):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs, then
-    restore the best weights (Keras/Lightning semantics; see LossTolerance for sklearn's)."""
+    restore the best weights (Keras/Lightning semantics; see LossTolerance for sklearn's).
+
+    A ``val_*`` monitor needs validation data in ``fit`` (refused up front without it); a
+    ``monitor`` the epoch's record lacks (e.g. ``val_acc`` for ``val_accuracy``) raises a
+    :class:`~lamina.ParameterError` after the first epoch, listing the recorded values."""
 
     def __init__(self, patience: int = 5, monitor: str = "val_loss", min_delta: float = 0.0,
                  mode: str | None = None, restore_best: bool = True) -> None:
@@ -148,7 +170,7 @@ class EarlyStopping(StopRule):
         self._best_weights: dict[str, torch.Tensor] | None = None
 
     def check(self, state: TrainState) -> tuple[bool, str]:
-        value = state.record.get(self.monitor)
+        value = _monitored(self, self.monitor, state)
         if value is None:
             return False, ""
         better = (value < self.best - self.min_delta if self.mode == "min"
@@ -170,7 +192,10 @@ class EarlyStopping(StopRule):
 
 
 class TargetMetric(StopRule):
-    """Stop as soon as ``monitor`` reaches ``target`` (>= for scores, <= for losses)."""
+    """Stop as soon as ``monitor`` reaches ``target`` (>= for scores, <= for losses).
+
+    A ``monitor`` that training does not record raises a :class:`~lamina.ParameterError`
+    (see :class:`EarlyStopping`)."""
 
     def __init__(self, monitor: str, target: float, mode: str | None = None) -> None:
         self.monitor = monitor
@@ -178,7 +203,7 @@ class TargetMetric(StopRule):
         self.mode = check_choice("mode", mode or _monitor_mode(monitor), ("min", "max"))
 
     def check(self, state: TrainState) -> tuple[bool, str]:
-        value = state.record.get(self.monitor)
+        value = _monitored(self, self.monitor, state)
         if value is None:
             return False, ""
         if (value >= self.target) if self.mode == "max" else (value <= self.target):

@@ -13,6 +13,7 @@ from .._errors import ParameterError
 from .._validation import check_choice, check_int
 from ..spec import LOSSES, OptimizerSpec
 from ._callbacks import Callback, Progress
+from ._checks import check_pair
 from ._data import as_tensor_pair, check_sample_weight, model_device_dtype
 from ._history import History
 from ._losses import get_loss, get_sample_loss
@@ -38,6 +39,7 @@ class Trainer:
     stop : list of StopRule
         E.g. ``[MaxEpochs(20), EarlyStopping(patience=5)]``; must include a bound (MaxEpochs,
         MaxSteps or TimeBudget). NaN/inf losses always stop training (keeping the best weights).
+        MaxSteps and TimeBudget are checked between batches on both training paths.
     schedule : str or Schedule
         ``constant``, ``invscaling``, ``adaptive``, ``cosine``, ``step``.
     alpha : float
@@ -124,11 +126,24 @@ class Trainer:
         (``engine_used_ == "autograd"``); a batch whose weights are all zero is passed over.
         ``val_sample_weight`` weighs ``val_loss`` and the built-in validation metrics
         (callables then get ``sample_weight=`` too).
+
+        In-memory ``train`` and ``val`` pairs are checked once, before the first step and alike
+        on every path: a HiddenNet's input shape, finite X, class ids within the outputs, one
+        target per output. Bad data raises a :class:`~lamina.DataError` that names ``train`` or
+        ``val``; iterables of batches are not checked ahead. A stopping rule that monitors a
+        ``val_*`` value needs ``val`` (a :class:`~lamina.ParameterError` otherwise), and one
+        whose value an epoch does not record raises a ParameterError listing those recorded.
+        Every fit starts from the configured ``schedule`` (an adaptive plateau lowers the
+        rate of that fit only).
         """
         device, dtype = model_device_dtype(self.model)
         pair = as_tensor_pair(train, self.loss_name, device, dtype, "train")
         val_pair = as_tensor_pair(val, self.loss_name, device, dtype, "val") if val is not None \
             else None
+        for name, checked in (("train", pair), ("val", val_pair)):
+            if checked is not None:   # once per fit, the same on both paths (see _checks)
+                check_pair(self.model, checked, self.loss_name, name)
+        self._check_monitors(val)
         w = self._weights(sample_weight, pair, device, dtype, "sample_weight")
         val_w = self._weights(val_sample_weight, val_pair, device, dtype, "val_sample_weight")
         if w is not None and self.engine_mode == "explicit":
@@ -148,6 +163,7 @@ class Trainer:
         start_epoch = state.epoch
         total = next((r.n for r in self.stop if isinstance(r, MaxEpochs)), None)
         callbacks = [Progress(total, enabled=self.verbose), *self.callbacks]
+        schedule = self.schedule   # each fit starts from the configured schedule
         runner = getattr(self, "_runner", None) if keep_optimizer else None
         if runner is None:
             runner = self._make_runner(pair, generator, weighted=w is not None)
@@ -167,7 +183,7 @@ class Trainer:
                 while not reason:
                     for cb in callbacks:
                         cb.on_epoch_begin(state)
-                    lr = self.schedule.lr(state.epoch - start_epoch, state.samples_seen, state.lr)
+                    lr = schedule.lr(state.epoch - start_epoch, state.samples_seen, state.lr)
                     state.lr = lr
                     runner.set_lr(lr)
                     t0 = time.perf_counter()
@@ -206,7 +222,7 @@ class Trainer:
                             reason = why
                     if state.lr_changed:
                         state.lr_changed = False
-                        self.schedule = Schedule("adaptive", lr0=state.lr)
+                        schedule = Schedule("adaptive", lr0=state.lr)   # this fit only
                     if not reason and runner.exhausted:
                         reason = f"L-BFGS used its max_fun={self.max_fun} function evaluations"
                 hist.stop_reason = reason
@@ -218,6 +234,19 @@ class Trainer:
                     cb.on_train_end(state)
         self.state_ = state
         return hist
+
+    def _check_monitors(self, val: Any) -> None:
+        """Refuse, before training, a rule that monitors a validation value when ``fit`` got
+        no validation data (it could never fire)."""
+        if val is not None:
+            return
+        for rule in self.stop:
+            monitor = getattr(rule, "monitor", None)
+            if isinstance(monitor, str) and monitor.startswith("val_"):
+                raise ParameterError("val", None, f"{type(rule).__name__} monitors "
+                                     f"{monitor!r}, which is measured on validation data, so "
+                                     "fit needs val=(X_val, y_val) (or a loader)",
+                                     "Pass validation data to fit, or monitor 'train_loss'.")
 
     def _steps_left(self, state: TrainState) -> int | None:
         limits = [r.n - (state.step - state.start_step) for r in self.stop
@@ -265,7 +294,7 @@ class Trainer:
         if can_engine and self.engine_mode != "autograd":
             self.engine_used_ = "explicit"
             return EngineRunner(stack, self.loss_name, self.opt_spec, self.batch_size,
-                                self.shuffle, generator)
+                                self.shuffle, generator, self.stop)
         self.engine_used_ = "autograd"
         return AutogradRunner(self.model, self.loss_fn, self.opt_spec, self.batch_size,
                               self.shuffle, generator, self.max_fun, self.stop,

@@ -1,0 +1,81 @@
+"""Checks of in-memory training and validation data, run once per ``Trainer.fit``.
+
+Both training paths (the explicit engine, autograd with any optimizer or sample weights) and
+the validation data get the same lamina :class:`DataError` before any batch runs: the message
+names the argument (``train`` or ``val``), the bad value, what is allowed and a fix. Without
+them autograd would raise torch's raw errors (``Target 13 is out of bounds``, ``mat1 and mat2
+shapes cannot be multiplied``) or train on NaN and blame the learning rate.
+
+Each check reads every element once per tensor and per fit, never per batch. Finiteness is one
+min/max reduction (NaN and inf reach the minimum or the maximum; on CPU an order of magnitude
+faster than ``isfinite(X).all()``), and bad values are located only when there are some.
+Iterables of batches (DataLoaders, streams) are left alone: they cannot be checked before they
+run, and checking every batch would add a device sync per step; a :class:`~lamina.HiddenNet`
+with non-dense layers still checks each batch itself, in its ``forward``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .._errors import DataError
+from ..engine._checks import check_values
+from ..nn import HiddenNet
+from ..nn._input import check_net_input
+
+
+def check_pair(model: torch.nn.Module, pair: tuple[torch.Tensor, torch.Tensor], loss: str,
+               name: str) -> None:
+    """Refuse ``(X, y)`` that ``model`` cannot train or be scored on with ``loss``.
+
+    For a :class:`~lamina.HiddenNet` X must have the shape it was built for and y must fit its
+    outputs (class ids in ``[0, out)``, ``out`` targets per row); for any other module only
+    values are checked (finite X, finite targets, binary targets in [0, 1]). ``pair`` comes from
+    :func:`~lamina.train._data.as_tensor_pair` (same rows, y shaped for ``loss``).
+    """
+    X, y = pair
+    try:
+        if isinstance(model, HiddenNet):
+            check_net_input(model, X[:0], None)   # the shape its forward checks; values below
+        if X.is_floating_point():
+            _check_finite(X)
+        _check_targets(y, loss, _outputs(model))
+    except DataError as err:
+        raise DataError(f"{name}: {err}") from None
+
+
+def _outputs(model: torch.nn.Module) -> int | None:
+    """The number of raw outputs of ``model`` when known (a HiddenNet with a head)."""
+    out = getattr(model, "out", None) if isinstance(model, HiddenNet) else None
+    return int(out) if isinstance(out, int) else None
+
+
+def _check_finite(X: torch.Tensor) -> None:
+    if bool(torch.isfinite(torch.stack(torch.aminmax(X))).all()):
+        return
+    bad = ~torch.isfinite(X)
+    if bool(bad.any()):
+        first = tuple(int(i) for i in bad.nonzero()[0])
+        raise DataError(f"the input holds NaN or infinite values ({int(bad.sum())} of "
+                        f"{X.numel()}, first at index {first}). Impute or drop them first "
+                        "(e.g. sklearn.impute.SimpleImputer).")
+
+
+def _check_targets(y: torch.Tensor, loss: str, n_out: int | None) -> None:
+    """Class ids in range, or finite targets (in [0, 1] for binary cross-entropy), ``n_out``
+    per row; the element checks are the explicit engine's (``engine._checks.check_values``)."""
+    if loss == "cross_entropy":
+        if n_out is None:
+            return   # unknown width: torch's own range error is all that can be said
+    elif n_out is not None and y.numel() != y.shape[0] * n_out:
+        per_row = y.numel() // max(y.shape[0], 1)
+        raise DataError(f"Invalid Y of shape {tuple(y.shape)}: loss={loss!r} needs {n_out} "
+                        f"target(s) per row (the network has {n_out} outputs), got {per_row}. "
+                        f"Pass y of shape ({y.shape[0]}, {n_out}), or build the network with "
+                        f"out={per_row}.")
+    # X was checked above: an empty X keeps check_values to the targets
+    empty = torch.empty(0, dtype=torch.float32, device=y.device)
+    check_values(empty, y, loss, n_out if n_out is not None else 0)
+
+
+__all__ = ["check_pair"]
