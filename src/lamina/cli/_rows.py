@@ -4,8 +4,10 @@
 the target column, how it split off its test rows (seed, fraction), a fingerprint of the rows
 and the feature columns. With it, ``lamina evaluate RUN DATA`` scores a run on the rows
 ``lamina train`` held out when DATA is the data it trained on (never on rows it trained on);
-other data is scored whole. Class labels are the data set's own names (``'setosa'``, ``'yes'``),
-so a file that lacks a class is still scored against the right labels.
+other data is scored whole. ``lamina search`` records its refit model the same way, with the
+split ``"all"``: it was fit on every row it read, so ``lamina evaluate`` on that data says it
+cannot leave the training rows out. Class labels are the data set's own names (``'setosa'``,
+``'yes'``), so a file that lacks a class is still scored against the right labels.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 TRAIN_DATA = "train_data.json"
+ALL_ROWS = "all"            # the split of a run fit on every row it read (`lamina search`)
 TEST_SIZE = 0.2
 _PCT = f"{TEST_SIZE:.0%}".replace("%", " %")          # "20 %", as the docs write it
 _TABLES = (".csv", ".tsv", ".parquet", ".pq")       # files with named columns
@@ -78,15 +81,17 @@ def as_labels(ds: Any, y: Any, classes: Any = None) -> Any:
 
 def record(run: Path, data: str, target: str | None, ds: Any, seed: int, kind: str,
            drop: list[str]) -> None:
-    """Write ``RUN/train_data.json`` (atomically)."""
+    """Write ``RUN/train_data.json`` (atomically); ``kind``: ``"holdout"``, ``"test_split"``
+    or ``ALL_ROWS`` (no rows held out)."""
     from ..train import atomic_write_text
 
     info = {"data": str(data), "target": target, "drop": list(drop), "split": kind,
             "seed": int(seed),
-            "test_size": TEST_SIZE, "rows": int(len(ds.X)),
-            # only a hold-out needs it (to find the held-out rows again); hashing 60 000 images
-            # for a set with its own test split would cost time for nothing
-            "fingerprint": fingerprint(ds) if kind == "holdout" else None,
+            "test_size": 0.0 if kind == ALL_ROWS else TEST_SIZE, "rows": int(len(ds.X)),
+            # a hold-out needs it to find the held-out rows again, a run fit on all rows to
+            # recognise them; hashing 60 000 images for a set with its own test split would
+            # cost time for nothing
+            "fingerprint": fingerprint(ds) if kind in ("holdout", ALL_ROWS) else None,
             "features": list(ds.feature_names) if ds.feature_names is not None else None}
     atomic_write_text(Path(run) / TRAIN_DATA, json.dumps(info, indent=2))
 
@@ -145,4 +150,19 @@ def eval_rows(info: dict[str, Any] | None, data: str, ds: Any) -> tuple[Any, Any
         _, Xte, _, yte, _, _ = split(ds, int(info["seed"]))
         return (Xte, yte, f"the {_PCT} hold-out `lamina train` kept out (seed {info['seed']}), "
                           f"{len(yte)} rows")
-    return ds.X, ds.y, f"all {len(ds.X)} rows of {data}"
+    how = f"all {len(ds.X)} rows of {data}"
+    if info and info.get("split") == ALL_ROWS and _same_data(info, data, ds):
+        how += (f". Warning: they include the rows the run was fit on (`lamina search` refits "
+                f"on every row it read, {info.get('rows')} of {info['data']}), which cannot be "
+                "left out, so the score is optimistic. Score it on data it never saw")
+    return ds.X, ds.y, how
+
+
+def _same_data(info: dict[str, Any], data: str, ds: Any) -> bool:
+    """``data`` is (or holds the rows of) the data the run recorded in ``info`` was fit on."""
+    if str(info.get("data")) == str(data):
+        return True
+    if is_file(data) and is_file(str(info.get("data"))) \
+            and Path(data).resolve() == Path(str(info.get("data"))).resolve():
+        return True
+    return info.get("fingerprint") == fingerprint(ds)

@@ -2,7 +2,14 @@
 
 Trials go to a SQLite file in the output folder unless ``--storage`` names a database (e.g.
 PostgreSQL), in which case any number of workers on any machines can run the same command with
-the same ``--study`` and share the search. ``--resume`` continues an interrupted study.
+the same ``--study`` and share the search. ``--resume`` continues an interrupted study; on Ctrl-C
+the command prints the command that does, with every option the user gave.
+
+The objective follows the data set's own task (``--objective`` overrides it). Classes are the
+data set's label names, as for ``lamina train``, so the saved model predicts label names and
+``lamina evaluate`` matches another file's labels by name. The model is refit on every row
+searched; its ``train_data.json`` says so, and ``lamina evaluate`` on that data says the score
+includes training rows.
 """
 
 from __future__ import annotations
@@ -16,12 +23,14 @@ from typing import Any
 
 import typer
 
+from . import _rows
 from ._app import app, friendly
 
 
 @app.command("search")
 @friendly
 def search_command(
+    ctx: typer.Context,
     data: str = typer.Argument(..., help="Dataset name (see `lamina datasets`) or a "
                                "CSV/Parquet/NPZ file."),
     budget: str = typer.Option("10m", "--budget", "-b",
@@ -76,9 +85,7 @@ def search_command(
     folder.mkdir(parents=True, exist_ok=True)
     url = storage or f"sqlite:///{folder / 'search.db'}"
     store = open_storage(url, heartbeat_interval=heartbeat, grace_period=4 * heartbeat)
-    objectives: Any = None if objective == "auto" else tuple(objective.split(","))
-    if objectives is not None and len(objectives) == 1:
-        objectives = objectives[0]
+    objectives = _objectives(objective, ds.task)
 
     held = _trials_held(store, name)
     if held and not resume:
@@ -88,23 +95,61 @@ def search_command(
     try:
         if bar is not None:
             bar.start()
-        res = search(X, ds.y, the_space, budget=budget, n_trials=n_trials or None,
-                     objective=objectives, storage=store, study=name, resume=resume, device=device, random_state=seed,
+        # label names, as `lamina train` fits: the saved model predicts names, and another
+        # file's labels (numbered from that file alone) are matched by name
+        res = search(X, _rows.as_labels(ds, ds.y), the_space, budget=budget,
+                     n_trials=n_trials or None, objective=objectives, storage=store, study=name,
+                     resume=resume, device=device, random_state=seed,
                      population=population, batch=batch, refit=refit,
                      callback=bar.update if bar is not None else None)
     except KeyboardInterrupt:
         if bar is not None:
             bar.stop()
-        print(f"interrupted; continue with: lamina search {data} --storage {url} --study "
-              f"{name} --resume", file=sys.stderr)
+        print(f"interrupted; continue with: {_resume_command(ctx, data, url, name, folder)}",
+              file=sys.stderr)
         raise typer.Exit(130) from None
     finally:
         if bar is not None:
             bar.stop()
-    _write_outputs(res, folder, ds)
+    _write_outputs(res, folder, ds, data, seed)
     print(res.summary())
     print(f"trials: {folder / 'trials.csv'}  best: {folder / 'best.json'}  study: {name} in "
           f"{_masked(url)}")
+
+
+def _objectives(objective: str, task: str) -> str | tuple[str, ...]:
+    """``--objective``: ``auto`` is the data set's own task (never a guess from its values)."""
+    if objective == "auto":
+        return "accuracy" if task == "classification" else "r2"
+    names = tuple(objective.split(","))
+    return names[0] if len(names) == 1 else names
+
+
+def _resume_command(ctx: typer.Context, data: str, url: str, name: str, folder: Path) -> str:
+    """The command that continues this search: every option the user gave, with the storage,
+    study and output folder spelled out, and ``--resume``."""
+    import shlex
+
+    shown = _masked(url)
+    fixed = {"--storage": shown, "--study": name, "--out": str(folder)}
+    words = ["lamina", "search", data]
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name) if param.name else None
+        flags = [o for o in param.opts if o.startswith("--")]
+        if (param.param_type_name != "option" or not flags or flags[0] in fixed
+                or flags[0] == "--resume" or source is None or source.name.startswith("DEFAULT")):
+            continue
+        value = ctx.params[param.name]
+        if getattr(param, "is_flag", False):
+            off = [o for o in param.secondary_opts if o.startswith("--")]
+            words += [flags[0]] if value else off[:1]
+        else:
+            words += [flags[0], str(value)]
+    for flag, value in fixed.items():
+        words += [flag, value]
+    command = shlex.join([*words, "--resume"])
+    return command + ("  (*** stands for the password in the storage URL)" if shown != url
+                      else "")
 
 
 def _trials_held(storage: Any, name: str) -> int:
@@ -143,7 +188,8 @@ def _parse_space(text: str) -> Any:
     return space
 
 
-def _write_outputs(res: Any, folder: Path, ds: Any) -> None:
+def _write_outputs(res: Any, folder: Path, ds: Any, data: str, seed: int) -> None:
+    """``best.json``, ``trials.csv`` and the refit model, with its training-data record."""
     best = {"score": res.best_score_, "objective": list(res.objective_),
             "params": {k: (list(v) if isinstance(v, tuple) else v)
                        for k, v in res.best_params_.items()},
@@ -154,9 +200,14 @@ def _write_outputs(res: Any, folder: Path, ds: Any) -> None:
     if res.best_estimator_ is not None:
         res.best_estimator_.save(folder / "model")
         best["model"] = str(folder / "model")
-        if ds.X_test is not None and ds.y_test is not None:
+        has_test = ds.X_test is not None and ds.y_test is not None
+        # the refit saw every row searched (a data set's own test split excepted)
+        _rows.record(folder / "model", data, None, ds, seed,
+                     "test_split" if has_test else _rows.ALL_ROWS, [])
+        if has_test:
             Xt = ds.X_test.reshape(len(ds.X_test), -1)
-            best["test_score"] = float(res.best_estimator_.score(Xt, ds.y_test))
+            yt = _rows.as_labels(ds, ds.y_test)
+            best["test_score"] = float(res.best_estimator_.score(Xt, yt))
             print(f"test {res.objective_[0]} of the refit model: {best['test_score']:.4f}")
     _atomic_write(folder / "best.json", json.dumps(best, indent=2, default=str))
     _atomic_write(folder / "trials.csv", res.trials_.to_csv(index=False))

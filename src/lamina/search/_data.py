@@ -14,6 +14,9 @@ import numpy as np
 
 from .._errors import DataError, ParameterError, short_repr
 
+# read_table's threshold, so that a target means the same to a table and to a search
+from ..datasets._table import _MAX_CLASSES_GUESS as MAX_CLASSES_GUESS
+
 PRIMARY = {"accuracy": "classification", "r2": "regression"}
 SECONDARY = ("latency", "params")
 DIRECTIONS = {"accuracy": "maximize", "r2": "maximize", "latency": "minimize", "params": "minimize"}
@@ -21,17 +24,22 @@ MIN_SAMPLES = 5
 
 
 def parse_objective(objective: Any, y: Any = None) -> tuple[str, ...]:
-    """``"accuracy"`` / ``("accuracy", "latency")`` / None (by y's type) -> names, primary first.
+    """``"accuracy"`` / ``("accuracy", "latency")`` / None (by y) -> names, primary first.
+
+    None (or ``"auto"``) picks ``"accuracy"`` or ``"r2"`` by :func:`guess_task`, the rule
+    :func:`lamina.datasets.read_table` applies to a table's target.
 
     Examples
     --------
     >>> parse_objective(("accuracy", "params"))
     ('accuracy', 'params')
+    >>> parse_objective(None, np.arange(25.0))       # 25 distinct whole numbers: a quantity
+    ('r2',)
     """
     allowed = ("'accuracy', 'r2', or a tuple of one of them and 'latency' and/or 'params', "
                "e.g. ('accuracy', 'latency')")
     if objective is None or objective == "auto":
-        return ("r2",) if y is not None and _is_continuous(np.asarray(y)) else ("accuracy",)
+        return ("r2",) if y is not None and guess_task(y) == "regression" else ("accuracy",)
     names = (objective,) if isinstance(objective, str) else objective
     if not isinstance(names, (tuple, list)) or not names or not all(isinstance(n, str)
                                                                     for n in names):
@@ -225,12 +233,39 @@ def score(name: str, outputs: Any, target: Any) -> Any:
     return torch.where(finite, s, torch.full_like(s, float("nan")))
 
 
+def guess_task(y: Any) -> str:
+    """``"classification"`` or ``"regression"`` for a target whose task nobody named.
+
+    :func:`lamina.datasets.read_table`'s rule: class labels when the values are not numbers
+    (strings, booleans, objects) or are whole numbers with at most ``MAX_CLASSES_GUESS`` (20)
+    distinct values, NaN left aside; a quantity otherwise (diabetes' whole-number progression
+    scores 25..346 are a quantity). More integer classes than that need
+    ``objective='accuracy'``.
+
+    Examples
+    --------
+    >>> guess_task(np.array([0, 1, 2, 1])), guess_task(np.array(["no", "yes"]))
+    ('classification', 'classification')
+    >>> guess_task(np.array([0.5, 1.25])), guess_task(np.arange(21))
+    ('regression', 'regression')
+    """
+    ya = np.asarray(y)
+    if ya.dtype.kind not in "iuf":
+        return "classification"
+    values = ya.astype(np.float64).ravel()
+    values = values[~np.isnan(values)]
+    integral = bool(np.all(np.isfinite(values))) and bool(np.all(values == np.round(values)))
+    many = len(np.unique(values)) > MAX_CLASSES_GUESS
+    return "classification" if integral and not many else "regression"
+
+
 def _is_continuous(y: np.ndarray) -> bool:
+    """Some finite value is not a whole number (so these cannot be class labels)."""
     if y.dtype.kind != "f":
         return False
     finite = y[np.isfinite(y)]
     return bool(finite.size) and bool(np.any(finite != np.round(finite)))
 
 
-__all__ = ["parse_objective", "prepare", "score", "SearchData", "Split", "check_xy",
-           "DIRECTIONS", "PRIMARY", "SECONDARY"]
+__all__ = ["parse_objective", "guess_task", "prepare", "score", "SearchData", "Split",
+           "check_xy", "DIRECTIONS", "PRIMARY", "SECONDARY", "MAX_CLASSES_GUESS"]

@@ -62,7 +62,10 @@ def search(X: Any, y: Any, space: Any = None, *, budget: Any = None, n_trials: i
         Stop after this many trials (complete or pruned) of this call.
     objective : str or tuple, optional
         ``"accuracy"`` (classification), ``"r2"`` (regression), or a tuple adding ``"latency"``
-        (batch-1 ms) and/or ``"params"`` to minimise: ``("accuracy", "latency")``. Default: by y.
+        (batch-1 ms) and/or ``"params"`` to minimise: ``("accuracy", "latency")``. Default: by y,
+        as :func:`lamina.datasets.read_table` decides: ``"accuracy"`` for labels that are not
+        numbers or are whole numbers with at most 20 distinct values, ``"r2"`` otherwise (so
+        pass ``"accuracy"`` for more integer classes than that).
     cv : int, optional
         k-fold cross-validation per trial instead of a hold-out ``validation_fraction``.
     validation_data : (X_val, y_val), optional
