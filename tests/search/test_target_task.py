@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lamina.datasets import guess_task as public_guess_task
 from lamina.datasets import read_table
-from lamina.datasets._table import _MAX_CLASSES_GUESS as MAX_CLASSES_GUESS
+from lamina.datasets._task import MAX_CLASSES_GUESS
 from lamina.search import parse_objective, search
 
 
@@ -37,6 +38,7 @@ def test_guess_agrees_with_read_table(tmp_path, values: np.ndarray) -> None:
     path = tmp_path / "t.csv"
     pd.DataFrame({"a": np.arange(len(values)), "target": values}).to_csv(path, index=False)
     assert guess_task(values) == read_table(path).task
+    assert guess_task is public_guess_task          # one rule, in lamina.datasets
 
 
 def test_search_regresses_a_whole_number_target() -> None:

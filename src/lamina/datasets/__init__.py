@@ -15,6 +15,7 @@ from ._quality import DataQualityWarning, check_data
 from ._registry import list_datasets, load
 from ._series import make_windows
 from ._table import read_features, read_table, table_columns
+from ._task import guess_task
 from ._toy import make_toy
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "read_features",
     "read_table",
     "table_columns",
+    "guess_task",
     "read_idx",
     "check_data",
     "DataQualityWarning",

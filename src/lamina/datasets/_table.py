@@ -11,6 +11,7 @@ import numpy as np
 from .._errors import DataError, ParameterError, did_you_mean
 from .._validation import check_choice
 from ._dataset import Dataset
+from ._task import guess_task
 
 __all__ = ["read_table", "TABLE_SUFFIXES", "TARGET_NAMES"]
 
@@ -18,7 +19,6 @@ TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".npz")
 #: column names taken as the target when ``target`` is not given (case-insensitive)
 TARGET_NAMES = ("target", "label", "y")
 # An integral numeric target with at most this many distinct values is read as class labels.
-_MAX_CLASSES_GUESS = 20
 
 
 def read_table(path: str | Path, *, target: str | None = None, task: str | None = None,
@@ -223,13 +223,8 @@ def _encode_target(col: Any, task: str | None, name: str) -> tuple[np.ndarray, s
 
     numeric = pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
     if task is None:
-        if not numeric:
-            task = "classification"
-        else:
-            values = col.dropna().to_numpy(dtype=np.float64)
-            integral = bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
-            task = ("classification" if integral and len(np.unique(values)) <= _MAX_CLASSES_GUESS
-                    else "regression")
+        task = guess_task(col.dropna().to_numpy(dtype=np.float64)) if numeric \
+            else "classification"
     if task == "regression":
         if not numeric:
             raise DataError(f"target {name!r} is not numeric, so it cannot be regressed on. "

@@ -15,7 +15,7 @@ import numpy as np
 from .._errors import DataError, ParameterError, short_repr
 
 # read_table's threshold, so that a target means the same to a table and to a search
-from ..datasets._table import _MAX_CLASSES_GUESS as MAX_CLASSES_GUESS
+from ..datasets._task import MAX_CLASSES_GUESS, guess_task
 
 PRIMARY = {"accuracy": "classification", "r2": "regression"}
 SECONDARY = ("latency", "params")
@@ -231,32 +231,6 @@ def score(name: str, outputs: Any, target: Any) -> Any:
         r2 = 1.0 - sse[:, valid[0]] / sst[:, valid[0]]
         s = r2.mean(dim=1).to(torch.float64)
     return torch.where(finite, s, torch.full_like(s, float("nan")))
-
-
-def guess_task(y: Any) -> str:
-    """``"classification"`` or ``"regression"`` for a target whose task nobody named.
-
-    :func:`lamina.datasets.read_table`'s rule: class labels when the values are not numbers
-    (strings, booleans, objects) or are whole numbers with at most ``MAX_CLASSES_GUESS`` (20)
-    distinct values, NaN left aside; a quantity otherwise (diabetes' whole-number progression
-    scores 25..346 are a quantity). More integer classes than that need
-    ``objective='accuracy'``.
-
-    Examples
-    --------
-    >>> guess_task(np.array([0, 1, 2, 1])), guess_task(np.array(["no", "yes"]))
-    ('classification', 'classification')
-    >>> guess_task(np.array([0.5, 1.25])), guess_task(np.arange(21))
-    ('regression', 'regression')
-    """
-    ya = np.asarray(y)
-    if ya.dtype.kind not in "iuf":
-        return "classification"
-    values = ya.astype(np.float64).ravel()
-    values = values[~np.isnan(values)]
-    integral = bool(np.all(np.isfinite(values))) and bool(np.all(values == np.round(values)))
-    many = len(np.unique(values)) > MAX_CLASSES_GUESS
-    return "classification" if integral and not many else "regression"
 
 
 def _is_continuous(y: np.ndarray) -> bool:
