@@ -54,6 +54,13 @@ class EngineRunner:
     def set_lr(self, lr: float) -> None:
         self.engine.lr = lr
 
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """The engine optimizer's moments and step count (for checkpoints)."""
+        return self.engine.state_dict()
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.engine.load_state_dict(state)
+
     def epoch(self, data: tuple[torch.Tensor, torch.Tensor], max_steps: int | None,
               t_start: float, sample_weight: torch.Tensor | None = None
               ) -> tuple[float, int, list[float], bool, int]:
@@ -102,6 +109,13 @@ class AutogradRunner:
     def set_lr(self, lr: float) -> None:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
+
+    def state_dict(self) -> dict[str, Any]:
+        """The torch optimizer's state_dict (for checkpoints)."""
+        return self.optimizer.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state)
 
     def _batches(self, data: Any, weight: torch.Tensor | None) -> Any:
         """``(inputs, y, w)`` per batch; ``w`` is the batch's sample weights or None."""

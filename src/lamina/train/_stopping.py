@@ -16,7 +16,14 @@ from ._state import TrainState
 
 
 class StopRule:
-    """Base class: never stops."""
+    """Base class: never stops.
+
+    ``_state`` names the attributes ``reset()`` sets and ``check()`` updates (counters, best
+    values); with the ``_best_weights`` snapshot, when a rule keeps one, they are what a
+    checkpoint saves so that a resumed fit continues exactly (``_resume.py``).
+    """
+
+    _state: tuple[str, ...] = ()
 
     def reset(self) -> None:
         """Forget state from a previous fit."""
@@ -108,6 +115,8 @@ class LossTolerance(StopRule):
         self.restore_best = check_bool("restore_best", restore_best)
         self.reset()
 
+    _state = ("best", "count")
+
     def reset(self) -> None:
         self.best = math.inf if _monitor_mode(self.monitor) == "min" else -math.inf
         self.count = 0
@@ -162,6 +171,8 @@ class EarlyStopping(StopRule):
         self.mode = check_choice("mode", mode or _monitor_mode(monitor), ("min", "max"))
         self.restore_best = check_bool("restore_best", restore_best)
         self.reset()
+
+    _state = ("best", "best_epoch", "wait")
 
     def reset(self) -> None:
         self.best = math.inf if self.mode == "min" else -math.inf
@@ -218,6 +229,8 @@ class Divergence(StopRule):
     def __init__(self, threshold: float = math.inf) -> None:
         self.threshold = threshold
         self.reset()
+
+    _state = ("best", "diverged")
 
     def reset(self) -> None:
         self.best = math.inf

@@ -13,6 +13,7 @@ from .._errors import ParameterError
 from .._validation import check_choice, check_int
 from ..spec import LOSSES, OptimizerSpec
 from ._callbacks import Callback, Progress
+from ._checkpoint import load_checkpoint, load_trainer_state, save_checkpoint
 from ._checks import check_pair
 from ._data import as_tensor_pair, check_sample_weight, model_device_dtype
 from ._history import History
@@ -112,7 +113,7 @@ class Trainer:
     # ------------------------------------------------------------------ fit
     def fit(self, train: Any, val: Any = None, *, history: History | None = None,
             keep_optimizer: bool = False, sample_weight: Any = None,
-            val_sample_weight: Any = None) -> History:
+            val_sample_weight: Any = None, resume: bool = False) -> History:
         """Train on ``train`` (``(X, y)`` arrays/tensors, or an iterable of batches), evaluate on
         ``val`` after every epoch, and return the :class:`History`.
 
@@ -135,6 +136,12 @@ class Trainer:
         whose value an epoch does not record raises a ParameterError listing those recorded.
         Every fit starts from the configured ``schedule`` (an adaptive plateau lowers the
         rate of that fit only).
+
+        With ``checkpoint_dir`` set, every epoch is checkpointed with everything a resumed fit
+        needs; ``resume=True`` continues the fit from its latest checkpoint exactly as if it had
+        not stopped (same data, model, optimizer and kinds of stopping rules; a bound such as
+        ``MaxEpochs(n)`` may be raised to train longer). The same weights and History come out,
+        bit for bit on CPU, apart from the ``seconds`` of each epoch.
         """
         device, dtype = model_device_dtype(self.model)
         pair = as_tensor_pair(train, self.loss_name, device, dtype, "train")
@@ -150,9 +157,15 @@ class Trainer:
             raise ParameterError("engine", "explicit", "the explicit engine trains without "
                                  "sample weights; weighted training runs on autograd",
                                  "Use engine='auto' or engine='autograd' with sample_weight.")
-        seed = self.seed if self.seed is not None else int(torch.randint(0, 2**31 - 1, ()).item())
+        saved = self._resume_from(history) if resume else None
+        if saved is not None:
+            hist = load_checkpoint(self.checkpoint_dir, self.model)   # type: ignore[arg-type]
+            seed = int(saved[1]["seed"])
+        else:
+            hist = history if history is not None else History()
+            seed = self.seed if self.seed is not None \
+                else int(torch.randint(0, 2**31 - 1, ()).item())
         generator = torch.Generator().manual_seed(seed)
-        hist = history if history is not None else History()
         prev_step = int(hist.last.get("step", 0) or 0)
         state = TrainState(model=self.model, history=hist, lr=self.opt_spec.lr,
                            epoch=len(hist), step=prev_step, start_epoch=len(hist),
@@ -164,7 +177,8 @@ class Trainer:
         total = next((r.n for r in self.stop if isinstance(r, MaxEpochs)), None)
         callbacks = [Progress(total, enabled=self.verbose), *self.callbacks]
         schedule = self.schedule   # each fit starts from the configured schedule
-        runner = getattr(self, "_runner", None) if keep_optimizer else None
+        adaptive_lr0: float | None = None
+        runner = getattr(self, "_runner", None) if keep_optimizer and saved is None else None
         if runner is None:
             runner = self._make_runner(pair, generator, weighted=w is not None)
         else:
@@ -172,14 +186,24 @@ class Trainer:
             if w is not None and self.engine_used_ == "explicit":
                 runner = self._switch_to_autograd(runner, generator)
         self._runner = runner
+        if saved is not None:
+            from ._resume import restore
+
+            restore(saved[1], saved[0], state, rules, runner, generator)
+            adaptive_lr0 = saved[1].get("adaptive_lr0")
+            if adaptive_lr0 is not None:
+                schedule = Schedule("adaptive", lr0=adaptive_lr0)
         was_training = self.model.training
-        t_start = time.perf_counter()
+        t_start = time.perf_counter() - state.elapsed
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)   # autograd-path dropout draws from the global RNG
+            if saved is not None:
+                torch.set_rng_state(saved[0]["rng/torch"])
             for cb in callbacks:
                 cb.on_train_begin(state)
             try:
-                reason = ""
+                # a resumed fit whose bounds are already reached does not train another epoch
+                reason = self._bound_reached(state) if saved is not None else ""
                 while not reason:
                     for cb in callbacks:
                         cb.on_epoch_begin(state)
@@ -209,10 +233,6 @@ class Trainer:
                     for cb in callbacks:
                         cb.on_epoch_end(state, record)
                     hist.append(record)
-                    if self.checkpoint_dir is not None:
-                        from ._checkpoint import save_checkpoint
-
-                        save_checkpoint(self.checkpoint_dir, self.model, hist)
                     # every rule sees every epoch, the last one included: a rule keeping the
                     # best weights (early stopping) must not miss the epoch a bound ends on.
                     # The first stopping rule names the reason; divergence overrides it.
@@ -222,9 +242,17 @@ class Trainer:
                             reason = why
                     if state.lr_changed:
                         state.lr_changed = False
+                        adaptive_lr0 = state.lr
                         schedule = Schedule("adaptive", lr0=state.lr)   # this fit only
                     if not reason and runner.exhausted:
                         reason = f"L-BFGS used its max_fun={self.max_fun} function evaluations"
+                    if self.checkpoint_dir is not None:   # after the rules: their state too
+                        from ._resume import capture
+
+                        hist.stop_reason = reason
+                        save_checkpoint(self.checkpoint_dir, self.model, hist, capture(
+                            state, rules, runner, generator, adaptive_lr0, seed,
+                            self.engine_used_))
                 hist.stop_reason = reason
             finally:
                 for rule in rules:
@@ -234,6 +262,26 @@ class Trainer:
                     cb.on_train_end(state)
         self.state_ = state
         return hist
+
+    def _resume_from(self, history: History | None
+                     ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """The trainer state of the latest checkpoint, for ``fit(resume=True)``."""
+        if self.checkpoint_dir is None:
+            raise ParameterError("resume", True, "resuming needs the Trainer's checkpoint_dir "
+                                 "(where the interrupted fit wrote its checkpoints)",
+                                 "Create the Trainer with checkpoint_dir=... as before.")
+        if history is not None:
+            raise ParameterError("history", "<History>", "None when resuming (the checkpoint "
+                                 "holds the History)", "Leave history out with resume=True.")
+        return load_trainer_state(self.checkpoint_dir)
+
+    def _bound_reached(self, state: TrainState) -> str:
+        for rule in self.stop:
+            if isinstance(rule, (MaxEpochs, MaxSteps)):
+                stop, why = rule.check(state)
+                if stop:
+                    return why
+        return ""
 
     def _check_monitors(self, val: Any) -> None:
         """Refuse, before training, a rule that monitors a validation value when ``fit`` got

@@ -1,0 +1,99 @@
+"""Trainer(checkpoint_dir=...).fit(resume=True) continues a fit exactly: the same weights and
+History (bar each epoch's seconds) as the fit that never stopped."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from sklearn.datasets import load_digits
+
+import lamina
+from lamina import EarlyStopping, LossTolerance, MaxEpochs, ParameterError, Trainer
+from lamina.train import load_checkpoint
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[torch.Tensor, torch.Tensor]:
+    X, y = load_digits(return_X_y=True)
+    return torch.tensor(X[:600] / 16.0, dtype=torch.float32), torch.tensor(y[:600])
+
+
+def _records(hist: lamina.History) -> list[dict]:
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in hist.records]
+
+
+# (spec, trainer options, rules other than the bound): the explicit engine; autograd with dropout
+# (global RNG), batch norm and Adam; SGD with momentum and sklearn's adaptive plateau; L-BFGS
+CASES = {
+    "engine-adam-early-stopping": ("32-16", {"lr": 3e-3},
+                                   lambda: [EarlyStopping(patience=20, monitor="val_loss")]),
+    "autograd-dropout-batchnorm": ("32:relu:dropout=0.2:norm=batch", {"lr": 3e-3},
+                                   lambda: [EarlyStopping(patience=20)]),
+    "sgd-adaptive-plateau": ("32", {"optimizer": "sgd", "lr": 0.1},
+                             lambda: [LossTolerance(tol=0.5, patience=1, adaptive_lr=True)]),
+    "lbfgs": ("16", {"optimizer": "lbfgs", "lr": 1.0}, lambda: []),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_resumed_fit_equals_the_uninterrupted_one(tmp_path: Path, digits, case: str) -> None:
+    X, y = digits
+    spec, opts, rules = CASES[case]
+    data, val = (X[:500], y[:500]), (X[500:], y[500:])
+
+    def trainer(net: torch.nn.Module, epochs: int, ckpt: Path | None) -> Trainer:
+        return Trainer(net, batch_size=64, stop=[MaxEpochs(epochs), *rules()], seed=3,
+                       verbose=False, checkpoint_dir=None if ckpt is None else str(ckpt), **opts)
+
+    straight = lamina.build(spec, in_features=64, out=10, seed=0)
+    full = trainer(straight, 6, None).fit(data, val)
+    stopped = lamina.build(spec, in_features=64, out=10, seed=0)
+    trainer(stopped, 3, tmp_path).fit(data, val)            # "interrupted" after 3 epochs
+    fresh = lamina.build(spec, in_features=64, out=10, seed=99)   # other weights: all reloaded
+    resumed = trainer(fresh, 6, tmp_path).fit(data, val, resume=True)
+    assert _records(resumed) == _records(full)
+    assert resumed.stop_reason == full.stop_reason
+    for a, b in zip(fresh.state_dict().values(), straight.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_a_resumed_fit_whose_bound_is_reached_trains_no_more(tmp_path: Path, digits) -> None:
+    X, y = digits
+    net = lamina.build("16", in_features=64, out=10, seed=0)
+    Trainer(net, stop=[MaxEpochs(2)], seed=0, verbose=False,
+            checkpoint_dir=str(tmp_path)).fit((X, y))
+    before = [p.detach().clone() for p in net.parameters()]
+    hist = Trainer(net, stop=[MaxEpochs(2)], seed=0, verbose=False,
+                   checkpoint_dir=str(tmp_path)).fit((X, y), resume=True)
+    assert len(hist) == 2 and hist.stop_reason == "reached max_epochs=2"
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
+
+
+def test_checkpoint_folders_are_switched_atomically(tmp_path: Path, digits) -> None:
+    X, y = digits
+    net = lamina.build("16", in_features=64, out=10, seed=0)
+    Trainer(net, stop=[MaxEpochs(3)], seed=0, verbose=False,
+            checkpoint_dir=str(tmp_path)).fit((X, y))
+    pointer = json.loads((tmp_path / "checkpoint.json").read_text())
+    assert pointer["latest"] == "epoch-000003" and pointer["epoch"] == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.json", "epoch-000003"]
+    assert not list(tmp_path.rglob("*.tmp"))
+    other = lamina.build("16", in_features=64, out=10, seed=1)
+    assert len(load_checkpoint(tmp_path, other)) == 3
+
+
+def test_resume_errors_name_what_is_missing(tmp_path: Path, digits) -> None:
+    X, y = digits
+    net = lamina.build("16", in_features=64, out=10, seed=0)
+    with pytest.raises(ParameterError, match="resuming needs the Trainer's checkpoint_dir"):
+        Trainer(net, verbose=False).fit((X, y), resume=True)
+    with pytest.raises(ParameterError, match=r"a folder holding a checkpoint"):
+        Trainer(net, verbose=False, checkpoint_dir=str(tmp_path / "none")).fit((X, y),
+                                                                             resume=True)
+    Trainer(net, stop=[MaxEpochs(1)], verbose=False, checkpoint_dir=str(tmp_path)).fit((X, y))
+    with pytest.raises(ParameterError, match=r"the stopping rules of the checkpointed fit"):
+        Trainer(net, stop=[MaxEpochs(3), EarlyStopping(monitor="train_loss")], verbose=False,
+                checkpoint_dir=str(tmp_path)).fit((X, y), resume=True)
