@@ -274,3 +274,10 @@ def test_predict_and_evaluate_suggest_no_option_they_lack(tmp_path: Path) -> Non
         assert res.exit_code != 0
         assert "remove the column(s) hospital from this file" in res.output, res.output
         assert "leave it out with --drop" not in res.output
+
+
+def test_train_prints_data_quality_warnings_as_notes(tmp_path: Path) -> None:
+    res = _run("train", "iris", "--hidden", "4", "--epochs", "1", "--quiet", "--out",
+               str(tmp_path / "run"))
+    assert res.exit_code == 0, res.output
+    assert "note: X has 1 duplicated row (e.g. row 142 = row 101)" in res.output

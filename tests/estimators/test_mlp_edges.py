@@ -100,3 +100,24 @@ def test_non_dense_specs_point_to_the_estimator_for_their_data(digits) -> None:
                        r"flat rows of features; this spec holds conv, pool layers\)\. For images "
                        r"use lamina.ImageClassifier"):
         lamina.MLPClassifier("conv(8,3,1,same)-pool-dense(32)").fit(X, y)
+
+
+def test_partial_fit_with_other_classes_is_refused_as_sklearn_does(digits) -> None:
+    X, y = digits
+    clf = lamina.MLPClassifier((8,), random_state=0).partial_fit(X, y, classes=np.arange(10))
+    clf.partial_fit(X, y, classes=np.arange(10))             # the same classes: fine
+    with pytest.raises(DataError, match=r"classes=\[0, 1, 2\] differs from the classes "
+                       r"\[0, 1, 2, 3, 4, 5, 6, 7, 8, 9\] of the first partial_fit call"):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(DataError, match=r"y contains labels \[11\] that were not in classes"):
+        clf.partial_fit(X[:2], np.array([11, 0]))
+
+
+def test_run_paths_that_are_files_are_named(digits, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    X, y = digits
+    clf = lamina.MLPClassifier((8,), max_iter=2, random_state=0).fit(X, y)
+    (tmp_path / "f.txt").write_text("x")
+    with pytest.raises(lamina.RunDirError, match=r"f.txt' is a file; a run is a directory"):
+        lamina.load(tmp_path / "f.txt")
+    with pytest.raises(lamina.RunDirError, match=r"cannot save into .*f.txt': it is a file"):
+        clf.save(tmp_path / "f.txt")

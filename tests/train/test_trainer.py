@@ -61,6 +61,10 @@ def test_divergence_stops_and_keeps_finite_best_weights(digits) -> None:  # type
     assert "diverged" in hist.stop_reason and "lower the learning rate" in hist.stop_reason
     assert len(hist) < 50
     assert all(torch.isfinite(p).all() for p in net.parameters())
+    # which weights are kept is said as it is: a best epoch, or none when the first diverged
+    assert ("kept the weights of the best epoch" in hist.stop_reason) == (len(hist) > 1)
+    if len(hist) == 1:
+        assert "no epoch had a finite loss" in hist.stop_reason
 
 
 def test_early_stopping_restores_best_weights(digits) -> None:  # type: ignore[no-untyped-def]

@@ -32,9 +32,10 @@ def _columns(text: str | None) -> list[str]:
 
 
 def _load_data(data: str, target: str | None, drop: list[str] | None = None, *,
-               for_training: bool = False) -> Any:
+               for_training: bool = False, notes: list[str] | None = None) -> Any:
     """Load DATA (leaving ``drop`` out); ``for_training``: a table/image task only, and the
-    data checks that would break training (not for tables to predict on or score)."""
+    data checks that would break training (not for tables to predict on or score); their
+    warnings go into ``notes``."""
     from .._errors import DataError
     from ..datasets import load
 
@@ -61,10 +62,14 @@ def _load_data(data: str, target: str | None, drop: list[str] | None = None, *,
 
     from ..datasets import DataQualityWarning, check_data
 
-    with warnings.catch_warnings():     # errors only (NaN named by column, a lone class, ...)
-        warnings.simplefilter("ignore", DataQualityWarning)
+    # errors stop here (NaN named by column, a lone class, ...); warnings (constant columns,
+    # duplicated rows) are printed as notes, one line each, and training goes on
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataQualityWarning)
         check_data(ds.X, _rows.as_labels(ds, ds.y), task=ds.task,
                    feature_names=ds.feature_names)
+    if notes is not None:
+        notes.extend(str(w.message) for w in caught if issubclass(w.category, DataQualityWarning))
     return ds
 
 
@@ -162,7 +167,8 @@ def train_run(data: str, *, hidden: str = "256,128", activation: str = "relu",
 
         raise _PE("--drop", ",".join(drop), f"it applies to files only; {data!r} has fixed "
                   "columns", "Remove --drop.")
-    ds = _load_data(data, target, drop, for_training=True)
+    notes: list[str] = []
+    ds = _load_data(data, target, drop, for_training=True, notes=notes)
     Xtr, Xte, ytr, yte, kind, how = _rows.split(ds, seed)
     # classes by their names ('setosa', 'yes'): saved with the run, so predictions read as
     # labels and another file's labels (encoded from that file alone) are matched by name
@@ -188,6 +194,8 @@ def train_run(data: str, *, hidden: str = "256,128", activation: str = "relu",
             est = cls(**kw).fit(Xtr, ytr)
     except ParameterError as err:
         raise _as_option(err, hidden) from None
+    for note in notes:                 # data-quality warnings: one line each, after training
+        print(f"note: {note}")
     if est.scale is None or est.scale == "none":
         _scale_hint(ds)
     run = Path(out) if out else Path("runs") / Path(str(data)).stem

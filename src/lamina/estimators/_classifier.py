@@ -73,12 +73,18 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                                 "needs at least 2 classes to learn to tell them apart. Check "
                                 "the labels or the split that produced y.")
         else:
+            if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+                # sklearn: "`classes=...` is not the same as on last call to partial_fit"
+                raise DataError(f"classes={np.unique(classes).tolist()!r} differs from the "
+                                f"classes {self.classes_.tolist()!r} of the first partial_fit "
+                                "call; the output layer has one unit per first-call class. Pass "
+                                "the same classes (or none) on later calls, or fit anew.")
             seen = unique_labels(y)
             if not set(seen).issubset(set(self.classes_)):
                 new = sorted(set(seen) - set(self.classes_), key=str)
-                raise DataError(f"y contains labels {new!r} that were not in classes "
-                                f"{list(self.classes_)!r} of the first partial_fit call. Pass "
-                                "all labels as classes=... on the first call.")
+                raise DataError(f"y contains labels {np.asarray(new).tolist()!r} that were not "
+                                f"in classes {self.classes_.tolist()!r} of the first partial_fit "
+                                "call. Pass all labels as classes=... on the first call.")
         self._multilabel = self._label_binarizer.y_type_ == "multilabel-indicator"
         Y = self._label_binarizer.transform(y).astype(np.float64)
         self._loss = "cross_entropy" if Y.shape[1] > 1 and not self._multilabel \

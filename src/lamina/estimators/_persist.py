@@ -64,6 +64,9 @@ def _content_digest(config: dict[str, Any]) -> str:
 def write_run(root: Path, blob: bytes, history: History, config: dict[str, Any]) -> Path:
     """Write a run directory: the checksums go into ``config``, which is serialised before any
     file is written (a value JSON cannot hold fails first) and written last."""
+    if root.exists() and not root.is_dir():
+        raise RunDirError(f"cannot save into {str(root)!r}: it is a file, and a run is a "
+                          "directory. Pass a new or existing folder, e.g. 'runs/my-model'.")
     history_text = history.to_jsonl()
     config = dict(config, weights_sha256=hashlib.sha256(blob).hexdigest(),
                   history_sha256=hashlib.sha256(history_text.encode("utf-8")).hexdigest())
@@ -120,6 +123,10 @@ def load(path: Any, *, device: Any = None) -> Any:
     from safetensors.torch import load as load_bytes
 
     root = Path(path)
+    if root.is_file():
+        raise RunDirError(f"{str(root)!r} is a file; a run is a directory (config.json, "
+                          "weights.safetensors, history.jsonl). Pass the folder given to "
+                          "est.save(...) or `lamina train --out`.")
     if not root.is_dir():
         raise RunDirError(f"run directory {str(root)!r} does not exist. Pass the folder given to "
                           "est.save(...) or `lamina train --out`.")

@@ -241,8 +241,11 @@ class Divergence(StopRule):
         loss = state.record.get("train_loss", math.nan)
         if not state.finite or not math.isfinite(loss) or loss > self.threshold:
             self.diverged = True
-            return True, (f"training diverged at epoch {state.epoch} (loss {loss}); kept the "
-                          "weights of the best epoch — lower the learning rate")
+            kept = ("kept the weights of the best epoch" if self._best_weights is not None
+                    else "no epoch had a finite loss, so the weights are those of the last "
+                    "finite step")
+            return True, (f"training diverged at epoch {state.epoch} (loss {loss}); {kept} — "
+                          "lower the learning rate")
         if loss < self.best:
             self.best = loss
             self._best_weights = state.snapshot(into=self._best_weights)
