@@ -6,6 +6,7 @@ what is allowed and how to fix it; none of them reach into torch.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -49,11 +50,16 @@ def check_int(param: str, value: Any, low: int | None = None, high: int | None =
 
 
 def check_float(param: str, value: Any, low: float | None = None, high: float | None = None,
-                *, low_open: bool = False, high_open: bool = False) -> float:
-    """``value`` must be a real number within the given (open or closed) bounds."""
+                *, low_open: bool = False, high_open: bool = False,
+                finite: bool = False) -> float:
+    """``value`` must be a real number within the given (open or closed) bounds (and finite
+    when ``finite``)."""
     lo = "(" if low_open else "["
-    hi = ")" if high_open else "]"
+    hi = ")" if high_open or (finite and high is None) else "]"
     span = f" in {lo}{'-inf' if low is None else low}, {'inf' if high is None else high}{hi}"
+    if finite and isinstance(value, numbers.Real) and not math.isfinite(float(value)):
+        raise ParameterError(param, value, f"must be a finite number{span}",
+                             f"Pass a number{span}.")
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != value:
         raise ParameterError(param, value, f"must be a real number{span}", f"Pass a number{span}.")
     v = float(value)
@@ -192,3 +198,14 @@ def format_bytes(n: float) -> str:
             return f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.1f} EiB"
+
+
+def check_random_state_param(value: Any) -> Any:
+    """sklearn's ``check_random_state``, with an error that names ``random_state``."""
+    from sklearn.utils import check_random_state
+
+    try:
+        return check_random_state(value)
+    except (ValueError, TypeError):
+        raise ParameterError("random_state", value, "None, an int in [0, 2**32 - 1] or a "
+                             "numpy RandomState", "Pass e.g. random_state=0.") from None

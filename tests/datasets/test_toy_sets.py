@@ -104,3 +104,11 @@ def test_property_balanced_bounded_reproducible(name: str, n: int, k: int, seed:
     assert np.all(np.abs(ds.X) <= 1.0 + 1e-6)  # clean points lie in [-1, 1]^2
     again = make_toy(name, n, noise=0.0, seed=seed, **kw)
     assert np.array_equal(ds.X, again.X) and np.array_equal(ds.y, again.y)
+
+
+def test_infinite_noise_is_refused() -> None:
+    from lamina import ParameterError
+    from lamina.datasets import make_toy
+
+    with pytest.raises(ParameterError, match=r"Invalid noise=inf: must be a finite number"):
+        make_toy("spiral", noise=float("inf"))

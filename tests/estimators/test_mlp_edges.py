@@ -121,3 +121,10 @@ def test_run_paths_that_are_files_are_named(digits, tmp_path) -> None:  # type: 
         lamina.load(tmp_path / "f.txt")
     with pytest.raises(lamina.RunDirError, match=r"cannot save into .*f.txt': it is a file"):
         clf.save(tmp_path / "f.txt")
+
+
+@pytest.mark.parametrize("seed", ["x", -1])
+def test_bad_random_state_is_named(digits, seed) -> None:  # type: ignore[no-untyped-def]
+    X, y = digits
+    with pytest.raises(lamina.ParameterError, match=r"Invalid random_state="):
+        lamina.MLPClassifier((4,), random_state=seed).fit(X[:50], y[:50])

@@ -90,3 +90,16 @@ def test_canonical_strings_round_trip(layers: list[DenseSpec]) -> None:
     parsed = parse_spec(text)
     assert str(parsed) == text
     assert parsed.layers == tuple(layers)
+
+
+def test_an_option_given_twice_and_empty_layers_quote_the_whole_spec() -> None:
+    from lamina import SpecError
+    from lamina.spec import parse_spec
+
+    with pytest.raises(SpecError, match=r"Invalid spec='256:tanh:relu': activation is given "
+                       r"twice \('tanh' and 'relu'\)"):
+        parse_spec("256:tanh:relu")
+    with pytest.raises(SpecError, match=r"dropout is given twice"):
+        parse_spec("256:dropout=0.1:dropout=0.2")
+    with pytest.raises(SpecError, match=r"Invalid spec='256--128': an empty layer"):
+        parse_spec("256--128")

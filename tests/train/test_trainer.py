@@ -229,3 +229,17 @@ def test_each_fit_starts_from_the_configured_schedule(digits) -> None:  # type: 
     assert first[3] == pytest.approx(first[2] / 5)    # the plateau (epoch 3) took effect
     assert second == first
     assert trainer.schedule is schedule
+
+
+def test_rough_inputs_get_named_errors_or_work(digits) -> None:  # type: ignore[no-untyped-def]
+    X, y = digits
+    net = lamina.build((8,), in_features=64, out=10, seed=0)
+    # one rule instead of a list, and (rows, labels) as plain lists, are taken as meant
+    hist = Trainer(net, stop=MaxEpochs(1), verbose=False).fit((X[:50].tolist(), y[:50].tolist()))
+    assert len(hist) == 1
+    with pytest.raises(ParameterError, match=r"Invalid metrics='acuracy'.*Did you mean "
+                       r"'accuracy'"):
+        Trainer(net, metrics=["acuracy"], verbose=False)      # at construction, not epoch 1
+    with pytest.raises(ParameterError, match=r"Invalid model='ReLU': a module with trainable "
+                       r"parameters"):
+        Trainer(torch.nn.ReLU(), verbose=False)

@@ -127,7 +127,7 @@ def make_toy(name: str, n_samples: int = 500, *, noise: float = 0.1, seed: int =
         raise ParameterError("n_classes", n_classes, f"the {name!r} set has exactly 2 classes",
                              "Use 'spiral' or 'gaussians' for more classes, or drop n_classes.")
     n_samples = check_int("n_samples", n_samples, n_classes, None)
-    noise = check_float("noise", noise, 0.0, None)
+    noise = check_float("noise", noise, 0.0, None, finite=True)
     seed = check_int("seed", seed, 0, None)
 
     rng = np.random.default_rng(seed)

@@ -12,11 +12,10 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import column_or_1d, validate_data
 
 from .._errors import DataError, NotFittedError, ParameterError
-from .._validation import available_bytes, format_bytes
+from .._validation import available_bytes, check_random_state_param, format_bytes
 from ..nn import DenseLayer, HiddenNet, build
 from ..spec import OptimizerSpec
 from ..train import (
@@ -139,7 +138,7 @@ class BaseMLP(BaseEstimator):
                             "early_stopping=False or use fit().")
         if not hasattr(self, "_rng") or not (incremental or p["warm_start"]) \
                 or not hasattr(self, "module_"):
-            self._rng = check_random_state(self.random_state)
+            self._rng = check_random_state_param(self.random_state)
         rng = self._rng
         reuse = hasattr(self, "module_") and (incremental or p["warm_start"])
         X = self._standardize(X, p["scale"], reuse, sw)

@@ -52,14 +52,14 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
 
-from .._errors import DataError, NotFittedError, ParameterError
+from .._errors import DataError, NotFittedError
 from .._validation import (
     check_bool,
     check_choice,
     check_float,
     check_int,
+    check_random_state_param,
     resolve_device,
     resolve_dtype,
 )
@@ -185,12 +185,7 @@ class DeepEstimator(BaseEstimator):
             p["verbose"] = bool(self.verbose)
         else:
             p["verbose"] = check_bool("verbose", self.verbose)
-        try:
-            p["rng"] = check_random_state(self.random_state)
-        except ValueError:
-            raise ParameterError("random_state", self.random_state, "an int, a "
-                                 "numpy RandomState or None", "Pass e.g. random_state=0.") \
-                from None
+        p["rng"] = check_random_state_param(self.random_state)
         return p
 
     def _resolved_spec(self) -> HiddenSpec:

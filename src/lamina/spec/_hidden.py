@@ -130,10 +130,17 @@ def _parse_token(token: str, defaults: dict[str, Any]) -> Any:
         opt = opt.strip()
         if "=" in opt:
             key, _, value = opt.partition("=")
-            options[key.strip()] = value.strip()
+            key = key.strip()
         elif opt in ACTIVATIONS or opt in ACTIVATION_ALIASES:
-            options["activation"] = opt
+            key, value = "activation", opt
         else:
+            key = ""
+        if key and key in options:        # '256:tanh:relu' would silently keep one of them
+            raise SpecError("spec", raw, f"{key} is given twice ({options[key]!r} and "
+                            f"{value.strip()!r})", "Give each option once, e.g. '256:tanh'.")
+        if key:
+            options[key] = value.strip()
+        if not key:
             hint = did_you_mean(opt, ACTIVATIONS)
             raise SpecError("spec", raw, f"unknown option {opt!r}; an option is an activation ("
                             + ", ".join(ACTIVATIONS) + ") or key=value",
@@ -173,7 +180,11 @@ def parse_spec(spec: Any, *, param: str = "spec", activation: str | None = None,
             if not spec.strip():
                 raise SpecError(param, spec, "an empty string names no layer",
                                 "Write e.g. '256-128', or pass () for no hidden layer.")
-            return HiddenSpec(tuple(_parse_token(t, defaults) for t in _split_layers(spec)))
+            tokens = _split_layers(spec)
+            if any(not t.strip() for t in tokens):
+                raise SpecError(param, spec, "an empty layer (two '-' in a row, or a leading or "
+                                "trailing '-')", "Write layers as e.g. '256-128'.")
+            return HiddenSpec(tuple(_parse_token(t, defaults) for t in tokens))
         if isinstance(spec, numbers.Integral) and not isinstance(spec, bool):
             spec = (spec,)
         if isinstance(spec, Iterable) and not isinstance(spec, (bytes, dict)):

@@ -34,6 +34,8 @@ def as_tensor_pair(data: Any, loss: str, device: torch.device, dtype: torch.dtyp
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
         return None
     X, y = data
+    if isinstance(data, tuple) and isinstance(X, list):
+        X, y = _numeric(X), _numeric(y)    # a (rows, labels) tuple of plain lists
     if not isinstance(X, (np.ndarray, torch.Tensor)) and not hasattr(X, "__array__"):
         return None
     Xt, yt = readable_tensor(X), readable_tensor(y)
@@ -57,6 +59,18 @@ def as_tensor_pair(data: Any, loss: str, device: torch.device, dtype: torch.dtyp
         if yt.dim() == 1:
             yt = yt.reshape(-1, 1)
     return Xt, yt
+
+
+def _numeric(values: Any) -> Any:
+    """A list of numbers (or of equal-length lists of numbers) as an array; anything else as
+    it is (an iterable of batches stays one)."""
+    if not isinstance(values, list):
+        return values
+    try:
+        arr = np.asarray(values)
+    except ValueError:                    # ragged: not one table
+        return values
+    return arr if arr.dtype.kind in "biuf" else values
 
 
 def iterate_batches(loader: Iterable[Any], device: torch.device,

@@ -43,6 +43,7 @@ def _r2(out: torch.Tensor, y: torch.Tensor, loss: str, w: torch.Tensor | None = 
 _METRICS: dict[str, Callable[..., float]] = {
     "accuracy": _accuracy, "r2": _r2,
 }
+METRIC_NAMES: tuple[str, ...] = tuple(_METRICS)
 
 
 def evaluate(model: torch.nn.Module, data: Any, loss_fn: LossFn, loss: str,

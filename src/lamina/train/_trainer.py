@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from .._errors import ParameterError
+from .._errors import ParameterError, did_you_mean
 from .._validation import check_choice, check_int
 from ..spec import LOSSES, OptimizerSpec
 from ._callbacks import Callback, Progress
@@ -18,7 +18,7 @@ from ._checks import check_pair
 from ._data import as_tensor_pair, check_sample_weight, model_device_dtype
 from ._history import History
 from ._losses import get_loss, get_sample_loss
-from ._metrics import evaluate
+from ._metrics import METRIC_NAMES, evaluate
 from ._schedules import Schedule
 from ._state import TrainState
 from ._stopping import Divergence, MaxEpochs, MaxSteps, StopRule, TimeBudget
@@ -76,6 +76,11 @@ class Trainer:
         if not isinstance(model, torch.nn.Module):
             raise ParameterError("model", type(model).__name__, "expected a torch.nn.Module",
                                  "Build one with lamina.build(...).")
+        if next(iter(model.parameters()), None) is None:
+            raise ParameterError("model", type(model).__name__, "a module with trainable "
+                                 "parameters; this one has none", "Pass the network itself "
+                                 "(e.g. lamina.build(...)), not an activation or container "
+                                 "without layers.")
         self.model = model
         self.loss_name = loss
         self.loss_fn = get_loss(loss)
@@ -87,6 +92,8 @@ class Trainer:
                                           beta1=beta1, beta2=beta2, eps=eps, alpha=alpha,
                                           weight_decay=weight_decay, clip_norm=clip_norm)
         self.batch_size = check_int("batch_size", batch_size, 1)
+        if isinstance(stop, StopRule):     # one rule is a list of one
+            stop = [stop]
         self.stop: list[StopRule] = list(stop) if stop is not None else [MaxEpochs(10)]
         for rule in self.stop:
             if not isinstance(rule, StopRule):
@@ -101,6 +108,13 @@ class Trainer:
                          else Schedule(schedule, lr0=self.opt_spec.lr, power_t=power_t))
         self.metrics = list(metrics) if metrics is not None else (
             ["accuracy"] if loss in ("cross_entropy", "binary_cross_entropy") else ["r2"])
+        for metric in self.metrics:       # refused now, not after the first epoch
+            if not callable(metric) and metric not in METRIC_NAMES:
+                raise ParameterError("metrics", metric, "allowed: "
+                                     + ", ".join(map(repr, METRIC_NAMES))
+                                     + " or a callable f(outputs, y) -> float",
+                                     did_you_mean(str(metric), list(METRIC_NAMES)).strip()
+                                     or "Pass metrics=['accuracy'].")
         self.shuffle = shuffle
         self.seed = seed
         self.verbose = verbose
