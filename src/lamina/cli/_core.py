@@ -249,11 +249,12 @@ def _predict_rows(run: str, data: str, target: str | None, n_features: int) -> A
     if target is None and _rows.is_table(data) \
             and len([c for c in table_columns(data) if c not in dropped]) == n_features:
         X, names = read_features(data, drop=dropped)
-        _rows.check_features(info, run, names, data)
-        return X
+        order = _rows.check_features(info, run, names, data)
+        return X if order is None else X[:, order]
     ds = _load_data(data, target, dropped)
-    _rows.check_features(info, run, ds.feature_names, data)
-    return ds.X_test if ds.X_test is not None else ds.X
+    order = _rows.check_features(info, run, ds.feature_names, data)
+    X = ds.X_test if ds.X_test is not None else ds.X
+    return X if order is None else X[:, order]
 
 
 @app.command()
@@ -298,7 +299,12 @@ def evaluate(
     est = load(run)
     info = _rows.read_record(run)
     ds = _load_data(data, target, _rows.dropped(info, data))
-    _rows.check_features(info, run, ds.feature_names, data)
+    order = _rows.check_features(info, run, ds.feature_names, data)
+    if order is not None:   # the training columns, in another order: put them back
+        import dataclasses
+
+        ds = dataclasses.replace(ds, X=ds.X[:, order], feature_names=list(info["features"]),
+                                 X_test=None if ds.X_test is None else ds.X_test[:, order])
     X, y, how = _rows.eval_rows(info, data, ds)
     if y is None:
         from .._errors import DataError

@@ -124,22 +124,27 @@ def dropped(info: dict[str, Any] | None, data: str) -> list[str]:
 
 
 def check_features(info: dict[str, Any] | None, run: str | Path, names: Any,
-                   data: str) -> None:
+                   data: str) -> list[int] | None:
     """Refuse a table whose feature columns ``names`` are not the ones the run trained on
-    (``info``: the run's record)."""
+    (``info``: the run's record). The same columns in another order are fine: the column
+    order that puts them as in training is returned (None when nothing is to reorder)."""
     want = info.get("features") if info else None
     have = list(names) if names is not None else None
     if not want or have is None or have == want:
-        return
+        return None
+    if sorted(have) == sorted(want) and len(set(have)) == len(have):
+        return [have.index(c) for c in want]
     from .._errors import DataError
 
     missing = [c for c in want if c not in have]
     extra = [c for c in have if c not in want]
     what = (f"missing {missing[:5]}" if missing else "") + ("; " if missing and extra else "") \
         + (f"not trained on {extra[:5]}" if extra else "")
+    fix = (f"Leave out {extra[:5]} (or retrain with them)" if extra and not missing
+           else "Rename the columns as in training")
     raise DataError(f"the feature columns of {data!r} are not the ones {run} was trained on ("
-                    + (what or "same columns in another order") + f"; expected {want[:8]}"
-                    + ("..." if len(want) > 8 else "") + "). Rename or reorder the columns.")
+                    + what + f"; expected {want[:8]}" + ("..." if len(want) > 8 else "")
+                    + f"). {fix}.")
 
 
 def eval_rows(info: dict[str, Any] | None, data: str, ds: Any) -> tuple[Any, Any, str]:
