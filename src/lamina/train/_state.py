@@ -45,12 +45,22 @@ class TrainState:
             self._tensors = [(k, v.detach()) for k, v in
                              self.model.state_dict(keep_vars=True).items()]
         with torch.no_grad():
-            if into is not None and into.keys() == {k for k, _ in self._tensors} and all(
-                    into[k].shape == v.shape and into[k].dtype == v.dtype for k, v in self._tensors):
-                for k, v in self._tensors:
-                    into[k].copy_(v)
+            if into is not None and (any(into is d for d in self._fits) or self._fit(into)):
+                torch._foreach_copy_([into[k] for k, _ in self._tensors],
+                                     [v for _, v in self._tensors])   # one kernel call
                 return into
             return {k: v.clone() for k, v in self._tensors}
+
+    _fits: list[dict[str, torch.Tensor]] = field(default_factory=list, repr=False)
+
+    def _fit(self, into: dict[str, torch.Tensor]) -> bool:
+        """``into`` has this model's keys, shapes and dtypes (remembered once checked)."""
+        assert self._tensors is not None
+        ok = into.keys() == {k for k, _ in self._tensors} and all(
+            into[k].shape == v.shape and into[k].dtype == v.dtype for k, v in self._tensors)
+        if ok:
+            self._fits.append(into)
+        return ok
 
     def restore(self, weights: dict[str, torch.Tensor]) -> None:
         with torch.no_grad():
