@@ -65,7 +65,7 @@ def test_same_study_other_space_needs_resume(tmp_path) -> None:
     other[1] = '{"n_layers": 1, "width": [32]}'
     r = _run("digits", "--n-trials", "4", "--out", out, "--no-refit", *other)
     assert r.exit_code == 2
-    assert "error: Invalid study='digits': it exists in sqlite:///" in r.output
+    assert "error: Invalid --study='digits': it exists in sqlite:///" in r.output
     assert "with a different search space" in r.output and "Pass --resume" in r.output
     r = _run("digits", "--n-trials", "4", "--out", out, "--no-refit", "--resume", *other)
     assert r.exit_code == 0, r.output
@@ -78,13 +78,12 @@ def test_same_study_other_space_needs_resume(tmp_path) -> None:
     (["digits", "--resume", "--n-trials", "1"], "error: Invalid resume=True: there is no study "
                                                 "named 'digits'"),
     (["digits", "--storage", "postgresql://u:pw@127.0.0.1:1/db"],
-     "error: Invalid storage='postgresql://u:***@127.0.0.1:1/db': could not open"),
+     "error: Invalid --storage='postgresql://u:***@127.0.0.1:1/db': could not open"),
     (["digits", "--space", "{n_layers: 2}"], "error: Invalid --space='{n_layers: 2}': not valid "
                                              "JSON"),
     (["digits", "--space", '{"width": {"low": 64, "high": 16}}'], "low (64) is greater than "
                                                                   "high (16)"),
-    (["digits", "--objective", "accuracy,speed"], "error: Invalid objective=('accuracy', "
-                                                  "'speed')"),
+    (["digits", "--objective", "accuracy,speed"], "error: Invalid --objective='accuracy,speed'"),
     (["co2"], "error: Invalid DATA='co2': its task is 'forecasting'"),
     (["no_such_set"], "error:"),
 ])

@@ -56,12 +56,13 @@ def calls(monkeypatch) -> list[dict[str, Any]]:
     return seen
 
 
-@pytest.mark.parametrize("data, objective", [("diabetes", "r2"), ("digits", "accuracy")])
-def test_named_data_set_is_searched_for_its_own_task(tmp_path, calls, data: str,
+@pytest.mark.parametrize("data, rows, objective", [("diabetes", "15", "r2"),
+                                                   ("digits", "100", "accuracy")])
+def test_named_data_set_is_searched_for_its_own_task(tmp_path, calls, data: str, rows: str,
                                                      objective: str) -> None:
     # 15 rows of diabetes hold at most 15 distinct whole numbers: a guess from the values alone
-    # would call them class labels
-    r = _run(data, "--n-samples", "15", "--out", str(tmp_path), "--quiet")
+    # would call them class labels (digits needs 2 rows per class, as `lamina train` does)
+    r = _run(data, "--n-samples", rows, "--out", str(tmp_path), "--quiet")
     assert r.exit_code == 130, r.output
     assert calls[0]["objective"] == objective
 

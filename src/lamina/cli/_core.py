@@ -6,6 +6,7 @@ Every function imports torch/lamina lazily so ``lamina --help`` stays instant.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -137,12 +138,14 @@ _TRAIN_FLAGS = {"hidden_layer_sizes": "--hidden", "activation": "--activation",
                 "scale": "--scale"}
 
 
-def _as_option(err: ParameterError, hidden: str) -> ParameterError:
-    """A ParameterError about an estimator parameter, reworded with the option that set it
-    (the user typed ``--lr -1``, not ``learning_rate_init=-1``); other errors unchanged."""
+def _as_option(err: ParameterError, hidden: str = "",
+               flags: Mapping[str, str] = _TRAIN_FLAGS) -> ParameterError:
+    """A ParameterError about a Python parameter, reworded with the option that set it
+    (the user typed ``--lr -1``, not ``learning_rate_init=-1``); ``flags`` maps parameters to
+    options (default: ``lamina train``'s); other errors unchanged."""
     from .._errors import ParameterError  # noqa: F811 (at run time; the import above types)
 
-    flag = _TRAIN_FLAGS.get(err.param)
+    flag = flags.get(err.param)
     if flag == "--hidden":              # a bad width, or a spec that does not parse
         guess = re.search(r"Did you mean [^?]*\?", err.fix)
         return ParameterError(flag, hidden, err.allowed, (guess.group(0) + " " if guess else "")
@@ -300,7 +303,7 @@ def evaluate(
     info = _rows.read_record(run)
     ds = _load_data(data, target, _rows.dropped(info, data))
     order = _rows.check_features(info, run, ds.feature_names, data)
-    if order is not None:   # the training columns, in another order: put them back
+    if order is not None and info is not None:   # the training columns, reordered: put back
         import dataclasses
 
         ds = dataclasses.replace(ds, X=ds.X[:, order], feature_names=list(info["features"]),

@@ -14,10 +14,13 @@ includes training rows.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import tempfile
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,13 +68,47 @@ def search_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Search depth, widths, activation, learning rate, batch size, dropout and L2 penalty."""
+    with _named_options():
+        _search(ctx, data, budget=budget, n_trials=n_trials, storage=storage, study=study,
+                objective=objective, resume=resume, out=out, n_samples=n_samples,
+                device=device, seed=seed, population=population, batch=batch, refit=refit,
+                space=space, heartbeat=heartbeat, quiet=quiet)
+
+
+# the search parameter each option sets, for errors that name the option (`--n-trials -1`)
+_SEARCH_FLAGS = {"budget": "--budget", "n_trials": "--n-trials", "objective": "--objective",
+                 "space": "--space", "study": "--study", "storage": "--storage",
+                 "device": "--device", "random_state": "--seed", "seed": "--seed",
+                 "n_samples": "--n-samples", "population": "--population", "batch": "--batch"}
+
+
+@contextlib.contextmanager
+def _named_options() -> Iterator[None]:
+    from .._errors import ParameterError
+    from ._core import _as_option
+
+    try:
+        yield
+    except ParameterError as err:
+        raise _as_option(err, flags=_SEARCH_FLAGS) from None
+
+
+def _search(ctx: typer.Context, data: str, *, budget: str, n_trials: int, storage: str,
+            study: str, objective: str, resume: bool, out: str, n_samples: int, device: str,
+            seed: int, population: int, batch: int, refit: bool, space: str, heartbeat: int,
+            quiet: bool) -> None:
     from .._validation import check_int
     from ..datasets import load
-    from ..search import open_storage, parse_budget, search
+    from ..search import check_options, open_storage, search
 
-    parse_budget(budget, "--budget")            # bad options fail before loading any data
+    # every option, then the data, are checked before the storage is touched: a bad command
+    # leaves no study behind and prints nothing but its error
     check_int("--heartbeat", heartbeat, 1)
     the_space = _parse_space(space) if space else None
+    given = _objective(objective)
+    check_options(budget=budget, n_trials=n_trials or None, objective=given, space=the_space,
+                  study=study or None, device=device, random_state=seed,
+                  population=population, batch=batch, resume=resume, refit=refit)
     ds = load(data, n_samples=n_samples or None, seed=seed)
     if ds.task not in ("classification", "regression"):
         from .._errors import ParameterError
@@ -79,13 +116,18 @@ def search_command(
         raise ParameterError("DATA", data, f"its task is {ds.task!r}; search handles "
                              "classification and regression tables",
                              "Pick a classification or regression set, e.g. digits.")
+    objectives = given or ("accuracy" if ds.task == "classification" else "r2")
     X = ds.X.reshape(len(ds.X), -1)
+    # label names, as `lamina train` fits: the saved model predicts names, and another
+    # file's labels (numbered from that file alone) are matched by name
+    y = _rows.as_labels(ds, ds.y)
+    notes = _check_rows(ds, X, y, objectives)
     name = study or ds.name
     folder = Path(out or f"runs/search-{ds.name}").resolve()
+    made = [p for p in (folder, folder / "search.db") if not storage and not p.exists()]
     folder.mkdir(parents=True, exist_ok=True)
     url = storage or f"sqlite:///{folder / 'search.db'}"
     store = open_storage(url, heartbeat_interval=heartbeat, grace_period=4 * heartbeat)
-    objectives = _objectives(objective, ds.task)
 
     held = _trials_held(store, name)
     if held and not resume:
@@ -95,34 +137,74 @@ def search_command(
     try:
         if bar is not None:
             bar.start()
-        # label names, as `lamina train` fits: the saved model predicts names, and another
-        # file's labels (numbered from that file alone) are matched by name
-        res = search(X, _rows.as_labels(ds, ds.y), the_space, budget=budget,
-                     n_trials=n_trials or None, objective=objectives, storage=store, study=name,
-                     resume=resume, device=device, random_state=seed,
-                     population=population, batch=batch, refit=refit,
-                     callback=bar.update if bar is not None else None)
+        with warnings.catch_warnings():    # a model at chance level: summary() says so
+            warnings.filterwarnings("ignore", message="the best validation", category=UserWarning)
+            res = search(X, y, the_space, budget=budget, n_trials=n_trials or None,
+                         objective=objectives, storage=store, study=name, resume=resume,
+                         device=device, random_state=seed, population=population, batch=batch,
+                         refit=refit, callback=bar.update if bar is not None else None)
     except KeyboardInterrupt:
         if bar is not None:
             bar.stop()
         print(f"interrupted; continue with: {_resume_command(ctx, data, url, name, folder)}",
               file=sys.stderr)
         raise typer.Exit(130) from None
+    except Exception:
+        _tidy(store, made)
+        raise
     finally:
         if bar is not None:
             bar.stop()
     _write_outputs(res, folder, ds, data, seed)
     print(res.summary())
+    for note in notes:
+        print(f"note: {note}")
     print(f"trials: {folder / 'trials.csv'}  best: {folder / 'best.json'}  study: {name} in "
           f"{_masked(url)}")
 
 
-def _objectives(objective: str, task: str) -> str | tuple[str, ...]:
-    """``--objective``: ``auto`` is the data set's own task (never a guess from its values)."""
-    if objective == "auto":
-        return "accuracy" if task == "classification" else "r2"
-    names = tuple(objective.split(","))
+def _objective(text: str) -> str | tuple[str, ...] | None:
+    """``--objective``: None for ``auto`` (the data set's own task, never a guess from its
+    values); errors quote the text as typed."""
+    from .._errors import ParameterError
+    from ..search import parse_objective
+
+    if text == "auto":
+        return None
+    names = tuple(text.split(","))
+    try:
+        parse_objective(names)
+    except ParameterError as err:
+        raise ParameterError("objective", text, err.allowed, err.fix) from None
     return names[0] if len(names) == 1 else names
+
+
+def _check_rows(ds: Any, X: Any, y: Any, objective: str | tuple[str, ...]) -> list[str]:
+    """The data checks of ``lamina train`` (a lone class, NaN named by column, ...) and the
+    search's own for the objective; returns the data-quality warnings, to print as notes."""
+    from ..datasets import DataQualityWarning, check_data
+    from ..search._data import check_xy
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataQualityWarning)
+        check_data(ds.X, y, task=ds.task, feature_names=ds.feature_names)
+    check_xy(X, y, (objective,) if isinstance(objective, str) else objective)
+    return [str(w.message) for w in caught if issubclass(w.category, DataQualityWarning)]
+
+
+def _tidy(store: Any, made: list[Path]) -> None:
+    """After a failed search, remove the SQLite file and folder this run created when no
+    study was left in them (a refused budget deletes the study it created)."""
+    if not made or store.get_all_studies():
+        return
+    store.engine.dispose()                    # close the file (WAL mode: and its -wal, -shm)
+    for path in reversed(made):               # the file, then its folder
+        with contextlib.suppress(OSError):
+            if path.is_dir():
+                path.rmdir()
+                continue
+            for extra in ("", "-wal", "-shm"):
+                Path(f"{path}{extra}").unlink(missing_ok=True)
 
 
 def _resume_command(ctx: typer.Context, data: str, url: str, name: str, folder: Path) -> str:

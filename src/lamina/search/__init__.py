@@ -9,6 +9,7 @@ from .._callable_module import make_callable as _make_callable
 from ._budget import format_seconds, parse_budget
 from ._candidate import Candidate, round_width
 from ._data import parse_objective
+from ._options import check_options
 from ._result import SearchResult
 from ._search import search
 from ._searchcv import SearchCV
@@ -17,6 +18,6 @@ from ._storage import open_storage
 
 __all__ = ["search", "SearchCV", "SearchResult", "SearchSpace", "FunctionSpace", "Range",
            "Choice", "DEFAULT_SPACE", "Candidate", "round_width", "parse_budget",
-           "format_seconds", "parse_objective", "open_storage", "resolve_space"]
+           "format_seconds", "parse_objective", "check_options", "open_storage", "resolve_space"]
 
 _make_callable(__name__, "search")  # lamina.search(...) calls the function

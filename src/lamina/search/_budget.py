@@ -67,7 +67,11 @@ def _parse_parts(text: str, original: str, param: str) -> float:
 
 
 def format_seconds(seconds: float) -> str:
-    """``75.0 -> '1m15s'``; short human form used in messages and progress bars."""
+    """``75.0 -> '1m15s'``, ``0.043 -> '43ms'``; short human form used in messages and
+    progress bars (never a rounded ``'0.0s'``)."""
+    if seconds < 1:
+        ms = 1000 * seconds
+        return "<0.1ms" if ms < 0.1 else f"{ms:.0f}ms" if ms >= 10 else f"{ms:.1f}ms"
     if seconds < 60:
         return f"{seconds:.1f}s" if seconds < 10 else f"{seconds:.0f}s"
     minutes, secs = divmod(int(round(seconds)), 60)

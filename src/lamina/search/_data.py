@@ -82,6 +82,19 @@ class SearchData:
     def n_val(self) -> int:
         return int(self.splits[0].X_val.shape[0])
 
+    def baseline(self) -> float:
+        """The validation score of a model that learnt nothing, averaged over the splits:
+        always the training rows' most frequent class (accuracy), their mean (r2: 0)."""
+        if self.task != "classification":
+            return 0.0
+        import torch
+
+        scores = []
+        for s in self.splits:
+            majority = torch.bincount(s.Y_train, minlength=self.n_outputs).argmax()
+            scores.append(float((s.Y_val == majority).double().mean()))
+        return float(np.mean(scores))
+
     def describe(self) -> dict[str, Any]:
         """What a study must agree on to be shared (stored with it)."""
         return {"task": self.task, "n_features": self.n_features, "n_outputs": self.n_outputs}

@@ -36,6 +36,12 @@ class SearchResult:
         Milliseconds per trial spent inside the sampler (TPE's cost grows with the trials).
     configs_per_minute_ : float
         Trials this call trained and scored (complete or pruned) per minute of wall-clock.
+    baseline_score_ : float
+        The validation score of a model that learnt nothing: always the most frequent class
+        (accuracy) or the mean (r2: 0).
+    warning_ : str or None
+        Set when ``best_score_`` is no better than ``baseline_score_`` (too small a budget):
+        the message, also issued as a ``UserWarning`` and added to :meth:`summary`.
     """
 
     study_: Any
@@ -55,6 +61,18 @@ class SearchResult:
     configs_per_minute_: float = 0.0
     states_: dict[str, int] = field(default_factory=dict)
     resumed_: bool = False
+    baseline_score_: float = float("nan")
+
+    @property
+    def warning_(self) -> str | None:
+        if self.best_score_ <= self.baseline_score_:        # False while the baseline is NaN
+            trivial = ("always predicting the most frequent class" if self.task_ ==
+                       "classification" else "always predicting the mean")
+            return (f"the best validation {self.objective_[0]} {self.best_score_:.4f} is no "
+                    f"better than {trivial} ({self.baseline_score_:.4f}): the search had too "
+                    "little time to train a useful model. Give it a larger budget (or more "
+                    "trials).")
+        return None
 
     @classmethod
     def build(cls, study: Any, objective: tuple[str, ...], data: Any, book: Any, *,
@@ -86,7 +104,8 @@ class SearchResult:
                      elapsed_=elapsed, rounds_=rounds, overhead_ms_=book.overhead_ms,
                      sampler_ms_=book.sampler_ms,
                      configs_per_minute_=60.0 * book.trained / max(elapsed, 1e-9),
-                     states_=dict(book.states), resumed_=resumed)
+                     states_=dict(book.states), resumed_=resumed,
+                     baseline_score_=data.baseline())
         if refit:
             result.best_estimator_ = refit_estimator(best, data.task, X, y, device, dtype)
         return result
@@ -105,7 +124,8 @@ class SearchResult:
                 f"lr {p['learning_rate_init']:.2g}, alpha {p['alpha']:.2g}, batch "
                 f"{p['batch_size']}, {p['max_iter']} epochs | {self.n_trials_} trials in "
                 f"{self.elapsed_:.1f}s ({self.configs_per_minute_:.0f}/min), bookkeeping "
-                f"{self.overhead_ms_:.2f} ms/trial (+ sampler {self.sampler_ms_:.1f} ms)")
+                f"{self.overhead_ms_:.2f} ms/trial (+ sampler {self.sampler_ms_:.1f} ms)"
+                + (f"\nwarning: {self.warning_}" if self.warning_ else ""))
 
     def plot(self, path: Any = None) -> Any:
         """Score vs trial, parameter importance, and (multi-objective) the Pareto front."""

@@ -5,28 +5,26 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from .._errors import ParameterError
-from .._validation import check_bool, check_int, resolve_device, resolve_dtype
 from ._book import Book, Member
-from ._budget import format_seconds, parse_budget
-from ._data import DIRECTIONS, SearchData, parse_objective, prepare
+from ._budget import format_seconds
+from ._data import DIRECTIONS, SearchData, prepare
 from ._heartbeat import Heartbeat
 from ._latency import measure_latency
+from ._options import check_options
 from ._plan import CostModel, Rungs, auto_epochs
 from ._probe import calibrate, typical_weights
 from ._result import SearchResult
 from ._rounds import train_round
 from ._sampler import TimedSampler
-from ._space import resolve_space
 from ._storage import is_rdb, open_storage
-from ._study import make_sampler, make_sibling_sampler, open_study, storage_label
-
-DEFAULT_BUDGET = "5m"
+from ._study import make_sampler, make_sibling_sampler, open_study, storage_label, study_exists
 
 
 def search(X: Any, y: Any, space: Any = None, *, budget: Any = None, n_trials: int | None = None,
@@ -103,22 +101,14 @@ def search(X: Any, y: Any, space: Any = None, *, budget: Any = None, n_trials: i
     >>> res.best_params_["hidden_layer_sizes"], res.best_score_  # doctest: +SKIP
     ((256,), 0.97)
     """
-    if budget is None and n_trials is None:
-        budget = DEFAULT_BUDGET
-    seconds = parse_budget(budget) if budget is not None else math.inf
-    if n_trials is not None:
-        n_trials = check_int("n_trials", n_trials, 1)
-    population = check_int("population", population, 1)
-    batch = check_int("batch", batch, 1)
-    eta = check_int("eta", eta, 2)
-    random_state = check_int("random_state", random_state, 0)
-    resume = check_bool("resume", resume)
-    refit = check_bool("refit", refit)
-    if study is not None and (not isinstance(study, str) or not study.strip()):
-        raise ParameterError("study", study, "a non-empty name", "Pass e.g. study='fmnist'.")
-    dev, dt = resolve_device(device), resolve_dtype(dtype)
-    names = parse_objective(objective, y)
-    space_obj = resolve_space(space)
+    opts = check_options(budget=budget, n_trials=n_trials, objective=objective, y=y,
+                         space=space, study=study, device=device, dtype=dtype,
+                         random_state=random_state, population=population, batch=batch,
+                         eta=eta, resume=resume, refit=refit)
+    budget, seconds, n_trials, names = opts.budget, opts.seconds, opts.n_trials, opts.objective
+    dev, dt, space_obj, random_state = opts.device, opts.dtype, opts.space, opts.random_state
+    population, batch, eta, resume, refit = (opts.population, opts.batch, opts.eta, opts.resume,
+                                             opts.refit)
     data = prepare(X, y, names, validation_fraction=validation_fraction, cv=cv,
                    random_state=random_state, device=dev, dtype=dt,
                    validation_data=validation_data)
@@ -135,9 +125,12 @@ def search(X: Any, y: Any, space: Any = None, *, budget: Any = None, n_trials: i
             seconds, budget, n_trials, population, batch, eta, dev, dt, callback)
     elapsed = time.perf_counter() - t_start
     with _quiet_optuna():
-        return SearchResult.build(optuna_study, names, data, book, elapsed=elapsed,
-                                  rounds=rounds, X=X, y=y, refit=refit, device=dev, dtype=dt,
-                                  resumed=resumed)
+        result = SearchResult.build(optuna_study, names, data, book, elapsed=elapsed,
+                                    rounds=rounds, X=X, y=y, refit=refit, device=dev, dtype=dt,
+                                    resumed=resumed)
+    if result.warning_:                # a model at chance level is still returned (and saved)
+        warnings.warn(result.warning_, UserWarning, stacklevel=2)
+    return result
 
 
 def _run(store: Any, study: str | None, space_obj: Any, names: tuple[str, ...],
@@ -156,6 +149,7 @@ def _run(store: Any, study: str | None, space_obj: Any, names: tuple[str, ...],
     shared = is_rdb(store)
     the_sampler = TimedSampler(make_sampler(sampler, random_state, shared))
     the_pruner = pruner if pruner is not None else optuna.pruners.NopPruner()
+    fresh = study is None or not study_exists(store, study)
     optuna_study, space_obj, resumed = open_study(
         store, study, space=space_obj, objective=names, directions=directions,
         data=data.describe(), sampler=the_sampler, pruner=the_pruner, resume=resume,
@@ -169,8 +163,10 @@ def _run(store: Any, study: str | None, space_obj: Any, names: tuple[str, ...],
     folds = len(data.splits)
     quickest = (cost.train(min_w, rungs.samples[0], 512) + cost.evaluate(min_w, data.n_val)) * folds
     setup = time.perf_counter() - t_start
-    if quickest > deadline - time.perf_counter():
-        raise _budget_too_small(budget, setup, quickest, data.n_train)
+    # twice the estimate: the probes' error, and the study's bookkeeping they do not time
+    if 2 * quickest > deadline - time.perf_counter():
+        _forget(store, optuna_study, fresh, 0)
+        raise _budget_too_small(budget, seconds, setup, quickest, data.n_train)
 
     latency = None
     if "latency" in names:
@@ -213,17 +209,40 @@ def _run(store: Any, study: str | None, space_obj: Any, names: tuple[str, ...],
         progress()              # the last round's trials too: the bar ends on the final count
     if math.isfinite(seconds) and not book.all_diverged and not _has_complete(optuna_study):
         # the estimate said one rung fits, but the machine was slower than its probes (load):
-        # the same answer as above, with the measured figures
-        raise _budget_too_small(budget, setup, max(quickest, seconds - setup), data.n_train)
+        # the same answer as above; the failed trials go with the study this run created
+        _forget(store, optuna_study, fresh, book.asked)
+        raise _budget_too_small(budget, seconds, setup, quickest, data.n_train,
+                                spent=time.perf_counter() - t_start - setup)
     return optuna_study, book, rounds, space_obj, resumed, t_start
 
 
-def _budget_too_small(budget: Any, setup: float, quickest: float, n_train: int) -> ParameterError:
+def _budget_too_small(budget: Any, seconds: float, setup: float, quickest: float, n_train: int,
+                      spent: float | None = None) -> ParameterError:
+    """The refusal of a budget, with the measured setup and the estimated first rung;
+    ``spent``: how long the trials then ran without finishing one (None: refused up front)."""
+    rows = f"on this data ({n_train} training rows)"
+    if spent is None:
+        left = format_seconds(seconds - setup) if seconds > setup else "nothing"
+        what = (f"leaving {left}, too close to the about "
+                f"{format_seconds(quickest)} the smallest configuration needs for its first "
+                f"rung {rows}")
+    else:
+        what = (f"then the first trials ran {format_seconds(spent)} without finishing their "
+                f"first rung {rows}: about {format_seconds(quickest)} of training, estimated, "
+                "plus the study's bookkeeping")
+    need = max(1, math.ceil(2 * (setup + max(2 * quickest, spent or 0.0))))
     return ParameterError(
-        "budget", budget, f"it cannot fit one trial: setup took {format_seconds(setup)} and "
-        f"the smallest configuration needs about {format_seconds(quickest)} for its first "
-        f"rung on this data ({n_train} training rows)",
-        f"Pass budget >= '{max(1, math.ceil(2 * (setup + quickest)))}s', or fewer rows.")
+        "budget", budget, f"it cannot fit one trial: measuring this machine took "
+        f"{format_seconds(setup)}, {what}", f"Pass budget='{need}s' or more, or fewer rows.")
+
+
+def _forget(store: Any, optuna_study: Any, fresh: bool, asked: int) -> None:
+    """Delete the study this run created when it holds only this run's trials, none complete:
+    a refused budget leaves nothing behind (a study others created or joined is kept)."""
+    import optuna
+
+    if fresh and len(optuna_study.get_trials(deepcopy=False)) == asked:
+        optuna.delete_study(study_name=optuna_study.study_name, storage=store)
 
 
 def _has_complete(optuna_study: Any) -> bool:

@@ -115,7 +115,7 @@ class SearchSpace:
                 hint = did_you_mean(raw_key, list(_RULES) + list(_ALIASES))
                 raise ParameterError("space", raw_key, "unknown search dimension; allowed: "
                                      + ", ".join(_RULES),
-                                     (hint.strip() + " ") if hint else "Check the key's spelling.")
+                                     hint.strip() or "Check the key's spelling.")
             merged[key] = value
         return cls({key: _parse_dim(key, merged[key]) for key in _RULES})
 
