@@ -11,6 +11,7 @@ import torch
 from torch.nn.utils.rnn import PackedSequence
 
 from .._errors import DataError
+from .._heap import HeapTrimmer
 from .._validation import check_int, resolve_device
 from ._data import Batch, DataSource
 from ._hooks import eval_mode, forward_hooks, model_device, model_float_dtype, on_device
@@ -110,11 +111,13 @@ def inspect(model: Any, X: Any, y: Any = None, layers: Any = None, batch_size: i
     collector = _Collector(taps, config, Reservoir(config.sample_size, seed), dev)
     was_training = target.net.training
     with on_device(target.net, dev), eval_mode(target.net), torch.inference_mode():
+        heap = HeapTrimmer()       # RSS must not drift with the rows (see lamina._heap)
         with forward_hooks(taps, collector.on_output) as hooks:
             for batch in source:
                 collector.begin(batch)
                 hooks.new_forward()
                 _forward(target, batch)
+                heap.tick()
         hooks.check_fired()
     meta = {
         "n_rows": collector.reservoir.seen, "batch_size": batch_size, "top_k": config.top_k,
