@@ -70,7 +70,8 @@ def run_demo(out: str = "runs/demo", budget: str = "45s", quick: bool = False,
     acc = float(clf.score(Xte, yte))
     run = Path(out)
     clf.save(run)
-    print(f"[3/4] trained {res.best_spec_} on all {len(X)} rows: test accuracy {acc:.4f} "
+    print(f"[3/4] trained {res.best_spec_text_} on the {len(X)} training rows (10 % of them "
+          f"held out for early stopping): test accuracy {acc:.4f} "
           f"({clf.n_iter_} epochs; {clf.stop_reason_}); run saved to {run}")
 
     n_ins = min(len(Xte), 2_000 if quick else 10_000)

@@ -115,12 +115,16 @@ class SearchResult:
         """The best hidden layers as a lamina spec string (``'256:relu:dropout=0.1-128:relu'``)."""
         return _spec(self.best_trial_.user_attrs["lamina"])
 
+    @property
+    def best_spec_text_(self) -> str:
+        """:attr:`best_spec_` with the dropout rate at display precision (for messages)."""
+        p = self.best_params_
+        drop = f":dropout={p['dropout']:.2g}" if p["dropout"] > 0 else ""
+        return "-".join(f"{w}:{p['activation']}{drop}" for w in p["hidden_layer_sizes"])
+
     def summary(self) -> str:
         p = self.best_params_
-        # the spec with dropout at display precision (best_spec_ keeps the exact value)
-        drop = f":dropout={p['dropout']:.2g}" if p["dropout"] > 0 else ""
-        hidden = "-".join(f"{w}:{p['activation']}{drop}" for w in p["hidden_layer_sizes"])
-        return (f"best {self.objective_[0]} {self.best_score_:.4f}: hidden {hidden}, "
+        return (f"best {self.objective_[0]} {self.best_score_:.4f}: hidden {self.best_spec_text_}, "
                 f"lr {p['learning_rate_init']:.2g}, alpha {p['alpha']:.2g}, batch "
                 f"{p['batch_size']}, {p['max_iter']} epochs | {self.n_trials_} trials in "
                 f"{self.elapsed_:.1f}s ({self.configs_per_minute_:.0f}/min), bookkeeping "
