@@ -128,3 +128,16 @@ def test_bad_random_state_is_named(digits, seed) -> None:  # type: ignore[no-unt
     X, y = digits
     with pytest.raises(lamina.ParameterError, match=r"Invalid random_state="):
         lamina.MLPClassifier((4,), random_state=seed).fit(X[:50], y[:50])
+
+
+def test_divergence_with_early_stopping_stops_cleanly_and_warns(digits) -> None:
+    X, y = digits
+    for est in (lamina.MLPClassifier(learning_rate_init=1e30, early_stopping=True, max_iter=3,
+                                     random_state=0),
+                lamina.ImageClassifier("conv(8,3)-dense(16)", image_shape=(1, 8, 8), lr=1e30,
+                                       epochs=3, random_state=0)):
+        with pytest.warns(RuntimeWarning, match="training diverged at epoch 1"):
+            est.fit(X, y)                               # was: TypeError on val_score None
+        assert est.stop_reason_.startswith("training diverged")
+        assert len(est.validation_scores_) == 1 and np.isnan(est.validation_scores_[0])
+        assert est.predict(X[:3]).shape == (3,)

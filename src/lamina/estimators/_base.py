@@ -220,6 +220,7 @@ class BaseMLP(BaseEstimator):
         self._fast = DenseInference()  # made here: predict must not add attributes
         self.engine_ = trainer.engine_used_
         self._set_fitted_attributes(p, history, trainer)
+        warn_diverged(history.stop_reason)
         if not incremental:
             self._trainer = None  # only partial_fit continues an optimizer
             if history.stop_reason.startswith("reached max_epochs"):
@@ -292,8 +293,11 @@ class BaseMLP(BaseEstimator):
         self.best_validation_score_: float | None
         self.best_loss_: float | None
         if p["early_stopping"]:
-            self.validation_scores_ = [float(v) for v in history["val_score"]]
-            self.best_validation_score_ = max(self.validation_scores_)
+            # a diverged epoch was not validated: its score is NaN
+            self.validation_scores_ = [float("nan") if v is None else float(v)
+                                       for v in history["val_score"]]
+            finite = [v for v in self.validation_scores_ if np.isfinite(v)]
+            self.best_validation_score_ = max(finite) if finite else float("nan")
             self.best_loss_ = None
         else:
             self.validation_scores_ = None
@@ -402,6 +406,13 @@ def _dense(X: Any) -> Any:
                         "(e.g. sklearn's TruncatedSVD or a smaller vocabulary), or fit on "
                         "chunks of rows with partial_fit.")
     return X.toarray()
+
+
+def warn_diverged(reason: str) -> None:
+    """A fit that diverged returns (with the best finite weights), but must not pass unnoticed
+    by a user who does not read ``stop_reason_``."""
+    if reason.startswith("training diverged"):
+        warnings.warn(reason, RuntimeWarning, stacklevel=3)
 
 
 def _check_split_weights(sw: np.ndarray, sw_val: np.ndarray, fraction: float) -> None:

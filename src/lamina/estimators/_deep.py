@@ -66,6 +66,7 @@ from .._validation import (
 from ..nn import HiddenNet
 from ..spec import HiddenSpec, parse_spec
 from ..train import EarlyStopping, History, MaxEpochs, Schedule, Trainer
+from ._base import warn_diverged
 from ._samples import Samples
 
 DEEP_OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
@@ -225,6 +226,7 @@ class DeepEstimator(BaseEstimator):
             None if val is None else self._trainer_data(val, p["batch_size"], False, 0))
         self.module_.eval()
         self._set_training_attributes(history, val is not None)
+        warn_diverged(history.stop_reason)
         return self
 
     def _split(self, samples: Samples, p: dict[str, Any],
@@ -255,7 +257,8 @@ class DeepEstimator(BaseEstimator):
         self.validation_scores_: list[float] | None = None
         self.best_validation_score_: float | None = None
         if validated:
-            self.validation_scores_ = [float(v) for v in history["val_score"]]
+            self.validation_scores_ = [float("nan") if v is None else float(v)   # diverged
+                                       for v in history["val_score"]]
             finite = [v for v in self.validation_scores_ if np.isfinite(v)]
             self.best_validation_score_ = max(finite) if finite else None
 
