@@ -209,3 +209,27 @@ def check_random_state_param(value: Any) -> Any:
     except (ValueError, TypeError):
         raise ParameterError("random_state", value, "None, an int in [0, 2**32 - 1] or a "
                              "numpy RandomState", "Pass e.g. random_state=0.") from None
+
+
+def check_low_precision_eps(name: str, eps: float, params: Sequence[Any]) -> None:
+    """Refuse an ``eps`` that rounds to 0 in a parameter's half-precision dtype: an unfused
+    update then divides 0 by 0 wherever a gradient is exactly 0."""
+    for p in params:
+        if str(p.dtype) in ("torch.float16", "torch.bfloat16") and _rounds_to_zero(eps, p.dtype):
+            raise ParameterError("eps", eps, f"a value that {p.dtype} can hold for {name} "
+                                 f"(which updates in the parameters' dtype; the smallest normal "
+                                 f"positive {p.dtype} is {_tiny(p.dtype):.2g})",
+                                 "Use optimizer 'adam' (its fused update runs in float32), "
+                                 "dtype='float32', or eps=1e-4.")
+
+
+def _rounds_to_zero(value: float, dtype: Any) -> bool:
+    import torch
+
+    return bool(torch.tensor(value, dtype=dtype) == 0)
+
+
+def _tiny(dtype: Any) -> float:
+    import torch
+
+    return float(torch.finfo(dtype).tiny)

@@ -243,3 +243,29 @@ def test_rough_inputs_get_named_errors_or_work(digits) -> None:  # type: ignore[
     with pytest.raises(ParameterError, match=r"Invalid model='ReLU': a module with trainable "
                        r"parameters"):
         Trainer(torch.nn.ReLU(), verbose=False)
+
+
+@pytest.mark.parametrize("engine", ["explicit", "autograd"])
+def test_float16_adam_survives_exactly_zero_gradients(digits, engine: str) -> None:  # type: ignore[no-untyped-def]
+    # digits has pixels that are 0 in every image: their first-layer weights get exactly zero
+    # gradients; torch's unfused Adam then computed 0/0 in float16 (eps=1e-8 rounds to 0)
+    X, y = digits
+    net = lamina.build("16", in_features=64, out=10, seed=0, dtype="float16")
+    hist = Trainer(net, lr=1e-3, batch_size=64, stop=[MaxEpochs(1)], seed=0, verbose=False,
+                   engine=engine).fit((X.half(), y))
+    assert hist.stop_reason == "reached max_epochs=1", hist.stop_reason
+    assert all(torch.isfinite(p).all() for p in net.parameters())
+
+
+def test_rmsprop_refuses_an_eps_that_half_precision_rounds_to_zero(digits) -> None:  # type: ignore[no-untyped-def]
+    X, y = digits
+    for engine in ("explicit", "autograd"):
+        net = lamina.build("16", in_features=64, out=10, seed=0, dtype="float16")
+        with pytest.raises(ParameterError, match=r"Invalid eps=1e-08: a value that "
+                           r"torch.float16 can hold for rmsprop"):
+            Trainer(net, optimizer="rmsprop", stop=[MaxEpochs(1)], verbose=False,
+                    engine=engine).fit((X.half(), y))
+    net = lamina.build("16", in_features=64, out=10, seed=0, dtype="float16")
+    hist = Trainer(net, optimizer="rmsprop", eps=1e-4, lr=1e-3, stop=[MaxEpochs(1)],
+                   verbose=False, engine="autograd").fit((X.half(), y))
+    assert hist.stop_reason == "reached max_epochs=1"
