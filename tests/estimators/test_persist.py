@@ -122,3 +122,16 @@ def test_architecture_mismatch(tmp_path: Path, fitted) -> None:  # type: ignore[
     _forge(path, cfg)
     with pytest.raises(RunDirError, match="does not fit the network.*wrong shapes"):
         lamina.load(path)
+
+
+def test_saved_files_get_the_mode_open_would_give(tmp_path: Path, fitted) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        path = _saved(tmp_path, fitted)
+    finally:
+        os.umask(old)
+    for name in ("config.json", "weights.safetensors", "history.jsonl"):
+        assert stat.S_IMODE((path / name).stat().st_mode) == 0o644, name   # was 0o600
