@@ -46,3 +46,13 @@ def test_errors(tmp_path: Path) -> None:
     out = CliRunner().invoke(app, ["recipe", "--list", "--dir", str(tmp_path)])
     assert out.exit_code == 2 and "no recipes folder found" in out.output
     assert recipes_dir(str(ROOT / "recipes")) == (ROOT / "recipes").resolve()
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--seed", "-1"], "Invalid --seed=-1"),
+    (["--threads", "-2"], "Invalid --threads=-2"),
+    (["--out", "/etc/passwd/x"], "'/etc/passwd' is not a folder"),
+])
+def test_bad_options_are_refused_before_the_recipe_runs(args: list[str], needle: str) -> None:
+    res = CliRunner().invoke(app, ["recipe", "medical_diagnosis", *args])
+    assert res.exit_code == 2 and needle in res.output, res.output
