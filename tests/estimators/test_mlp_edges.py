@@ -141,3 +141,22 @@ def test_divergence_with_early_stopping_stops_cleanly_and_warns(digits) -> None:
         assert est.stop_reason_.startswith("training diverged")
         assert len(est.validation_scores_) == 1 and np.isnan(est.validation_scores_[0])
         assert est.predict(X[:3]).shape == (3,)
+
+
+def test_deep_specs_that_cannot_read_their_data_are_named(digits) -> None:
+    X, y = digits
+    seqs = [x.reshape(8, 8).astype("float32") for x in X[:60]]
+    with pytest.raises(lamina.ParameterError, match=r"Invalid spec='32': a layer that reads the "
+                       r"sequence step by step.*Use e.g. spec='gru\(64\):readout=last'"):
+        lamina.SequenceClassifier("32", epochs=1).fit(seqs, y[:60])
+    with pytest.raises(lamina.ParameterError, match=r"Use e.g. spec='embed\(64\)-seqpool"):
+        lamina.TextClassifier("embed(16)-conv(8,3)-gap", epochs=1).fit(["a b c", "d e"] * 10,
+                                                                        [0, 1] * 10)
+    series = np.sin(np.arange(200) / 5)
+    with pytest.raises(lamina.ParameterError, match=r"Invalid spec='gru\(16\)': dense layers "
+                       r"only \(the network reads a window of n_lags values"):
+        lamina.Forecaster("gru(16)", epochs=1).fit(series)
+    rec = lamina.Recommender(epochs=1, random_state=0).fit(
+        np.array([[1, 2], [2, 3], [1, 3], [3, 1]] * 5), np.array([1.0, 2, 3, 4] * 5))
+    with pytest.raises(lamina.ParameterError, match=r"one user id \(recommend ranks items"):
+        rec.recommend([1, 2])

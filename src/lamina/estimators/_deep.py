@@ -53,7 +53,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 
-from .._errors import DataError, NotFittedError
+from .._errors import DataError, NotFittedError, ParameterError
 from .._validation import (
     check_bool,
     check_choice,
@@ -363,3 +363,14 @@ def register_deep(cls: type) -> type:
 
 
 __all__ = ["DeepEstimator", "register_deep", "Samples", "DEEP_OPTIMIZERS", "DEEP_SCHEDULES"]
+
+
+def require_sequence_layer(net: torch.nn.Module, spec: Any, example: str) -> torch.nn.Module:
+    """``net`` when it has a layer that reads a sequence's steps up to each one's length;
+    otherwise a ParameterError (the padded steps would be read as data)."""
+    if not getattr(net, "uses_lengths", False):
+        raise ParameterError("spec", spec, "a layer that reads the sequence step by step up to "
+                             "its length (rnn, lstm, gru, attn or seqpool); this spec has none, "
+                             "so the padding of short sequences would be read as data",
+                             f"Use e.g. spec={example!r}.")
+    return net

@@ -18,6 +18,7 @@ from sklearn.metrics import r2_score
 from .._errors import DataError, ParameterError
 from .._validation import check_choice, check_int
 from ..nn import build
+from ..spec import DenseSpec
 from ._deep import DeepEstimator, register_deep
 from ._samples import Samples
 
@@ -172,6 +173,12 @@ class Forecaster(DeepEstimator):
 
     def _build_module(self, p: dict[str, Any], samples: Samples, seed: int) -> torch.nn.Module:
         out = p["horizon"] if p["strategy"] == "direct" else 1
+        other = [layer.kind for layer in p["spec"].layers if not isinstance(layer, DenseSpec)]
+        if other:
+            raise ParameterError("spec", self.spec, "dense layers only (the network reads a "
+                                 f"window of n_lags values as one flat vector; this spec holds "
+                                 f"{', '.join(dict.fromkeys(other))} layers)",
+                                 "Use e.g. spec='64-64'.")
         return build(p["spec"], in_features=p["n_lags"], out=out, seed=seed, dtype=p["dtype"],
                      device=p["device"])
 
@@ -226,8 +233,8 @@ class Forecaster(DeepEstimator):
             of ``n_lags`` values in it that has ``horizon`` known values after it is forecast
             and compared with them. With ``y``: histories as :meth:`predict` takes them.
         y : array-like, optional
-            The true future values of those histories: ``(horizon,)`` for one history,
-            ``(m, horizon)`` for ``m`` rows.
+            The true future values of those histories, ``(m, horizon)`` for ``m >= 2`` rows
+            (R² compares forecasts across windows, so one history cannot be scored).
 
         Examples
         --------

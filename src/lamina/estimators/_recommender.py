@@ -272,6 +272,10 @@ class Recommender(RegressorMixin, DeepEstimator):
             raise ParameterError("k", k, "must be an integer >= 1", "Pass e.g. k=10.")
         n_items = len(self.item_map_)
         user = user.item() if isinstance(user, np.generic) else user
+        if isinstance(user, (list, tuple, np.ndarray)) or hasattr(user, "to_numpy"):
+            raise ParameterError("user", user, "one user id (recommend ranks items for one "
+                                 "user at a time)", "Loop over users: "
+                                 "[est.recommend(u, k) for u in users].")
         index = int(self.user_map_.index(np.asarray([user]))[0])
         if index == 0 and self.cold_start == "error":
             raise DataError(f"user {user!r} was not seen in fit and cold_start='error'. Use "

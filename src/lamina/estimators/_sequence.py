@@ -12,7 +12,7 @@ from sklearn.utils.validation import _num_samples
 from .._errors import DataError
 from .._validation import check_bool
 from ..nn import build
-from ._deep import DeepEstimator, register_deep
+from ._deep import DeepEstimator, register_deep, require_sequence_layer
 from ._deep_classifier import DeepClassifierMixin
 from ._samples import Samples, check_sequence_list
 
@@ -99,8 +99,9 @@ class SequenceClassifier(DeepClassifierMixin, DeepEstimator):
 
     def _build_module(self, p: dict[str, Any], samples: Samples, seed: int) -> torch.nn.Module:
         t_max = int(samples.X.shape[1])
-        return build(p["spec"], in_shape=(t_max, self.n_features_in_), out=len(self.classes_),
-                     seed=seed, dtype=p["dtype"], device=p["device"])
+        net = build(p["spec"], in_shape=(t_max, self.n_features_in_), out=len(self.classes_),
+                    seed=seed, dtype=p["dtype"], device=p["device"])
+        return require_sequence_layer(net, self.spec, "gru(64):readout=last")
 
     def _fitted_state(self) -> dict[str, Any]:
         return {**self._classes_state(), "feature_mean_": self.feature_mean_.tolist(),

@@ -12,7 +12,7 @@ from .._errors import DataError, ParameterError
 from .._validation import check_bool, check_choice, check_int
 from ..nn import build
 from ..spec import with_vocab
-from ._deep import DeepEstimator, register_deep
+from ._deep import DeepEstimator, register_deep, require_sequence_layer
 from ._deep_classifier import DeepClassifierMixin
 from ._samples import Samples
 from ._tokenizer import LEVELS, Tokenizer, check_texts
@@ -119,8 +119,9 @@ class TextClassifier(DeepClassifierMixin, DeepEstimator):
 
     def _build_module(self, p: dict[str, Any], samples: Samples, seed: int) -> torch.nn.Module:
         spec = with_vocab(p["spec"], self.tokenizer_.vocab_size_)
-        return build(spec, in_shape=(int(samples.X.shape[1]),), out=len(self.classes_),
-                     seed=seed, dtype=p["dtype"], device=p["device"])
+        net = build(spec, in_shape=(int(samples.X.shape[1]),), out=len(self.classes_),
+                    seed=seed, dtype=p["dtype"], device=p["device"])
+        return require_sequence_layer(net, self.spec, "embed(64)-seqpool(mean)")
 
     def _fitted_state(self) -> dict[str, Any]:
         return {**self._classes_state(), "tokenizer_": self.tokenizer_.to_dict()}
