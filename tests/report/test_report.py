@@ -148,3 +148,20 @@ def test_pooling_layers_are_named_by_spec_have_no_activation_and_no_redundancy(t
                      ("gap", "&mdash;"), ("dense", "relu")]
     assert "GlobalAvgPool" not in text and "activation unknown" not in text
     assert "gap layer, no activation, 16 units" in text
+
+
+def test_never_positive_silu_units_are_not_reported_dead(tmp_path):
+    # SiLU units whose input is always negative still vary (here over about [-0.27, -0.07]):
+    # the demo's report called such units "never activate ... output always 0"
+    X = np.random.default_rng(0).random((200, 2)).astype(np.float32)
+    net = lamina.build("3:silu", in_features=2, out=2, seed=0)
+    with torch.no_grad():
+        net.hidden[0].linear.weight.fill_(1.0)
+        net.hidden[0].linear.bias.fill_(-3.0)
+    ins = inspect(net, X)
+    assert (ins.units["frac_active"] == 0).all() and not ins.units["dead"].any()
+    text = report(net, ins, tmp_path / "silu.html").read_text(encoding="utf-8")
+    assert "never activate" not in text and "Dead: 0 %" in text
+    assert '<b>0</b><span>dead units</span>' in text
+    assert "a unit with fraction active 0 can still vary" in text          # the glossary
+    assert "A unit whose output never changes over the inspected examples" in text

@@ -2,10 +2,15 @@
 
 Rules (thresholds are part of the contract; the report explains them to newcomers):
 
-* dead units: share of a layer's units that never activate (> 0 % flags; > 20 % is high);
+* dead units: share of a layer's units whose output is constant over the data (> 0 % flags;
+  > 20 % is high); for ReLU/ReLU6 that is a unit that never activates (output always 0), for
+  other activations a unit that is never > 0 is not dead unless it is constant (see
+  ``_tables.dead_units``); with fewer than 2 rows nothing is called dead (a note says so);
 * saturation: share of a tanh/sigmoid layer's outputs within 1 % of the bounds (> 10 %);
 * redundant layers: CKA > 0.95 between two layers (the later one adds little); layers without
-  parameters or activation (pool, gap, flatten, ...) are never part of such a pair;
+  parameters or activation (pool, gap, flatten, ...) are never part of such a pair, nor are two
+  layers on opposite sides of an encoder/decoder split (an autoencoder's decoder mirrors its
+  encoder by design: neither side can be removed);
 * redundant units: pairs of units with |correlation| > 0.98 on the sampled rows;
 * low effective rank: fewer than 10 % of a layer's width (widths >= 16);
 * non-finite activations (NaN/inf);
@@ -19,6 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._taps import NEGATIVE_PART, SATURATING, ZERO_WHEN_INACTIVE
+
 CKA_REDUNDANT = 0.95
 CORR_REDUNDANT = 0.98
 DEAD_HIGH = 20.0
@@ -28,28 +35,63 @@ LOW_RANK = 0.10
 COLUMNS = ["severity", "layer", "problem", "detail", "fix"]
 
 _DEAD_FIX = {
-    "rectifier": "Lower the learning rate, use He initialisation, add batch normalisation, or "
-                 "switch to LeakyReLU/ELU/GELU, whose units keep a gradient when negative; "
-                 "dead units can also simply be pruned - they compute nothing.",
+    "relu": "Lower the learning rate, use He initialisation, add batch normalisation, or "
+            "switch to LeakyReLU/ELU/GELU, whose units keep a gradient when negative; dead "
+            "units can also simply be pruned - they compute nothing.",
+    "leaky_relu": "A LeakyReLU unit is constant only when its input is: its incoming weights "
+                  "are (near) zero or the inputs it reads do not vary. Check for too strong "
+                  "weight decay or L1, standardise the inputs, or prune the unit - it computes "
+                  "nothing.",
+    "negative_part": "The unit's input is constant or sits far below 0, where {act} is flat "
+                     "and passes almost no gradient. Standardise the inputs, lower the learning "
+                     "rate, use He initialisation or add batch/layer normalisation before the "
+                     "activation; or prune the unit - it computes nothing.",
+    "saturating": "The unit is pinned at a bound of {act} (see saturation): standardise the "
+                  "inputs, use a smaller initialisation, lower the learning rate, or prune it.",
     "other": "A constant unit carries no information: check for saturation, lower the learning "
              "rate, or prune it.",
 }
 
 
+def _dead_problem(rec: Any, u: pd.DataFrame, n_rows: int) -> dict[str, Any] | None:
+    """The "dead units" row of one layer (None when it has none)."""
+    dead = u["dead"].to_numpy(dtype=bool)
+    n_dead = int(dead.sum())
+    if not n_dead:
+        return None
+    pct = 100.0 * n_dead / max(rec.width, 1)
+    act = rec.activation
+    silent = int((dead & (u["frac_active"].to_numpy(dtype=float) == 0)).sum())
+    if act in ZERO_WHEN_INACTIVE and silent == n_dead:
+        what, why = "never activate", "output always 0"
+    else:
+        what, why = "are constant", "output never changes"
+    family = ("relu" if act in ZERO_WHEN_INACTIVE else
+              "leaky_relu" if act == "leaky_relu" else
+              "negative_part" if act in NEGATIVE_PART else
+              "saturating" if act in SATURATING else "other")
+    return _row("high" if pct > DEAD_HIGH else "medium", rec.name, "dead units",
+                f"{n_dead} of {rec.width} units ({pct:.0f} %) {what} on these {n_rows} inputs "
+                f"({why})",
+                _DEAD_FIX[family].format(act=act))
+
+
 def find_problems(ins: Any) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
+    if ins.n_rows < 2:
+        rows.append(_row("low", "(all layers)", "too few rows",
+                         f"only {ins.n_rows} input{'' if ins.n_rows == 1 else 's'} inspected: "
+                         "with fewer than 2 no unit can "
+                         "be called dead or constant, and correlations, CKA and effective rank "
+                         "are undefined",
+                         "Inspect more rows (a few hundred give stable statistics)."))
     units = ins.units
     layers = ins.layers
     for rec, lay in zip(ins.records, layers.itertuples()):
         u = units[units["layer"] == rec.name]
-        n_dead = int(u["dead"].sum())
-        if n_dead:
-            pct = 100.0 * n_dead / max(rec.width, 1)
-            rect = "rectifier" if rec.activation in ("relu", "relu6", "leaky_relu", "elu",
-                                                     "gelu", "silu", "selu") else "other"
-            rows.append(_row("high" if pct > DEAD_HIGH else "medium", rec.name, "dead units",
-                             f"{n_dead} of {rec.width} units ({pct:.0f} %) never activate on "
-                             f"these {ins.n_rows} inputs", _DEAD_FIX[rect]))
+        dead = _dead_problem(rec, u, ins.n_rows)
+        if dead is not None:
+            rows.append(dead)
         if np.isfinite(lay.saturated_pct) and lay.saturated_pct > SATURATED:
             rows.append(_row(
                 "high" if lay.saturated_pct > 30 else "medium", rec.name, "saturation",
@@ -78,14 +120,17 @@ def find_problems(ins: Any) -> pd.DataFrame:
                              "gradients, or retrain from a checkpoint before the divergence."))
     rows.extend(_redundant_layers(ins))
     flow = ins.results.get("gradient_flow")
+    activations = {rec.name: rec.activation for rec in ins.records}
     if flow is not None:
         for row in flow.layers.itertuples():
             if row.vanishing:
+                fix = ("He/Xavier initialisation, batch/layer normalisation or residual "
+                       "connections; fewer layers.")
+                relu_family = activations.get(row.layer) in ZERO_WHEN_INACTIVE | NEGATIVE_PART
+                fix = "Use " + ("" if relu_family else "ReLU-family activations, ") + fix
                 rows.append(_row("high", row.layer, "vanishing gradient",
                                  f"RMS gradient {row.grad_rms:.2e} is {row.ratio:.1e} x that of "
-                                 "the last layer: this layer learns far slower",
-                                 "Use ReLU-family activations, He/Xavier initialisation, batch/"
-                                 "layer normalisation or residual connections; fewer layers."))
+                                 "the last layer: this layer learns far slower", fix))
             if row.exploding:
                 rows.append(_row("high", row.layer, "exploding gradient",
                                  f"RMS gradient {row.grad_rms:.2e} is {row.ratio:.1e} x that of "
@@ -101,11 +146,16 @@ def find_problems(ins: Any) -> pd.DataFrame:
 def _redundant_layers(ins: Any) -> list[dict[str, Any]]:
     """Pairs of layers with CKA above the threshold; parameter-free layers (pool, gap, flatten,
     ...) are left out on both sides: their output is fixed by the layer before them (gap's units
-    *are* a conv layer's channel means), so a CKA near 1 is by construction."""
+    *are* a conv layer's channel means), so a CKA near 1 is by construction. Nor is a pair
+    with one layer in an ``encoder`` and the other in a ``decoder``: an autoencoder's decoder
+    is built to undo its encoder, so a decoder layer resembling the mirror-image encoder layer
+    is the goal (the code kept what that layer held), and neither side can lose a layer to the
+    other."""
     if len(ins.records) < 2:
         return []
     mat = ins.cka()
     free = {rec.name for rec in ins.records if rec.parameter_free}
+    side = {rec.name: _coder_side(rec.module) for rec in ins.records}
     names = list(mat.index)
     rows = []
     for i in range(len(names)):
@@ -114,12 +164,23 @@ def _redundant_layers(ins: Any) -> list[dict[str, Any]]:
             if names[i] in free or names[j] in free or not np.isfinite(value) \
                     or value <= CKA_REDUNDANT:
                 continue
+            a, b = side.get(names[i]), side.get(names[j])
+            if a is not None and b is not None and a != b:
+                continue                    # across the bottleneck: a mirror, not a repeat
             rows.append(_row("medium", names[j], "redundant layer",
                              f"CKA({names[i]}, {names[j]}) = {value:.3f} > {CKA_REDUNDANT}: "
                              f"{names[j]} represents the data almost as {names[i]} does",
                              "Remove one of the two layers (or make it narrower); the "
                              "network should lose little."))
     return rows
+
+
+def _coder_side(module: str) -> str | None:
+    """'encoder' or 'decoder' when the module sits inside one (its first such path part)."""
+    for part in module.split("."):
+        if part in ("encoder", "decoder"):
+            return part
+    return None
 
 
 def _row(severity: str, layer: str, problem: str, detail: str, fix: str) -> dict[str, Any]:

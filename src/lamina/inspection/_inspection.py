@@ -53,7 +53,10 @@ class Inspection(PlotsMixin):
     ----------
     units : pandas.DataFrame
         One row per unit: ``layer, unit, mean, std, min, max, q05..q95`` (quantiles from the
-        streaming sketch), ``mean_abs``, ``frac_active`` (share of outputs > 0), ``dead``,
+        streaming sketch), ``mean_abs``, ``frac_active`` (share of outputs > 0), ``dead`` (the
+        output is constant over the data: max - min <= 1e-6 x max(|min|, |max|, the layer's
+        RMS unit std); for ReLU that is "never > 0", for LeakyReLU/ELU/GELU/SiLU/... a unit
+        that is never > 0 but varies is not dead; never on fewer than 2 rows),
         ``saturated`` (share of outputs within 1 % of a tanh/sigmoid bound; NaN for other
         activations), ``max_corr``/``most_correlated`` (redundancy: the signed correlation
         with, and the index of, the most correlated other unit of the layer, on the sampled
@@ -159,7 +162,11 @@ class Inspection(PlotsMixin):
                                  "Pass an integer unit index in that range.")
         if k is None:
             k = kept
-        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= kept:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ParameterError("k", k, f"must be an integer between 1 and top_k={kept} (the "
+                                 "examples kept by inspect)", f"Pass e.g. k={kept}.")
+        k = int(k)
+        if k > kept:
             raise ParameterError("k", k, f"between 1 and top_k={kept} (the examples kept by "
                                  "inspect)", f"Pass k<={kept}, or inspect again with top_k={k}.")
         st = rec.stats

@@ -69,7 +69,8 @@ def probe_layers(ins: Any, y: Any = None, *, task: str | None = None, test_size:
         values, counts = np.unique(labels.astype(str) if labels.dtype.kind == "O" else labels,
                                    return_counts=True)
         if len(values) < 2:
-            raise DataError(f"the sampled rows hold a single class ({values[0]!r}); a probe "
+            only = values[0].item() if isinstance(values[0], np.generic) else values[0]
+            raise DataError(f"the sampled rows hold a single class ({only!r}); a probe "
                             "needs at least two. Inspect more (or more varied) data.")
         stratify = labels if counts.min() >= 2 and n * test_size >= len(values) else None
     else:

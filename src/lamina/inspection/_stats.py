@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ._sketch import HistogramSketch
-from ._taps import SATURATING
+from ._taps import SATURATING, ZERO_WHEN_INACTIVE
 from ._topk import TopK
 
 # after the first rows, the sketch is updated on one batch in this many
@@ -72,7 +72,7 @@ class LayerStats:
         self.config = config
         self.saturating = activation in SATURATING
         self.nonnegative = activation in NONNEGATIVE
-        self.exact_zero = activation in ("relu", "relu6")     # inactive outputs are exactly 0
+        self.exact_zero = activation in ZERO_WHEN_INACTIVE    # inactive outputs are exactly 0
         self.rows = 0                                  # examples seen
         self.elements = 0                              # element positions per unit seen
         self.shift: torch.Tensor | None = None         # per-unit shift K for stable moments

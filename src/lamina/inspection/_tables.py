@@ -10,8 +10,6 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from ._taps import RECTIFIERS
-
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 UNIT_COLUMNS = ["layer", "unit", "mean", "std", "min", "max", "q05", "q25", "q50", "q75", "q95",
                 "mean_abs", "frac_active", "dead", "saturated", "max_corr", "most_correlated",
@@ -26,16 +24,35 @@ def single_blas() -> Iterator[None]:
         yield
 
 
-def dead_units(stats: dict[str, Any], activation: str | None) -> np.ndarray:
-    """Rectifier-like units (ReLU, GELU, ...) are dead when never > 0; any other unit when its
-    output never changes over the data (max - min <= 1e-6 * max(1, |max|))."""
-    lo, hi = stats["min"], stats["max"]
+# a unit is constant when its values differ by at most this share of its scale (~8 float32 ulps)
+CONSTANT_RTOL = 1e-6
+
+
+def layer_spread(stats: dict[str, Any]) -> float:
+    """The layer's typical spread: the root-mean-square over its units of their std (0 when no
+    unit has a finite std)."""
+    std = np.asarray(stats["std"], dtype=np.float64)
+    std = std[np.isfinite(std)]
+    return float(np.sqrt(np.mean(std * std))) if len(std) else 0.0
+
+
+def dead_units(stats: dict[str, Any]) -> np.ndarray:
+    """Dead units: the unit's output is constant over the data, so it computes nothing.
+
+    Constant means ``max - min <= 1e-6 * max(|min|, |max|, s)``, with ``s`` the layer's typical
+    spread (:func:`layer_spread`): the values differ only by float32 rounding (~8 ulps), or vary
+    a million times less than the layer's units do. The rule is the same for every activation.
+    For ReLU/ReLU6 it is exactly "never > 0" (the output is then 0 on every row); for
+    activations with a negative part (LeakyReLU, ELU, GELU, SiLU, ...) a unit that is never > 0
+    usually still varies and is *not* dead - ``frac_active`` reports activity separately. A
+    unit seen on fewer than 2 rows is never called dead: one value cannot show it is constant."""
+    lo = np.asarray(stats["min"], dtype=np.float64)
+    hi = np.asarray(stats["max"], dtype=np.float64)
+    scale = np.maximum(np.maximum(np.abs(lo), np.abs(hi)), layer_spread(stats))
     with np.errstate(invalid="ignore"):
-        constant = (hi - lo) <= 1e-6 * np.maximum(1.0, np.abs(hi))
-    constant = np.where(np.isfinite(hi), constant, False)
-    if activation in RECTIFIERS:
-        return (stats["frac_active"] == 0) & (stats["count"] > 0)
-    return constant & (stats["count"] > 0)
+        constant = (hi - lo) <= CONSTANT_RTOL * scale
+    constant = np.where(np.isfinite(hi) & np.isfinite(lo), constant, False)
+    return constant & (np.asarray(stats["count"]) >= 2)
 
 
 def sample_valid(stats: dict[str, Any]) -> np.ndarray:
@@ -113,7 +130,7 @@ def _units_table(records: list[Any]) -> pd.DataFrame:
             "std": st["std"], "min": st["min"], "max": st["max"],
             **{f"q{int(round(p * 100)):02d}": q[:, i] for i, p in enumerate(QUANTILES)},
             "mean_abs": st["mean_abs"], "frac_active": st["frac_active"],
-            "dead": dead_units(st, rec.activation), "saturated": st["saturated"],
+            "dead": dead_units(st), "saturated": st["saturated"],
             "max_corr": corr, "most_correlated": partner, "nonfinite": st["nonfinite"],
         })
         frames.append(frame[UNIT_COLUMNS])

@@ -37,7 +37,7 @@ _ACTIVATION_NAMES: dict[type[nn.Module], str] = {
     nn.SiLU: "silu", nn.Mish: "mish", nn.Hardswish: "hardswish", nn.Hardtanh: "hardtanh",
     nn.Tanh: "tanh", nn.Softsign: "tanh", nn.Sigmoid: "sigmoid", nn.Hardsigmoid: "sigmoid",
     nn.Softplus: "softplus", nn.Tanhshrink: "tanhshrink", nn.LogSigmoid: "logsigmoid",
-    nn.GLU: "glu", nn.Threshold: "relu", nn.Softshrink: "shrink", nn.Hardshrink: "shrink",
+    nn.GLU: "glu", nn.Threshold: "threshold", nn.Softshrink: "shrink", nn.Hardshrink: "shrink",
 }
 ACTIVATION_TYPES: tuple[type[nn.Module], ...] = tuple(_ACTIVATION_NAMES)
 BLOCK_TYPES: tuple[type[nn.Module], ...] = (
@@ -46,9 +46,15 @@ BLOCK_TYPES: tuple[type[nn.Module], ...] = (
 # lamina layer modules without a ``spec`` -> their spec kind
 _SPECLESS_KINDS: dict[type[nn.Module], str] = {FlattenLayer: "flatten", GlobalAvgPool: "gap"}
 
-# a rectifier's unit is "active" when its output is > 0; one that never is, is dead
-RECTIFIERS = frozenset({"relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "silu", "mish",
-                        "hardswish"})
+# A unit is "active" when its output is > 0 (``frac_active``, reported for every activation).
+# It is *dead* when its output is constant over the data (see ``_tables.dead_units``). Only for
+# these activations is "never > 0" the same thing: their inactive outputs are exactly 0.
+# (nn.Threshold is not one of them: its inactive output is its ``value``, often nonzero.)
+ZERO_WHEN_INACTIVE = frozenset({"relu", "relu6"})
+# activations with a negative part that still varies (leaky_relu) or a flat negative tail
+# (elu/selu -> -alpha; gelu/silu/mish -> 0; hardswish = 0 below -3): a unit that is never > 0
+# still computes something unless its output is constant
+NEGATIVE_PART = frozenset({"leaky_relu", "elu", "selu", "gelu", "silu", "mish", "hardswish"})
 # activations that saturate: output near the bounds where the derivative vanishes
 SATURATING = frozenset({"tanh", "hardtanh", "sigmoid"})
 

@@ -12,10 +12,12 @@ GLOSSARY: list[tuple[str, str]] = [
      "q50 (the median), and so on. Estimated from a compact histogram per unit (accurate to "
      "about 1/128 of the unit's range)."),
     ("fraction active", "Share of the unit's outputs that are above zero. For ReLU units this is "
-     "how often the unit 'fires'."),
-    ("dead", "A ReLU-family unit that never fires on any inspected example (its output is always "
-     "0, so it also receives no gradient and cannot recover), or any other unit whose output "
-     "never changes. Dead units waste capacity."),
+     "how often the unit 'fires'. For activations that also output negative values (LeakyReLU, "
+     "ELU, GELU, SiLU, ...) a unit with fraction active 0 can still vary and carry signal."),
+    ("dead", "A unit whose output never changes over the inspected examples (max - min within "
+     "a millionth of its size or of its layer's typical spread), so it computes nothing. For "
+     "ReLU this means it never fires (output always 0; it also receives no gradient and cannot "
+     "recover). Dead units waste capacity. With fewer than 2 examples nothing is called dead."),
     ("saturated", "For tanh/sigmoid units: share of outputs within 1 % of the bounds (tanh near "
      "+-1, sigmoid near 0 or 1). There the slope is nearly flat, so gradients vanish and the unit "
      "learns slowly."),
