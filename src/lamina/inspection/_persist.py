@@ -14,8 +14,6 @@ Layout of the directory::
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import RunDirError
+from ..train import atomic_write, atomic_write_text
 from ._tables import sample_valid
 
 FORMAT = "lamina.inspection"
@@ -35,20 +34,8 @@ _PARAMETER_FREE_KINDS = frozenset({"pool", "gap", "flatten", "seqpool", "GlobalA
                                    "FlattenLayer"})
 
 
-def _atomic(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)            # mkstemp creates 0600; these are ordinary data files
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _parquet(frame: pd.DataFrame, path: Path) -> None:
-    _atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
+    atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 def _json_default(value: Any) -> Any:
@@ -118,7 +105,7 @@ def save_inspection(ins: Any, path: Path) -> Path:
                    for r in ins.records],
     }
     text = json.dumps(doc, indent=1, default=_json_default)
-    _atomic(path / "inspection.json", lambda tmp: Path(tmp).write_text(text))
+    atomic_write_text(path / "inspection.json", text)
     return path
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import LaminaError, ParameterError
+from ..train import atomic_write_text
 from ._html import Raw, esc, figure_html, fmt, page, table
 from ._text import GLOSSARY, INTRO, SEVERITY_HELP
 
@@ -71,16 +71,7 @@ def report(model: Any, ins: Any, path: str | os.PathLike[str] = "report.html", *
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         text = render(ins, title=title, notes=notes)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)            # mkstemp creates 0600; a report is meant to be shared
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write_text(out, text)        # the mode open() would give: a report is shared
     return out
 
 

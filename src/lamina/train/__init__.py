@@ -3,7 +3,7 @@
 from ._callbacks import Callback, Progress
 from ._checkpoint import load_checkpoint, save_checkpoint
 from ._data import check_sample_weight, readable_tensor
-from ._history import History, atomic_write_bytes, atomic_write_text
+from ._history import History, atomic_write, atomic_write_bytes, atomic_write_text
 from ._losses import get_loss, get_sample_loss, l2_penalty, weighted_loss
 from ._metrics import evaluate
 from ._optimizers import make_optimizer
@@ -25,6 +25,6 @@ __all__ = [
     "Trainer", "History", "Callback", "Progress", "TrainState", "StopRule", "MaxEpochs",
     "MaxSteps", "TimeBudget", "LossTolerance", "EarlyStopping", "TargetMetric", "Divergence",
     "Schedule", "get_loss", "l2_penalty", "make_optimizer", "evaluate", "save_checkpoint",
-    "load_checkpoint", "atomic_write_bytes", "atomic_write_text", "check_sample_weight",
+    "load_checkpoint", "atomic_write", "atomic_write_bytes", "atomic_write_text", "check_sample_weight",
     "get_sample_loss", "weighted_loss", "readable_tensor",
 ]

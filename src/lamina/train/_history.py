@@ -6,7 +6,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -108,23 +108,35 @@ def file_mode() -> int:
     return 0o666 & ~mask
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same folder and ``os.replace``; the
-    file gets the mode a plain ``open()`` would give it (mkstemp's 0600 would make a saved
-    model unreadable to the other users and services that are meant to load it)."""
+def atomic_write(path: Path, write: Callable[[str], None]) -> None:
+    """Have ``write(tmp_path)`` write a temp file in ``path``'s folder, then ``os.replace`` it
+    onto ``path``: readers see the old file or the whole new one, never part of one. The file
+    gets the mode a plain ``open()`` would give it (mkstemp's 0600 would make a saved model
+    unreadable to the other users and services that are meant to load it)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        write(tmp)
         os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_write`), synced to disk."""
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+
+    atomic_write(path, write)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
