@@ -93,15 +93,28 @@ def _scale_hint(ds: Any) -> None:
           "reads raw columns).")
 
 
+def _is_autoencoder(est: Any) -> bool:
+    from ..estimators import Autoencoder
+
+    return isinstance(est, Autoencoder)
+
+
+def _single_label(est: Any) -> bool:
+    """A classifier with one class per sample (an MLPClassifier can be fit multi-label)."""
+    return not getattr(est, "_multilabel", False)
+
+
 def _metrics(est: Any, X: Any, y: Any) -> dict[str, float]:
+    """Accuracy (and log-loss) for any classifier, by sklearn's own notion (``is_classifier``:
+    the MLP and the image, text and sequence classifiers), R²/MAE for regressors; labels are
+    compared by name with the run's ``classes_``."""
     import numpy as np
+    from sklearn.base import is_classifier
 
-    from ..estimators import MLPClassifier
-
-    if isinstance(est, MLPClassifier):
+    if is_classifier(est):
         from sklearn.metrics import accuracy_score, log_loss
 
-        if not getattr(est, "_multilabel", False):
+        if _single_label(est):
             unseen = sorted(set(np.asarray(y).tolist()) - set(est.classes_.tolist()), key=str)
             if unseen:
                 from .._errors import DataError
@@ -110,7 +123,7 @@ def _metrics(est: Any, X: Any, y: Any) -> dict[str, float]:
                                 f"{unseen[:5]} (it knows {est.classes_.tolist()[:10]}). "
                                 "Score it on data labelled with the same classes.")
         out = {"accuracy": float(accuracy_score(y, est.predict(X)))}
-        if not getattr(est, "_multilabel", False):
+        if _single_label(est) and hasattr(est, "predict_proba"):
             out["log_loss"] = float(log_loss(y, est.predict_proba(X), labels=est.classes_))
         return out
     from sklearn.metrics import mean_absolute_error, r2_score
@@ -240,81 +253,138 @@ def train(
     print(f"run saved to {run}")
 
 
-def _predict_rows(run: str, data: str, target: str | None, n_features: int) -> Any:
-    """The rows to predict: the data set's test split if it has one, else all rows. A table
-    whose columns (less those `lamina train --drop` left out) are exactly the run's features
-    has no target column (the usual table to predict on); otherwise its target column is found
-    and left out, as in training."""
+def _predict_rows(run: str, data: str, target: str | None, est: Any) -> tuple[Any, str]:
+    """``(X, description)``: the rows to predict on: the data set's test split if it has one,
+    else all rows. A table whose columns (less those `lamina train --drop` left out) are
+    exactly the run's features has no target column (the usual table to predict on);
+    otherwise its target column is found and left out, as in training. A TextClassifier run
+    reads a table's one text column."""
     from ..datasets import read_features, table_columns
 
+    kind = _rows.reads(est)
+    if kind == "text" and _rows.is_table(data):
+        texts, _, how = _rows.text_table(est, data, target, labelled=False)
+        return texts, how
+    if kind != "rows" and _rows.is_file(data):
+        _rows.check_task(est, run, data, None)
     info = _rows.read_record(run)
     dropped = _rows.dropped(info, data)
-    if target is None and _rows.is_table(data) \
+    n_features = getattr(est, "n_features_in_", None)
+    if target is None and kind == "rows" and _rows.is_table(data) \
             and len([c for c in table_columns(data) if c not in dropped]) == n_features:
         X, names = read_features(data, drop=dropped)
         order = _rows.check_features(info, run, names, data)
-        return X if order is None else X[:, order]
+        return (X if order is None else X[:, order]), f"all {len(X)} rows of {data}"
     ds = _load_data(data, target, dropped)
+    _rows.check_task(est, run, data, ds.task)
     order = _rows.check_features(info, run, ds.feature_names, data)
-    X = ds.X_test if ds.X_test is not None else ds.X
-    return X if order is None else X[:, order]
+    if ds.X_test is not None:
+        X, how = ds.X_test, f"{data}'s test split, {len(ds.X_test)} rows"
+    else:
+        X, how = ds.X, f"all {len(ds.X)} rows of {data}"
+    return (X if order is None else X[:, order]), how
 
 
-@app.command()
+# --help text: typer keeps a docstring's line breaks, so the paragraphs are written unbroken
+_PREDICT_HELP = (
+    "Predict with a saved run; write a CSV with one row per sample.\n\n"
+    "Classifiers write `prediction` and one `proba_<class>` column per class; regressors "
+    "`prediction`. An Autoencoder run writes its codes (`code_0`, `code_1`, ...) and each "
+    "row's `reconstruction_error` (mean squared error per feature; higher = more anomalous). "
+    "Recommender, Forecaster and Seq2Seq runs take no table: use "
+    "`lamina.load(RUN).predict(...)` from Python.")
+_EVALUATE_HELP = (
+    "Score a saved run on DATA, never on its training rows.\n\n"
+    "Classifiers (MLP, image, text, sequence): accuracy and log-loss; regressors: R² and MAE; "
+    "an Autoencoder: reconstruction_mse, the mean squared reconstruction error per feature in "
+    "the data's units (minus its `score`). Recommender, Forecaster and Seq2Seq runs take no "
+    "table: score them from Python (`lamina.load(RUN).score(...)`).")
+
+
+@app.command(help=_PREDICT_HELP)
 @friendly
 def predict(
-    run: str = typer.Argument(..., help="A run directory written by `lamina train`."),
+    run: str = typer.Argument(..., help="A run directory written by `lamina train` (or saved "
+                              "from Python)."),
     data: str = typer.Argument(..., help="Data set name or file (its test split if it has one, "
                                "else every row; a table whose columns are exactly the run's "
-                               "features needs no target column)."),
+                               "features needs no target column). A TextClassifier run reads "
+                               "a text data set or a table with one text column."),
     out: str = typer.Option("predictions.csv", help="CSV file to write."),
     target: str = typer.Option(None, help="Target column to drop, for files."),
 ) -> None:
-    """Predict with a saved run; write a CSV with one row per sample."""
+    """Predict with a saved run (see ``_PREDICT_HELP``)."""
     import pandas as pd
+    from sklearn.base import is_classifier
 
-    from ..estimators import MLPClassifier, load
+    from ..estimators import load
     from ..train import atomic_write_text
 
     est = load(run)
-    X = _predict_rows(run, data, target, int(est.n_features_in_))
-    frame = pd.DataFrame({"prediction": list(est.predict(X))})
-    if isinstance(est, MLPClassifier) and not getattr(est, "_multilabel", False):
-        proba = est.predict_proba(X)
-        for i, c in enumerate(est.classes_):
-            frame[f"proba_{c}"] = proba[:, i]
+    autoencoder = _is_autoencoder(est)
+    if not autoencoder:
+        _rows.check_runnable(est, run, "predict")
+    X, _ = _predict_rows(run, data, target, est)
+    if autoencoder:
+        codes = est.transform(X)
+        frame = pd.DataFrame(codes, columns=[f"code_{i}" for i in range(codes.shape[1])])
+        frame["reconstruction_error"] = est.reconstruction_error(X)
+        what = f"codes ({codes.shape[1]} per row) and reconstruction errors"
+    else:
+        frame = pd.DataFrame({"prediction": list(est.predict(X))})
+        if is_classifier(est) and _single_label(est) and hasattr(est, "predict_proba"):
+            proba = est.predict_proba(X)
+            for i, c in enumerate(est.classes_):
+                frame[f"proba_{c}"] = proba[:, i]
+        what = "predictions"
     atomic_write_text(Path(out), frame.to_csv(index=False))
-    print(f"wrote {len(frame)} predictions to {out}")
+    print(f"wrote {len(frame)} {what} to {out}")
 
 
-@app.command()
+@app.command(help=_EVALUATE_HELP)
 @friendly
 def evaluate(
-    run: str = typer.Argument(..., help="A run directory written by `lamina train`."),
+    run: str = typer.Argument(..., help="A run directory written by `lamina train` (or saved "
+                              "from Python)."),
     data: str = typer.Argument(..., help="Data set name or file: its test split if it has one; "
                                "else, when it is the data the run was trained on, the rows "
-                               "`lamina train` held out; else every row."),
+                               "`lamina train` held out; else every row. A TextClassifier run "
+                               "reads a text data set or a table of one text column and "
+                               "labels."),
     target: str = typer.Option(None, help="Target column, for files."),
 ) -> None:
-    """Score a saved run on DATA (accuracy/log-loss or R²/MAE), never on its training rows."""
+    """Score a saved run on DATA (see ``_EVALUATE_HELP``)."""
     from ..estimators import load
 
     est = load(run)
+    if _is_autoencoder(est):            # no labels: how well it reconstructs the rows
+        X, how = _predict_rows(run, data, target, est)
+        metrics = {"reconstruction_mse": -float(est.score(X))}
+        print(f"evaluated on {how}")
+        _print_metrics(f"{run} on {data}", metrics)
+        return
+    _rows.check_runnable(est, run, "evaluate")
     info = _rows.read_record(run)
-    ds = _load_data(data, target, _rows.dropped(info, data))
-    order = _rows.check_features(info, run, ds.feature_names, data)
-    if order is not None and info is not None:   # the training columns, reordered: put back
-        import dataclasses
+    if _rows.reads(est) == "text" and _rows.is_table(data):
+        X, y, how = _rows.text_table(est, data, target, labelled=True)
+    else:
+        if _rows.reads(est) != "rows" and _rows.is_file(data):
+            _rows.check_task(est, run, data, None)
+        ds = _load_data(data, target, _rows.dropped(info, data))
+        _rows.check_task(est, run, data, ds.task)
+        order = _rows.check_features(info, run, ds.feature_names, data)
+        if order is not None and info is not None:   # the training columns, reordered: put back
+            import dataclasses
 
-        ds = dataclasses.replace(ds, X=ds.X[:, order], feature_names=list(info["features"]),
-                                 X_test=None if ds.X_test is None else ds.X_test[:, order])
-    X, y, how = _rows.eval_rows(info, data, ds)
+            ds = dataclasses.replace(ds, X=ds.X[:, order], feature_names=list(info["features"]),
+                                     X_test=None if ds.X_test is None else ds.X_test[:, order])
+        X, y, how = _rows.eval_rows(info, data, ds)
+        y = _rows.as_labels(ds, y, getattr(est, "classes_", None))
     if y is None:
         from .._errors import DataError
 
         raise DataError(f"data {data!r} has no target to evaluate against; pass a file with a "
                         "target column (--target NAME).")
-    y = _rows.as_labels(ds, y, getattr(est, "classes_", None))
     metrics = _metrics(est, X, y)
     print(f"evaluated on {how}")
     _print_metrics(f"{run} on {data}", metrics)

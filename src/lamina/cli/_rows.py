@@ -22,6 +22,7 @@ ALL_ROWS = "all"            # the split of a run fit on every row it read (`lami
 TEST_SIZE = 0.2
 _PCT = f"{TEST_SIZE:.0%}".replace("%", " %")          # "20 %", as the docs write it
 _TABLES = (".csv", ".tsv", ".parquet", ".pq")       # files with named columns
+LABELLED = ("classification", "text", "sequence")  # tasks whose y holds class indices
 
 
 def is_table(data: str) -> bool:
@@ -69,10 +70,11 @@ def split(ds: Any, seed: int) -> tuple[Any, Any, Any, Any, str, str]:
 
 def as_labels(ds: Any, y: Any, classes: Any = None) -> Any:
     """Class indices as labels: the data set's class names, unless ``classes`` (a run's
-    ``classes_``) are numbers (a run trained on the indices themselves)."""
+    ``classes_``) are numbers (a run trained on the indices themselves). Text and sequence
+    sets label their samples by class index too."""
     import numpy as np
 
-    if y is None or ds.task != "classification" or not ds.target_names:
+    if y is None or ds.task not in LABELLED or not ds.target_names:
         return y
     if classes is not None and np.asarray(classes).dtype.kind not in "UO":
         return y
@@ -171,3 +173,99 @@ def _same_data(info: dict[str, Any], data: str, ds: Any) -> bool:
             and Path(data).resolve() == Path(str(info.get("data"))).resolve():
         return True
     return info.get("fingerprint") == fingerprint(ds)
+
+
+# --------------------------------------------------------------- what a run reads
+ROWS = ("classification", "regression", "multilabel")   # numeric tables and images
+#: data sets of another kind that a run of these estimators reads, as `lamina.datasets` gives it
+READS = {"TextClassifier": "text", "SequenceClassifier": "sequence"}
+_WHAT = {"rows": "numeric tables and images",
+         "text": "texts: a text data set (fine_foods, fortunes) or a table with one text column",
+         "sequence": "sequences: a sequence data set (fsdd)"}
+#: estimators whose input no data set or table of the CLI gives: the Python call to use instead
+PYTHON_ONLY = {"Recommender": ".predict(user_item_pairs) or .recommend(user, k=10)",
+               "Forecaster": ".predict(history), or .predict() for the steps after the "
+                             "training series",
+               "Seq2Seq": ".predict(source_texts)"}
+#: what `lamina train`'s --target falls back on, as the table reader does
+_TARGET_NAMES = ("target", "label", "y")
+
+
+def reads(est: Any) -> str:
+    """The kind of data a run's estimator reads: ``"rows"``, ``"text"`` or ``"sequence"``."""
+    return READS.get(type(est).__name__, "rows")
+
+
+def check_runnable(est: Any, run: str | Path, command: str) -> None:
+    """Refuse, naming the Python call to use, a run the CLI cannot feed (a Recommender,
+    Forecaster or Seq2Seq) or one without ``predict`` (the Autoencoder is handled apart)."""
+    name = type(est).__name__
+    call = PYTHON_ONLY.get(name)
+    if call is None and hasattr(est, "predict"):
+        return
+    from .._errors import ParameterError
+
+    call = call or (".score(X)" if hasattr(est, "score") else ".transform(X)")
+    raise ParameterError("RUN", str(run), f"a {name} run, whose input `lamina {command}` cannot "
+                         "read from a data set or table",
+                         f"Use the Python API: lamina.load({str(run)!r}){call}.")
+
+
+def check_task(est: Any, run: str | Path, data: str, task: str | None) -> None:
+    """Refuse data of another kind than the run reads (``task``: the loaded data set's task,
+    None for a file not read yet)."""
+    want = reads(est)
+    if task is not None and (task in ROWS if want == "rows" else task == want):
+        return
+    from .._errors import DataError
+
+    what = "a table" if task is None else f"a {task!r} data set"
+    raise DataError(f"data {data!r} is {what}, but the {type(est).__name__} run {run} reads "
+                    f"{_WHAT[want]}. Pass such data, or call the Python API: "
+                    f"lamina.load({str(run)!r}).predict(X).")
+
+
+def text_table(est: Any, data: str, target: str | None, *,
+               labelled: bool) -> tuple[list[str], Any, str]:
+    """``(texts, labels or None, description)`` for a TextClassifier run from a CSV/TSV/Parquet
+    table: one text column, plus the label column (``target``; by default a column named
+    ``target``, ``label`` or ``y``, else the last one; for ``labelled=False`` a lone text
+    column needs none). Labels are compared by name, as the run's ``classes_`` hold them; an
+    empty cell is an empty text."""
+    import numpy as np
+
+    from .._errors import DataError, ParameterError
+    from ..datasets._table import _read_frame  # the table reader's separators and errors
+
+    path = Path(data)
+    if not path.is_file():
+        raise DataError(f"file not found: {data!r}. Check the path.")
+    frame = _read_frame(path)
+    columns = list(frame.columns)
+    if target is not None and target not in columns:
+        from .._errors import did_you_mean
+
+        raise ParameterError("--target", target, "not a column of the table (columns: "
+                             + ", ".join(columns[:20]) + ")",
+                             (did_you_mean(target, columns) + " Pass --target NAME.").strip())
+    if target is None and (labelled or len(columns) > 1):
+        lowered = {c.lower(): c for c in reversed(columns)}
+        target = next((lowered[t] for t in _TARGET_NAMES if t in lowered), columns[-1])
+    texts = [c for c in columns if c != target]
+    if len(texts) != 1:
+        raise DataError(f"the {type(est).__name__} run reads one text column, but {data!r} has "
+                        f"{len(texts)} besides the label column {target!r}: {texts[:5]}. "
+                        "Keep only the text column and the labels (pass --target NAME for "
+                        "the labels).")
+    X = frame[texts[0]].fillna("").astype(str).tolist()
+    y = None
+    if labelled and target is not None:
+        col = frame[target]
+        if col.isna().any():
+            rows = np.flatnonzero(col.isna().to_numpy())[:5].tolist()
+            raise DataError(f"label column {target!r} of {data!r} has missing labels (rows "
+                            f"{rows}). Drop those rows or fill the labels.")
+        classes = getattr(est, "classes_", None)
+        numeric = classes is not None and np.asarray(classes).dtype.kind not in "UO"
+        y = col.to_numpy() if numeric else col.astype(str).to_numpy()
+    return X, y, f"all {len(X)} rows of {data}"
