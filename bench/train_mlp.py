@@ -8,6 +8,10 @@ Small case: sklearn digits, (64,), 200 epochs, lamina vs sklearn.
 Latency: batch-1 predict_proba of the (256, 256) model, lamina vs sklearn.
 Also measures the float32 GEMM peak (torch.mm 1024^3) in the same run.
 
+Methods are timed in interleaved rounds (each method once per round, the GEMM peak at the start
+of each round), and ratios are medians of per-round ratios: a shared machine's slow spells hit
+every method alike.
+
 Run: .venv/bin/python bench/train_mlp.py [--repeats 3] [--quick]
 """
 
@@ -55,13 +59,33 @@ def mlp_flops(sizes: list[int], n_samples: int, epochs: int) -> float:
     return float((2 * fwd + dx) * n_samples * epochs)
 
 
-def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    times, result = [], None
+COOLDOWN = 0.0   # seconds of idle before each timed call (--cooldown)
+
+
+def rounds(fns: list[Callable[[], Any]], repeats: int, peak: bool = False
+           ) -> tuple[list[list[float]], list[Any], list[float]]:
+    """Time every function once per round, ``repeats`` rounds (interleaved, so a slow spell of
+    a shared machine hits every method alike); returns per-function times per round, the last
+    results, and (``peak=True``) the GEMM peak measured at the start of each round."""
+    times: list[list[float]] = [[] for _ in fns]
+    results: list[Any] = [None] * len(fns)
+    peaks: list[float] = []
     for _ in range(repeats):
-        t = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), result
+        if peak:
+            peaks.append(gemm_peak_gflops())
+        for i, fn in enumerate(fns):
+            if COOLDOWN:
+                time.sleep(COOLDOWN)
+            t = time.perf_counter()
+            results[i] = fn()
+            times[i].append(time.perf_counter() - t)
+    return times, results, peaks
+
+
+def median_ratio(num: list[float], den: list[float]) -> float:
+    """The median over rounds of ``num[r] / den[r]`` (a ratio within one round is robust to the
+    machine's speed changing between rounds)."""
+    return statistics.median(a / b for a, b in zip(num, den))
 
 
 def torch_loop(X: np.ndarray, y: np.ndarray, Xte: np.ndarray, yte: np.ndarray, epochs: int,
@@ -103,16 +127,18 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="smaller data, for a smoke run")
     ap.add_argument("--json", default=None, help="also write the results as JSON here")
+    ap.add_argument("--cooldown", type=float, default=0.0,
+                    help="seconds of idle before each timed call: on a host that throttles "
+                         "sustained load, every method then starts from the same state")
     args = ap.parse_args()
+    global COOLDOWN
+    COOLDOWN = args.cooldown
     R = args.repeats
     n = 10_000 if args.quick else 50_000
     out: dict[str, Any] = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                            "machine": f"{platform.machine()}, {torch.get_num_threads()} torch "
                                       f"threads, torch {torch.__version__}",
-                           "repeats": R}
-    peak = gemm_peak_gflops()
-    out["gemm_peak_gflops"] = peak
-    print(f"float32 GEMM peak (torch.mm 1024^3, best of 20): {peak:.1f} GFLOP/s")
+                           "repeats": R, "cooldown_s": args.cooldown}
 
     # ------------------------------------------------------------ large case
     X, y = make_classification(n_samples=n, n_features=100, n_informative=40, n_classes=10,
@@ -139,17 +165,26 @@ def main() -> None:
              ("sklearn MLPClassifier float32", run_sk(Xtr32, Xte32)),
              ("PyTorch loop + DataLoader (float32)", lambda: torch_loop(Xtr32, ytr, Xte32, yte,
                                                                          epochs))]
-    for name, fn in cases:
-        sec, acc = timed(fn, R)
+    times, accs, peaks = rounds([fn for _, fn in cases], R, peak=True)
+    peak = statistics.median(peaks)
+    out["gemm_peak_gflops"] = peak
+    out["gemm_peak_gflops_rounds"] = peaks
+    print(f"float32 GEMM peak (torch.mm 1024^3, best of 20, at the start of each of {R} "
+          f"rounds): median {peak:.1f} GFLOP/s (rounds: "
+          + ", ".join(f"{p:.0f}" for p in peaks) + ")")
+    for (name, _), ts, acc in zip(cases, times, accs):
+        sec = statistics.median(ts)
         gflops = flops / sec / 1e9
+        # % of the peak measured in the same round, median over rounds
+        pct = statistics.median(100 * flops / t / 1e9 / p for t, p in zip(ts, peaks))
         rows.append({"method": name, "seconds": sec, "accuracy": acc, "gflops": gflops,
-                     "pct_peak": 100 * gflops / peak})
+                     "pct_peak": pct, "seconds_rounds": ts})
         print(f"  {name:40s} {sec:7.2f} s  acc {acc:.4f}  {gflops:6.1f} GFLOP/s "
-              f"({100 * gflops / peak:5.1f} % of peak)")
+              f"({pct:5.1f} % of peak)")
     lam, sk64 = rows[0], rows[1]
     out["large"] = rows
-    out["large_speedup_vs_sklearn64"] = sk64["seconds"] / lam["seconds"]
-    out["large_speedup_vs_torch_loop"] = rows[3]["seconds"] / lam["seconds"]
+    out["large_speedup_vs_sklearn64"] = median_ratio(times[1], times[0])
+    out["large_speedup_vs_torch_loop"] = median_ratio(times[3], times[0])
     out["large_acc_gap_points"] = 100 * (lam["accuracy"] - sk64["accuracy"])
     print(f"  -> lamina {out['large_speedup_vs_sklearn64']:.2f}x faster than sklearn float64, "
           f"{out['large_speedup_vs_torch_loop']:.2f}x the PyTorch loop; "
@@ -178,12 +213,14 @@ def main() -> None:
         assert clf.n_iter_ == 200
         return float(clf.score(dte, ydte))
 
-    ls, la = timed(small_lamina, R)
-    ss, sa = timed(lambda: float(SkMLP(**skw).fit(dtr, ydtr).score(dte, ydte)), R)
+    (lt, st), (la, sa), _ = rounds(
+        [small_lamina, lambda: float(SkMLP(**skw).fit(dtr, ydtr).score(dte, ydte))], max(R, 5))
+    ls, ss = statistics.median(lt), statistics.median(st)
+    speedup = median_ratio(st, lt)
     out["small"] = {"lamina_s": ls, "lamina_acc": la, "sklearn_s": ss, "sklearn_acc": sa,
-                    "speedup": ss / ls}
+                    "speedup": speedup}
     print(f"digits (64,), 200 epochs: lamina {ls:.2f} s acc {la:.4f} | sklearn {ss:.2f} s acc "
-          f"{sa:.4f} | lamina {ss / ls:.2f}x faster")
+          f"{sa:.4f} | lamina {speedup:.2f}x faster (median of per-round ratios)")
     import os
 
     out["note"] = (f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the "
