@@ -269,3 +269,13 @@ def test_rmsprop_refuses_an_eps_that_half_precision_rounds_to_zero(digits) -> No
     hist = Trainer(net, optimizer="rmsprop", eps=1e-4, lr=1e-3, stop=[MaxEpochs(1)],
                    verbose=False, engine="autograd").fit((X.half(), y))
     assert hist.stop_reason == "reached max_epochs=1"
+
+
+def test_cosine_by_name_decays_over_the_max_epochs(digits) -> None:  # type: ignore[no-untyped-def]
+    X, y = digits
+    net = lamina.build((8,), in_features=64, out=10, seed=0)
+    hist = Trainer(net, lr=0.1, schedule="cosine", stop=[MaxEpochs(4)], verbose=False,
+                   seed=0).fit((X[:200], y[:200]))
+    # lr0 (1 + cos(pi e / 4)) / 2 for e = 0..3: not a 100-epoch cosine cut off after 4 epochs
+    expected = [0.1 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(4)]
+    assert hist["lr"] == pytest.approx(expected)

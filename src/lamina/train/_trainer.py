@@ -42,7 +42,8 @@ class Trainer:
         MaxSteps or TimeBudget). NaN/inf losses always stop training (keeping the best weights).
         MaxSteps and TimeBudget are checked between batches on both training paths.
     schedule : str or Schedule
-        ``constant``, ``invscaling``, ``adaptive``, ``cosine``, ``step``.
+        ``constant``, ``invscaling``, ``adaptive``, ``cosine`` (given by name, it decays to 0 over
+        the ``MaxEpochs`` bound; a :class:`Schedule` object sets its own ``t_max``), ``step``.
     alpha : float
         sklearn's L2 penalty; ``weight_decay`` is torch's.
     metrics : sequence of str or callables
@@ -104,8 +105,11 @@ class Trainer:
             raise ParameterError("stop", self.stop, "needs a rule that bounds training "
                                  "(MaxEpochs, MaxSteps or TimeBudget)",
                                  "Add lamina.MaxEpochs(n) to the list.")
+        # a cosine given by name decays over the fit's MaxEpochs (else Schedule's t_max=100)
+        epochs = next((r.n for r in self.stop if isinstance(r, MaxEpochs)), None)
+        span = {"t_max": epochs} if schedule == "cosine" and epochs is not None else {}
         self.schedule = (schedule if isinstance(schedule, Schedule)
-                         else Schedule(schedule, lr0=self.opt_spec.lr, power_t=power_t))
+                         else Schedule(schedule, lr0=self.opt_spec.lr, power_t=power_t, **span))
         self.metrics = list(metrics) if metrics is not None else (
             ["accuracy"] if loss in ("cross_entropy", "binary_cross_entropy") else ["r2"])
         for metric in self.metrics:       # refused now, not after the first epoch
