@@ -125,3 +125,13 @@ def test_save_load(fitted, tmp_path: Path) -> None:  # type: ignore[no-untyped-d
     assert again.tokenizer_.vocabulary_ == fitted.tokenizer_.vocabulary_
     np.testing.assert_array_equal(again.predict_proba(X), fitted.predict_proba(X))
     np.testing.assert_array_equal(again.predict(X), fitted.predict(X))
+
+
+def test_a_vocabulary_that_leaves_most_tokens_unknown_warns_and_a_small_embed_is_named() -> None:
+    X, y = _reviews(120, 2)
+    with pytest.warns(UserWarning, match=r"of the training tokens are outside the vocabulary of "
+                      r"1 tokens \(max_vocab=1, min_freq=1\)"):
+        TextClassifier(epochs=1, max_vocab=1, random_state=0).fit(X, y)
+    with pytest.raises(ParameterError, match=r"an embed table of at least \d+ ids .* this "
+                       r"spec's embed has vocab=100\)\. Leave vocab= out"):
+        TextClassifier("embed(8):vocab=100-seqpool(mean)", epochs=1).fit(X, y)

@@ -3,8 +3,10 @@ text, and the hidden layers (embedding, pooling, recurrent or attention) learn t
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
+import numpy as np
 import torch
 from sklearn.utils.validation import _num_samples
 
@@ -15,7 +17,7 @@ from ..spec import with_vocab
 from ._deep import DeepEstimator, register_deep, require_sequence_layer
 from ._deep_classifier import DeepClassifierMixin
 from ._samples import Samples
-from ._tokenizer import LEVELS, Tokenizer, check_texts
+from ._tokenizer import LEVELS, OOV, Tokenizer, check_texts
 
 #: a bag of learned word and bigram vectors, averaged, then one hidden layer (fastText-like)
 DEFAULT_TEXT_SPEC = "embed(64):dropout=0.2-seqpool-dense(64):dropout=0.2"
@@ -114,11 +116,22 @@ class TextClassifier(DeepClassifierMixin, DeepEstimator):
                                         min_freq=p["min_freq"], lowercase=p["lowercase"],
                                         ngrams=p["ngrams"]).fit(texts)
         ids = self.tokenizer_.encode(texts, self.max_length)
+        if fitting:
+            _warn_low_coverage(ids, self.tokenizer_)
         labels = None if y is None else self._encode_labels(y, fitting)
         return Samples.from_sequences(ids, labels, dtype=torch.int64, param="max_length")
 
     def _build_module(self, p: dict[str, Any], samples: Samples, seed: int) -> torch.nn.Module:
-        spec = with_vocab(p["spec"], self.tokenizer_.vocab_size_)
+        need = self.tokenizer_.vocab_size_
+        for layer in p["spec"].layers:
+            table = getattr(layer, "vocab", None)
+            if layer.kind == "embed" and table is not None and min(table) < need:
+                raise ParameterError("spec", self.spec, f"an embed table of at least {need} ids "
+                                     f"(the tokenizer kept {need - 2} tokens plus padding and "
+                                     f"unknown; this spec's embed has vocab={min(table)})",
+                                     "Leave vocab= out of the spec (the TextClassifier sets it "
+                                     f"from the tokenizer), or set max_vocab={min(table) - 2}.")
+        spec = with_vocab(p["spec"], need)
         net = build(spec, in_shape=(int(samples.X.shape[1]),), out=len(self.classes_),
                     seed=seed, dtype=p["dtype"], device=p["device"])
         return require_sequence_layer(net, self.spec, "embed(64)-seqpool(mean)")
@@ -140,3 +153,16 @@ class TextClassifier(DeepClassifierMixin, DeepEstimator):
 register_deep(TextClassifier)
 
 __all__ = ["TextClassifier", "DEFAULT_TEXT_SPEC"]
+
+
+def _warn_low_coverage(ids: list[np.ndarray], tokenizer: Tokenizer) -> None:
+    """Warn when most training tokens fall outside the vocabulary (``max_vocab`` or
+    ``min_freq`` too strict): the texts then read mostly as "unknown", and the classifier
+    learns little more than the class frequencies."""
+    total = sum(len(a) for a in ids)
+    unknown = sum(int((a == OOV).sum()) for a in ids)
+    if total and unknown / total > 0.5:
+        warnings.warn(f"{unknown / total:.0%} of the training tokens are outside the vocabulary "
+                      f"of {tokenizer.vocab_size_ - 2} tokens (max_vocab={tokenizer.max_vocab}, "
+                      f"min_freq={tokenizer.min_freq}), so the texts read mostly as 'unknown'. "
+                      "Raise max_vocab or lower min_freq.", UserWarning, stacklevel=4)
