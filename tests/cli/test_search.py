@@ -5,36 +5,17 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
-from typer.testing import CliRunner
+from _search_cli import one_thread, run_search, runner  # noqa: F401 (autouse fixture)
 
-from lamina.cli import _register, app
-
-_register()
-runner = CliRunner()
 FAST = ["--space", '{"n_layers": {"low": 1, "high": 2}, "width": {"low": 16, "high": 64, '
         '"log": true}, "batch_size": [64, 128]}', "--population", "4", "--batch", "2", "--quiet"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def _run(*args: str):
-    import typer
-
-    # while `search` is the only registered verb, typer runs it as the whole app
-    prefix = ["search"] if hasattr(typer.main.get_command(app), "commands") else []
-    return runner.invoke(app, [*prefix, *args])
 
 
 def test_search_writes_best_trials_and_model(tmp_path) -> None:
     out = tmp_path / "run"
-    r = _run("digits", "--n-trials", "8", "--n-samples", "900", "--out", str(out), *FAST)
+    r = run_search("digits", "--n-trials", "8", "--n-samples", "900", "--out", str(out), *FAST)
     assert r.exit_code == 0, r.output
     assert "best accuracy" in r.output and "8 trials" in r.output
     import optuna
@@ -60,14 +41,14 @@ def test_search_writes_best_trials_and_model(tmp_path) -> None:
 @pytest.mark.slow
 def test_same_study_other_space_needs_resume(tmp_path) -> None:
     out = str(tmp_path / "run")
-    assert _run("digits", "--n-trials", "4", "--out", out, "--no-refit", *FAST).exit_code == 0
+    assert run_search("digits", "--n-trials", "4", "--out", out, "--no-refit", *FAST).exit_code == 0
     other = FAST.copy()
     other[1] = '{"n_layers": 1, "width": [32]}'
-    r = _run("digits", "--n-trials", "4", "--out", out, "--no-refit", *other)
+    r = run_search("digits", "--n-trials", "4", "--out", out, "--no-refit", *other)
     assert r.exit_code == 2
     assert "error: Invalid --study='digits': it exists in sqlite:///" in r.output
     assert "with a different search space" in r.output and "Pass --resume" in r.output
-    r = _run("digits", "--n-trials", "4", "--out", out, "--no-refit", "--resume", *other)
+    r = run_search("digits", "--n-trials", "4", "--out", out, "--no-refit", "--resume", *other)
     assert r.exit_code == 0, r.output
     trials = (tmp_path / "run" / "trials.csv").read_text().strip().splitlines()
     assert len(trials) == 1 + 8                               # continued the same study
@@ -88,7 +69,7 @@ def test_same_study_other_space_needs_resume(tmp_path) -> None:
     (["no_such_set"], "error:"),
 ])
 def test_bad_input_is_one_line(tmp_path, args: list[str], text: str) -> None:
-    r = _run(*args, "--out", str(tmp_path / "x"), "--quiet")
+    r = run_search(*args, "--out", str(tmp_path / "x"), "--quiet")
     assert r.exit_code == 2, r.output
     assert text in r.output
     assert "Traceback" not in r.output

@@ -12,30 +12,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-import torch
-from typer.testing import CliRunner
+from _search_cli import one_thread, run_search, runner  # noqa: F401 (autouse fixture)
 
-from lamina.cli import _register, app
+from lamina.cli import app
 
-_register()
-runner = CliRunner()
 FAST = ["--space", '{"n_layers": 1, "width": [16], "batch_size": [64]}', "--population", "2",
         "--batch", "1", "--quiet"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def _run(*args: str):
-    import typer
-
-    prefix = ["search"] if hasattr(typer.main.get_command(app), "commands") else []
-    return runner.invoke(app, [*prefix, *args])
 
 
 def _cli(*args: str):
@@ -62,7 +46,7 @@ def test_named_data_set_is_searched_for_its_own_task(tmp_path, calls, data: str,
                                                      objective: str) -> None:
     # 15 rows of diabetes hold at most 15 distinct whole numbers: a guess from the values alone
     # would call them class labels (digits needs 2 rows per class, as `lamina train` does)
-    r = _run(data, "--n-samples", rows, "--out", str(tmp_path), "--quiet")
+    r = run_search(data, "--n-samples", rows, "--out", str(tmp_path), "--quiet")
     assert r.exit_code == 130, r.output
     assert calls[0]["objective"] == objective
 
@@ -70,7 +54,7 @@ def test_named_data_set_is_searched_for_its_own_task(tmp_path, calls, data: str,
 def test_diabetes_search_saves_a_regressor(tmp_path) -> None:
     from lamina import MLPRegressor, load
 
-    r = _run("diabetes", "--n-trials", "2", "--out", str(tmp_path / "s"), *FAST)
+    r = run_search("diabetes", "--n-trials", "2", "--out", str(tmp_path / "s"), *FAST)
     assert r.exit_code == 0, r.output
     assert "best r2" in r.output
     assert isinstance(load(tmp_path / "s" / "model"), MLPRegressor)
@@ -95,7 +79,7 @@ def test_search_model_reads_and_writes_label_names(tmp_path, tables) -> None:
     from lamina import load
 
     out = tmp_path / "s"
-    r = _run(tables["all"], "--n-trials", "2", "--out", str(out), *FAST)
+    r = run_search(tables["all"], "--n-trials", "2", "--out", str(out), *FAST)
     assert r.exit_code == 0, r.output
     model = load(out / "model")
     assert list(model.classes_) == ["benign", "malignant"]
@@ -118,7 +102,7 @@ def test_search_model_reads_and_writes_label_names(tmp_path, tables) -> None:
 
 def test_search_model_records_that_it_saw_every_row(tmp_path, tables) -> None:
     out = tmp_path / "s"
-    assert _run(tables["all"], "--n-trials", "2", "--out", str(out), *FAST).exit_code == 0
+    assert run_search(tables["all"], "--n-trials", "2", "--out", str(out), *FAST).exit_code == 0
     record = json.loads((out / "model" / "train_data.json").read_text())
     assert record["split"] == "all" and record["rows"] == 80 and record["data"] == tables["all"]
     assert record["features"] == ["a", "b", "c"]
@@ -134,12 +118,12 @@ def test_interrupted_search_prints_a_command_that_repeats_it(tmp_path, calls) ->
              "300", "--seed", "3", "--population", "2", "--batch", "3", "--no-refit",
              "--objective", "accuracy,params", "--heartbeat", "7", "--space",
              '{"activation": ["relu"], "width": {"low": 16, "high": 32}}', "--quiet"]
-    r = _run(*given)
+    r = run_search(*given)
     assert r.exit_code == 130, r.output
     line = next(t for t in r.output.splitlines() if t.startswith("interrupted; continue with: "))
     words = shlex.split(line.split(": ", 1)[1])
     assert words[:2] == ["lamina", "search"] and "--resume" in words
-    r = _run(*words[2:])                                   # the printed command, run as printed
+    r = run_search(*words[2:])                                   # the printed command, run as printed
     assert r.exit_code == 130, r.output
     first, again = calls
     assert again.pop("resume") is True and first.pop("resume") is False

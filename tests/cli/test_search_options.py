@@ -10,30 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import torch
-from typer.testing import CliRunner
+from _search_cli import one_thread, run_search, runner  # noqa: F401 (autouse fixture)
 
-from lamina.cli import _register, app
-
-_register()
-runner = CliRunner()
 TINY = ["--space", '{"n_layers": 1, "width": [16], "batch_size": [64]}', "--population", "2",
         "--batch", "1", "--quiet"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def _run(*args: str):
-    import typer
-
-    prefix = ["search"] if hasattr(typer.main.get_command(app), "commands") else []
-    return runner.invoke(app, [*prefix, *args])
 
 
 def _trials(folder: Path, name: str = "digits") -> int:
@@ -64,7 +46,7 @@ def test_bad_option_is_refused_before_the_study_is_touched(tmp_path, args: list[
     folder.mkdir()
     study = optuna.create_study(study_name="digits", storage=f"sqlite:///{folder / 'search.db'}")
     study.enqueue_trial({})                     # a study that already holds one trial
-    r = _run("digits", "--out", str(folder), *args, "--quiet")
+    r = run_search("digits", "--out", str(folder), *args, "--quiet")
     assert r.exit_code == 2, r.output
     assert r.output.startswith(text), r.output
     assert r.output.count("\n") == 1            # one line: no "already holds N trials" first
@@ -73,14 +55,14 @@ def test_bad_option_is_refused_before_the_study_is_touched(tmp_path, args: list[
 
 @pytest.mark.parametrize("args, text", BAD[:1])
 def test_bad_option_leaves_no_folder(tmp_path, args: list[str], text: str) -> None:
-    r = _run("digits", "--out", str(tmp_path / "new"), *args, "--quiet")
+    r = run_search("digits", "--out", str(tmp_path / "new"), *args, "--quiet")
     assert r.exit_code == 2 and text in r.output, r.output
     assert not (tmp_path / "new").exists()
 
 
 def test_refused_budget_leaves_nothing_and_gives_real_figures(tmp_path) -> None:
     out = tmp_path / "run"
-    r = _run("digits", "--budget", "20ms", "--out", str(out), *TINY)
+    r = run_search("digits", "--budget", "20ms", "--out", str(out), *TINY)
     assert r.exit_code == 2, r.output
     assert r.output.startswith("error: Invalid --budget='20ms': it cannot fit one trial: "
                                "measuring this machine took "), r.output
@@ -95,7 +77,7 @@ def test_lone_class_is_refused_as_lamina_train_does(tmp_path) -> None:
     table = pd.DataFrame(rng.normal(size=(30, 3)), columns=["a", "b", "c"])
     table["label"] = ["x", "y"] * 14 + ["y", "z"]
     table.to_csv(tmp_path / "lone.csv", index=False)
-    r = _run(str(tmp_path / "lone.csv"), "--n-trials", "1", "--out", str(tmp_path / "run"),
+    r = run_search(str(tmp_path / "lone.csv"), "--n-trials", "1", "--out", str(tmp_path / "run"),
              *TINY)
     assert r.exit_code == 2, r.output
     assert r.output.startswith("error: y: class 'z' has only 1 sample (row 29)"), r.output
@@ -109,7 +91,7 @@ def test_model_no_better_than_the_majority_class_is_saved_with_a_warning(tmp_pat
     # a baseline no model can beat: the best trial is "no better than a trivial model"
     monkeypatch.setattr(SearchData, "baseline", lambda self: 1.0)
     out = tmp_path / "run"
-    r = _run("digits", "--n-samples", "200", "--n-trials", "2", "--out", str(out), *TINY)
+    r = run_search("digits", "--n-samples", "200", "--n-trials", "2", "--out", str(out), *TINY)
     assert r.exit_code == 0, r.output
     assert re.search(r"warning: the best validation accuracy [\d.]+ is no better than always "
                      r"predicting the most frequent class \(1\.0000\).*larger budget", r.output)
