@@ -146,3 +146,19 @@ def test_network_batches_match_predict() -> None:
     proba = torch.softmax(torch.cat(logits), 1).numpy()
     np.testing.assert_allclose(proba, clf.predict_proba(X), rtol=1e-5, atol=1e-6)
     assert torch.cat(labels).tolist() == [0, 1] * 25       # encoded, in input order
+
+
+def test_best_validation_score_is_that_of_the_kept_epoch() -> None:
+    import numpy as np
+    from sklearn.datasets import make_classification
+
+    import lamina
+
+    # noisy labels: the lowest-val_loss epoch is not the best-accuracy one (0.70 vs 0.82)
+    X, y = make_classification(600, 64, n_informative=10, n_classes=3, flip_y=0.2,
+                               random_state=0)
+    clf = lamina.ImageClassifier("conv(4,3)-dense(32)", image_shape=(1, 8, 8), epochs=30,
+                                 patience=30, lr=1e-2, random_state=2).fit(X, y)
+    kept = int(np.argmin(clf.history_["val_loss"]))          # EarlyStopping keeps this epoch
+    assert clf.best_validation_score_ == clf.validation_scores_[kept]
+    assert clf.best_validation_score_ < max(clf.validation_scores_)   # not the max over epochs

@@ -38,7 +38,8 @@ are thin subclasses. How a subclass uses it:
 5. Call :func:`register_deep` once at import so ``save`` / ``lamina.load`` know the class.
 
 Fitted attributes set here: ``module_``, ``history_``, ``stop_reason_``, ``n_iter_``,
-``loss_curve_``, ``validation_scores_`` and ``best_validation_score_`` (None without
+``loss_curve_``, ``validation_scores_`` and ``best_validation_score_`` (the validation score
+of the epoch whose weights early stopping kept, i.e. the lowest ``val_loss``; None without
 early stopping).
 """
 
@@ -259,8 +260,13 @@ class DeepEstimator(BaseEstimator):
         if validated:
             self.validation_scores_ = [float("nan") if v is None else float(v)   # diverged
                                        for v in history["val_score"]]
-            finite = [v for v in self.validation_scores_ if np.isfinite(v)]
-            self.best_validation_score_ = max(finite) if finite else None
+            # the score of the epoch whose weights early stopping kept (the lowest val_loss),
+            # so the attribute describes the fitted model
+            losses = [np.inf if v is None or not np.isfinite(v) else float(v)
+                      for v in history["val_loss"]]
+            best = int(np.argmin(losses)) if losses and np.isfinite(min(losses)) else None
+            self.best_validation_score_ = (None if best is None
+                                           else self.validation_scores_[best])
 
     # ------------------------------------------------------------------ inference
     def _check_fitted(self) -> None:
