@@ -97,3 +97,17 @@ def test_model_no_better_than_the_majority_class_is_saved_with_a_warning(tmp_pat
                      r"predicting the most frequent class \(1\.0000\).*larger budget", r.output)
     assert r.output.count("warning:") == 1      # once, not also as a Python warning
     assert (out / "model" / "config.json").exists()
+
+
+def test_a_study_with_another_space_is_refused_without_claiming_to_join_it(tmp_path) -> None:
+    out = tmp_path / "s"
+    assert run_search("digits", "--n-samples", "200", "--n-trials", "2", "--out", str(out),
+                      *TINY).exit_code == 0
+    other = ["--space", '{"n_layers": 1, "width": [32], "batch_size": [64]}', "--population",
+             "2", "--batch", "1", "--quiet"]
+    r = run_search("digits", "--n-samples", "200", "--n-trials", "2", "--out", str(out), *other)
+    assert r.exit_code == 2 and "different search space" in r.output, r.output
+    assert "already held" not in r.output
+    r = run_search("digits", "--n-samples", "200", "--n-trials", "2", "--out", str(out), *TINY)
+    assert r.exit_code == 0, r.output
+    assert "note: study 'digits' in" in r.output and "already held 2" in r.output, r.output

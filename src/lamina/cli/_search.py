@@ -130,9 +130,10 @@ def _search(ctx: typer.Context, data: str, *, budget: str, n_trials: int, storag
     store = open_storage(url, heartbeat_interval=heartbeat, grace_period=4 * heartbeat)
 
     held = _trials_held(store, name)
-    if held and not resume:
-        print(f"study {name!r} in {_masked(url)} already holds {held} trials: this search adds "
-              "to it, as workers sharing a study do. Pass --study NEW_NAME to start afresh.")
+    if held and not resume:   # said after the search: a study it cannot join is refused first
+        notes.insert(0, f"study {name!r} in {_masked(url)} already held {held} trials: this "
+                        "search added to it, as workers sharing a study do. Pass --study "
+                        "NEW_NAME to start afresh.")
     bar = None if quiet else _Bar(budget)
     try:
         if bar is not None:
