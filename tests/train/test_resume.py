@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -12,7 +13,7 @@ from sklearn.datasets import load_digits
 
 import lamina
 from lamina import EarlyStopping, LossTolerance, MaxEpochs, ParameterError, Trainer
-from lamina.train import load_checkpoint
+from lamina.train import Callback, load_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,20 @@ CASES = {
     "sgd-adaptive-plateau": ("32", {"optimizer": "sgd", "lr": 0.1},
                              lambda: [LossTolerance(tol=0.5, patience=1, adaptive_lr=True)]),
     "lbfgs": ("16", {"optimizer": "lbfgs", "lr": 1.0}, lambda: []),
+    # epoch-based schedules count from where the interrupted fit began, not from the resume
+    "cosine": ("16", {"optimizer": "sgd", "lr": 0.05, "schedule": "cosine"}, lambda: []),
+    "step": ("16", {"optimizer": "sgd", "lr": 0.05,
+                    "schedule": lamina.train.Schedule("step", lr0=0.05, step_size=2,
+                                                      gamma=0.5)}, lambda: []),
 }
+
+
+class _Crash(Callback):
+    """Stops the process' fit as a crash would: at the start of epoch 4, after 3 checkpoints."""
+
+    def on_epoch_begin(self, state: Any) -> None:
+        if state.epoch == 3:
+            raise KeyboardInterrupt
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -44,16 +58,18 @@ def test_resumed_fit_equals_the_uninterrupted_one(tmp_path: Path, digits, case: 
     spec, opts, rules = CASES[case]
     data, val = (X[:500], y[:500]), (X[500:], y[500:])
 
-    def trainer(net: torch.nn.Module, epochs: int, ckpt: Path | None) -> Trainer:
-        return Trainer(net, batch_size=64, stop=[MaxEpochs(epochs), *rules()], seed=3,
-                       verbose=False, checkpoint_dir=None if ckpt is None else str(ckpt), **opts)
+    def trainer(net: torch.nn.Module, ckpt: Path | None, crash: bool = False) -> Trainer:
+        return Trainer(net, batch_size=64, stop=[MaxEpochs(6), *rules()], seed=3,
+                       verbose=False, checkpoint_dir=None if ckpt is None else str(ckpt),
+                       callbacks=[_Crash()] if crash else [], **opts)
 
     straight = lamina.build(spec, in_features=64, out=10, seed=0)
-    full = trainer(straight, 6, None).fit(data, val)
-    stopped = lamina.build(spec, in_features=64, out=10, seed=0)
-    trainer(stopped, 3, tmp_path).fit(data, val)            # "interrupted" after 3 epochs
+    full = trainer(straight, None).fit(data, val)
+    crashed = lamina.build(spec, in_features=64, out=10, seed=0)
+    with pytest.raises(KeyboardInterrupt):
+        trainer(crashed, tmp_path, crash=True).fit(data, val)      # stopped after 3 epochs
     fresh = lamina.build(spec, in_features=64, out=10, seed=99)   # other weights: all reloaded
-    resumed = trainer(fresh, 6, tmp_path).fit(data, val, resume=True)
+    resumed = trainer(fresh, tmp_path).fit(data, val, resume=True)
     assert _records(resumed) == _records(full)
     assert resumed.stop_reason == full.stop_reason
     for a, b in zip(fresh.state_dict().values(), straight.state_dict().values()):

@@ -191,7 +191,6 @@ class Trainer:
         rules: list[StopRule] = [*self.stop, Divergence()]
         for rule in rules:
             rule.reset()
-        start_epoch = state.epoch
         total = next((r.n for r in self.stop if isinstance(r, MaxEpochs)), None)
         callbacks = [Progress(total, enabled=self.verbose), *self.callbacks]
         schedule = self.schedule   # each fit starts from the configured schedule
@@ -225,7 +224,7 @@ class Trainer:
                 while not reason:
                     for cb in callbacks:
                         cb.on_epoch_begin(state)
-                    lr = schedule.lr(state.epoch - start_epoch, state.samples_seen, state.lr)
+                    lr = schedule.lr(state.epoch - state.start_epoch, state.samples_seen, state.lr)
                     state.lr = lr
                     runner.set_lr(lr)
                     t0 = time.perf_counter()
