@@ -113,3 +113,36 @@ def test_resume_errors_name_what_is_missing(tmp_path: Path, digits) -> None:
     with pytest.raises(ParameterError, match=r"the stopping rules of the checkpointed fit"):
         Trainer(net, stop=[MaxEpochs(3), EarlyStopping(monitor="train_loss")], verbose=False,
                 checkpoint_dir=str(tmp_path)).fit((X, y), resume=True)
+
+
+def test_resuming_with_another_optimizer_path_or_network_is_refused(tmp_path: Path,
+                                                                    digits) -> None:
+    X, y = digits
+    net = lamina.build("16", in_features=64, out=10, seed=0)
+    Trainer(net, stop=[MaxEpochs(1)], verbose=False, checkpoint_dir=str(tmp_path)).fit((X, y))
+    with pytest.raises(ParameterError, match=r"Invalid optimizer='sgd': the checkpointed fit's "
+                       r"optimizer 'adam'"):
+        Trainer(net, optimizer="sgd", stop=[MaxEpochs(2)], verbose=False,
+                checkpoint_dir=str(tmp_path)).fit((X, y), resume=True)
+    with pytest.raises(ParameterError, match=r"Invalid engine='autograd': the checkpointed "
+                       r"fit's engine 'explicit'"):
+        Trainer(net, engine="autograd", stop=[MaxEpochs(2)], verbose=False,
+                checkpoint_dir=str(tmp_path)).fit((X, y), resume=True)
+    other = lamina.build("32", in_features=64, out=10, seed=0)
+    with pytest.raises(ParameterError, match=r"Invalid model='HiddenNet': the architecture of "
+                       r"the checkpointed model"):
+        Trainer(other, stop=[MaxEpochs(2)], verbose=False,
+                checkpoint_dir=str(tmp_path)).fit((X, y), resume=True)
+
+
+def test_resuming_a_loader_with_its_own_generator_warns(tmp_path: Path, digits) -> None:
+    from torch.utils.data import DataLoader, TensorDataset
+
+    X, y = digits
+    loader = DataLoader(TensorDataset(X[:200], y[:200]), batch_size=50, shuffle=True,
+                        generator=torch.Generator().manual_seed(7))
+    net = lamina.build("16", in_features=64, out=10, seed=0)
+    Trainer(net, stop=[MaxEpochs(1)], verbose=False, checkpoint_dir=str(tmp_path)).fit(loader)
+    with pytest.warns(UserWarning, match="a DataLoader with its own generator="):
+        Trainer(net, stop=[MaxEpochs(2)], verbose=False,
+                checkpoint_dir=str(tmp_path)).fit(loader, resume=True)

@@ -279,3 +279,29 @@ def test_cosine_by_name_decays_over_the_max_epochs(digits) -> None:  # type: ign
     # lr0 (1 + cos(pi e / 4)) / 2 for e = 0..3: not a 100-epoch cosine cut off after 4 epochs
     expected = [0.1 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(4)]
     assert hist["lr"] == pytest.approx(expected)
+
+
+def test_loaders_get_the_target_handling_of_in_memory_data_and_empty_ones_are_named(digits) -> None:  # type: ignore[no-untyped-def]
+    from torch.utils.data import DataLoader, TensorDataset
+
+    X, y = digits
+    for targets in (y.int(), y.float(), y[:, None]):         # int32, float, (N, 1) labels
+        net = lamina.build((8,), in_features=64, out=10, seed=0)
+        loader = DataLoader(TensorDataset(X[:200], targets[:200]), batch_size=64)
+        hist = Trainer(net, stop=[MaxEpochs(1)], verbose=False).fit(loader, loader)
+        assert hist.stop_reason == "reached max_epochs=1" and hist.last["val_accuracy"] >= 0
+    net = lamina.build((8,), in_features=64, out=10, seed=0)
+    once = ((X[i:i + 50], y[i:i + 50]) for i in range(0, 200, 50))   # a one-shot generator
+    with pytest.raises(DataError, match="train yielded no batches. A generator is used up"):
+        Trainer(net, stop=[MaxEpochs(3)], verbose=False).fit(once)
+    with pytest.raises(DataError, match="val yielded no batches"):
+        Trainer(net, stop=[MaxEpochs(1)], verbose=False).fit((X[:100], y[:100]), [])
+
+
+def test_history_takes_numpy_indices_and_scalars(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    hist = lamina.History([{"epoch": 1, "m": np.float32(0.5)}, {"epoch": 2, "m": np.int64(3)}])
+    assert hist[np.int64(1)]["epoch"] == 2 and "m" in hist and "x" not in hist
+    hist.save(tmp_path / "h.jsonl")                          # was: float32 not serializable
+    assert lamina.History.load(tmp_path / "h.jsonl")["m"] == [0.5, 3]

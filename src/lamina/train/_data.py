@@ -48,17 +48,22 @@ def as_tensor_pair(data: Any, loss: str, device: torch.device, dtype: torch.dtyp
         Xt = Xt.to(device=device, dtype=dtype)
     else:
         Xt = Xt.to(device=device)  # integer ids (embeddings) keep their dtype
+    return Xt, shape_targets(yt, loss, device, dtype, name)
+
+
+def shape_targets(yt: torch.Tensor, loss: str, device: torch.device, dtype: torch.dtype,
+                  name: str) -> torch.Tensor:
+    """Targets as ``loss`` reads them: ``(N,)`` int64 class ids for cross-entropy (from any
+    integer or integral float dtype, and ``(N, 1)`` columns), ``(N, out)`` floats otherwise.
+    The same for in-memory data and for every batch of a loader."""
     if loss == "cross_entropy":
         if yt.is_floating_point() and not torch.equal(yt, yt.round()):
             raise DataError(f"{name}: loss='cross_entropy' needs integer class ids in y, got "
                             f"non-integer values such as {yt.flatten()[0].item()!r}. Encode labels "
                             "with sklearn.preprocessing.LabelEncoder, or use a regression loss.")
-        yt = yt.to(device=device, dtype=torch.long).reshape(-1)
-    else:
-        yt = yt.to(device=device, dtype=dtype)
-        if yt.dim() == 1:
-            yt = yt.reshape(-1, 1)
-    return Xt, yt
+        return yt.to(device=device, dtype=torch.long).reshape(-1)
+    yt = yt.to(device=device, dtype=dtype)
+    return yt.reshape(-1, 1) if yt.dim() == 1 else yt
 
 
 def _numeric(values: Any) -> Any:
@@ -73,17 +78,28 @@ def _numeric(values: Any) -> Any:
     return arr if arr.dtype.kind in "biuf" else values
 
 
-def iterate_batches(loader: Iterable[Any], device: torch.device,
-                    dtype: torch.dtype) -> Iterable[tuple[tuple[torch.Tensor, ...], torch.Tensor]]:
-    """Yield ``(inputs, y)`` from a DataLoader / iterable of ``(x, y)`` or ``(x, lengths, y)``."""
+def iterate_batches(loader: Iterable[Any], device: torch.device, dtype: torch.dtype,
+                    loss: str | None = None, name: str = "train"
+                    ) -> Iterable[tuple[tuple[torch.Tensor, ...], torch.Tensor]]:
+    """Yield ``(inputs, y)`` from a DataLoader / iterable of ``(x, y)`` or ``(x, lengths, y)``;
+    with ``loss``, each batch's targets are shaped for it as in-memory data's are. An iterable
+    that yields nothing (a generator already used up by an earlier epoch) is a DataError."""
+    empty = True
     for batch in loader:
+        empty = False
         if not isinstance(batch, (tuple, list)) or len(batch) < 2:
-            raise ParameterError("train", type(batch).__name__, "each batch must be a tuple "
+            raise ParameterError(name, type(batch).__name__, "each batch must be a tuple "
                                  "(x, y) or (x, lengths, y)", "Yield (inputs, targets) tuples.")
         *inputs, y = batch
         moved = tuple(t.to(device=device, dtype=dtype) if t.is_floating_point()
                       else t.to(device=device) for t in inputs)
-        yield moved, y.to(device=device)
+        y = torch.as_tensor(y)
+        yield moved, (y.to(device=device) if loss is None
+                      else shape_targets(y, loss, device, dtype, name))
+    if empty:
+        raise DataError(f"{name} yielded no batches. A generator is used up after one pass, so "
+                        "every later epoch would see nothing: pass a list of batches or a "
+                        "DataLoader, which can be iterated once per epoch.")
 
 
 def check_sample_weight(sample_weight: Any, n_samples: int,

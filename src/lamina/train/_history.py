@@ -10,8 +10,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 
 def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+        value = value.item()   # a numpy / torch scalar a callback put into the record
+    elif hasattr(value, "tolist") and not isinstance(value, (list, tuple)):
+        value = value.tolist()
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)  # JSON has no NaN/inf; keep them readable
     if isinstance(value, (list, tuple)):
@@ -54,9 +60,16 @@ class History:
         return iter(self.records)
 
     def __getitem__(self, key: str | int) -> Any:
-        if isinstance(key, int):
-            return self.records[key]
-        return [r.get(key) for r in self.records]
+        """``hist[i]``: the record of epoch ``i + 1`` (numpy integers too, e.g. from argmin);
+        ``hist["train_loss"]``: that value per epoch (None for epochs without it, e.g. the
+        validation values of an epoch that diverged; ``"val_loss" in hist`` tells whether any
+        epoch has it)."""
+        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            return self.records[int(key)]
+        return [r.get(str(key)) for r in self.records]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys()
 
     @property
     def last(self) -> dict[str, Any]:

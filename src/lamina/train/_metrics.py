@@ -68,7 +68,7 @@ def evaluate(model: torch.nn.Module, data: Any, loss_fn: LossFn, loss: str,
                     outs.append(model(X[s:s + _EVAL_BATCH]))
                     ys.append(Y[s:s + _EVAL_BATCH])
             else:
-                for inputs, y in iterate_batches(data, device, dtype):
+                for inputs, y in iterate_batches(data, device, dtype, loss, "val"):
                     outs.append(model(*inputs))
                     ys.append(y)
     finally:

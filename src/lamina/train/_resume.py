@@ -64,12 +64,13 @@ _COUNTERS = ("epoch", "step", "start_epoch", "start_step", "samples_seen", "elap
 
 def capture(state: TrainState, rules: list[StopRule], runner: Any,
             generator: torch.Generator, adaptive_lr0: float | None, seed: int,
-            engine: str | None) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+            engine: str | None, optimizer: str = "") -> tuple[dict[str, torch.Tensor],
+                                                              dict[str, Any]]:
     """The trainer's state after an epoch: ``(tensors, info)``."""
     tensors: dict[str, torch.Tensor] = {"rng/generator": generator.get_state(),
                                         "rng/torch": torch.get_rng_state()}
     info: dict[str, Any] = {
-        "version": FORMAT_VERSION, "seed": seed, "engine": engine,
+        "version": FORMAT_VERSION, "seed": seed, "engine": engine, "optimizer_name": optimizer,
         "counters": {k: encode(getattr(state, k), k, tensors) for k in _COUNTERS},
         "adaptive_lr0": adaptive_lr0,
         "optimizer": encode(runner.state_dict(), "opt", tensors),
@@ -86,11 +87,20 @@ def capture(state: TrainState, rules: list[StopRule], runner: Any,
 
 
 def restore(info: dict[str, Any], tensors: dict[str, torch.Tensor], state: TrainState,
-            rules: list[StopRule], runner: Any, generator: torch.Generator) -> None:
-    """Put the state ``capture`` saved back into a fresh fit's objects (rules already reset)."""
+            rules: list[StopRule], runner: Any, generator: torch.Generator,
+            engine: str | None = None, optimizer: str = "") -> None:
+    """Put the state ``capture`` saved back into a fresh fit's objects (rules already reset);
+    a checkpoint of another optimizer or training path is refused by name."""
     if info.get("version") != FORMAT_VERSION:
         raise ParameterError("checkpoint_dir", info.get("version"), f"a checkpoint of format "
                              f"version {FORMAT_VERSION}", "Resume with the lamina that wrote it.")
+    for what, saved, now, fix in (
+            ("optimizer", info.get("optimizer_name"), optimizer, "Resume with the same optimizer."),
+            ("engine", info.get("engine"), engine, "Resume with the same data form (in-memory "
+             "arrays train on the explicit engine, loaders on autograd) and engine=.")):
+        if saved and now and saved != now:
+            raise ParameterError(what, now, f"the checkpointed fit's {what} {saved!r} (its "
+                                 "optimizer state cannot continue another)", fix)
     saved = [r["class"] for r in info["rules"]]
     have = [type(r).__name__ for r in rules]
     if saved != have:

@@ -93,8 +93,10 @@ class AutogradRunner:
 
     def __init__(self, model: torch.nn.Module, loss_fn: LossFn, opt: OptimizerSpec,
                  batch_size: int, shuffle: bool, generator: torch.Generator, max_fun: int,
-                 rules: list[StopRule], sample_loss_fn: LossFn | None = None) -> None:
+                 rules: list[StopRule], sample_loss_fn: LossFn | None = None,
+                 loss_name: str | None = None) -> None:
         self.model, self.loss_fn, self.spec = model, loss_fn, opt
+        self.loss_name = loss_name          # shapes a loader's targets as in-memory ones
         self.sample_loss_fn = sample_loss_fn   # (out, y) -> (B,): weighted batches need it
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = make_optimizer(self.params, opt, max_fun)
@@ -133,7 +135,7 @@ class AutogradRunner:
         else:
             device = self.params[0].device if self.params else torch.device("cpu")
             dtype = self.params[0].dtype if self.params else torch.get_default_dtype()
-            for inputs, y in iterate_batches(data, device, dtype):
+            for inputs, y in iterate_batches(data, device, dtype, self.loss_name):
                 yield inputs, y, None
 
     def _loss(self, inputs: tuple[torch.Tensor, ...], y: torch.Tensor,

@@ -176,8 +176,22 @@ class Trainer:
                                  "sample weights; weighted training runs on autograd",
                                  "Use engine='auto' or engine='autograd' with sample_weight.")
         saved = self._resume_from(history) if resume else None
+        if saved is not None and _own_generator(train):
+            import warnings
+
+            warnings.warn("train is a DataLoader with its own generator=, which a checkpoint "
+                          "does not hold: the batches after the resume differ from those of an "
+                          "uninterrupted fit. Leave generator= out (the shuffle then draws from "
+                          "torch's global RNG, which is checkpointed) for an exact resume.",
+                          UserWarning, stacklevel=2)
         if saved is not None:
-            hist = load_checkpoint(self.checkpoint_dir, self.model)   # type: ignore[arg-type]
+            try:
+                hist = load_checkpoint(self.checkpoint_dir, self.model)  # type: ignore[arg-type]
+            except RuntimeError as err:         # load_state_dict: other shapes or names
+                raise ParameterError("model", type(self.model).__name__, "the architecture of "
+                                     "the checkpointed model (its weights do not fit this one: "
+                                     f"{str(err).splitlines()[0]})",
+                                     "Resume with the same network.") from None
             seed = int(saved[1]["seed"])
         else:
             hist = history if history is not None else History()
@@ -206,7 +220,8 @@ class Trainer:
         if saved is not None:
             from ._resume import restore
 
-            restore(saved[1], saved[0], state, rules, runner, generator)
+            restore(saved[1], saved[0], state, rules, runner, generator,
+                    self.engine_used_, self.opt_spec.name)
             adaptive_lr0 = saved[1].get("adaptive_lr0")
             if adaptive_lr0 is not None:
                 schedule = Schedule("adaptive", lr0=adaptive_lr0)
@@ -269,7 +284,7 @@ class Trainer:
                         hist.stop_reason = reason
                         save_checkpoint(self.checkpoint_dir, self.model, hist, capture(
                             state, rules, runner, generator, adaptive_lr0, seed,
-                            self.engine_used_))
+                            self.engine_used_, self.opt_spec.name))
                 hist.stop_reason = reason
             finally:
                 for rule in rules:
@@ -338,7 +353,7 @@ class Trainer:
 
         new = AutogradRunner(self.model, self.loss_fn, self.opt_spec, self.batch_size,
                              self.shuffle, generator, self.max_fun, self.stop,
-                             self.sample_loss_fn)
+                             self.sample_loss_fn, self.loss_name)
         adopt_engine_state(new, runner)
         self.engine_used_ = "autograd"
         return new
@@ -363,7 +378,14 @@ class Trainer:
         self.engine_used_ = "autograd"
         return AutogradRunner(self.model, self.loss_fn, self.opt_spec, self.batch_size,
                               self.shuffle, generator, self.max_fun, self.stop,
-                              self.sample_loss_fn)
+                              self.sample_loss_fn, self.loss_name)
+
+
+def _own_generator(data: Any) -> bool:
+    """A DataLoader (or its sampler) that draws from a generator of its own."""
+    sampler = getattr(data, "sampler", None)
+    return (getattr(data, "generator", None) is not None
+            or getattr(sampler, "generator", None) is not None)
 
 
 __all__ = ["Trainer"]
