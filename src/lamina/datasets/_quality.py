@@ -183,6 +183,14 @@ def _check_finite(X: np.ndarray, names: list[str] | None, rows: Any) -> None:
                  + (f", ... ({len(cols) - _SHOW} more)" if len(cols) > _SHOW else "")
                  + f", {where}")
     fix = "Impute them, e.g. sklearn.impute.SimpleImputer(strategy='median'), or drop those rows"
+    if X.ndim == 2:
+        empty = np.flatnonzero(bad.all(axis=0))
+        if len(empty):        # a column with no value at all: dropping rows would drop them all
+            fix = (f"Drop column{'s' if len(empty) > 1 else ''} "
+                   + ", ".join(_col(names, int(j)) for j in empty[:_SHOW])
+                   + " (no value at all)" + ("; impute or drop the rest"
+                                             if len(empty) < len(np.flatnonzero(bad.any(0)))
+                                             else ""))
     if n_inf:
         fix += "; replace inf first (np.nan_to_num or clip to a finite range)"
     raise DataError(f"X has {kinds} values in {where}. {fix}.")
@@ -247,7 +255,8 @@ def _duplicates(X: np.ndarray) -> list[tuple[int, int]]:
     n = len(X)
     # Hash each row's bytes (mod-2^64 weighted sum of 8-byte words), then confirm equal hashes
     # byte for byte: O(N*D) and ~4x faster than np.unique over whole rows.
-    raw = np.ascontiguousarray(X).view(np.uint8).reshape(n, -1)
+    # + 0.0 turns -0.0 into 0.0: rows equal as numbers must be equal as bytes
+    raw = np.ascontiguousarray(X + 0.0 if X.dtype.kind == "f" else X).view(np.uint8).reshape(n, -1)
     pad = (-raw.shape[1]) % 8
     if pad:
         raw = np.concatenate([raw, np.zeros((n, pad), np.uint8)], axis=1)
