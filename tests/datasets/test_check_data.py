@@ -174,3 +174,20 @@ def test_unknown_task() -> None:
     with pytest.raises(ParameterError, match=r"Invalid task='clasification'.*Did you mean "
                                              r"'classification'"):
         check_data(X, y, task="clasification")
+
+
+def test_signed_zero_duplicates_and_an_empty_column() -> None:
+    import warnings
+
+    import numpy as np
+
+    from lamina import DataError
+    from lamina.datasets import check_data
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_data(np.array([[0.0, 2], [-0.0, 2], [1, 3]]), [0.0, 0, 1], task="regression")
+    assert any("1 duplicated row (e.g. row 1 = row 0)" in str(w.message) for w in caught)
+    with pytest.raises(DataError, match=r"Drop column 0 \(no value at all\)"):
+        check_data(np.array([[np.nan, 2], [np.nan, 2.5], [np.nan, 3]]), [0.0, 0, 1],
+                   task="regression")
