@@ -20,18 +20,19 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .._errors import DataError
+from .._errors import DataError, ParameterError
 from ..nn import HiddenNet
 from ..nn._dense import DenseLayer
 from ._data import DataSource
 from ._hooks import eval_mode, forward_hooks, model_device, model_float_dtype
 from ._model import refuse_per_token_loss, resolve_model
-from ._taps import Tap, first_tensor, resolve_taps
+from ._taps import Tap, call_label, final_states, first_tensor, resolve_taps, split_calls
 from ._targets import (
     Task,
     batch_targets,
     infer_task,
     loss_and_correct,
+    model_output,
     output_width,
     task_labels,
 )
@@ -61,9 +62,11 @@ def ablate_units(model: Any, X: Any, y: Any = None, layers: Any = None, *,
     target = resolve_model(model)
     refuse_per_token_loss(target, "ablation")
     net = target.net
+    layers, wanted = split_calls(layers)
     taps = resolve_taps(net, layers)
     dev = model_device(net)
     source = DataSource(X, y, batch_size, target, dev, model_float_dtype(net), targets=True)
+    sites: list[tuple[Tap, int, str, int]] | None = None    # (tap, call, label, calls)
     acc: dict[str, dict[str, torch.Tensor]] = {}
     base = {"loss": 0.0, "n": 0, "score": 0.0}
     task: Task | None = None
@@ -77,8 +80,14 @@ def ablate_units(model: Any, X: Any, y: Any = None, layers: Any = None, *,
             if chains is None:      # the network's structure: the same for every batch
                 chains = {tap.name: rest for tap in taps
                           if (rest := _rest(net, tap, batch.inputs)) is not None}
-            recorded = _record(net, batch.inputs) if chains else None
-            out = net(*batch.inputs) if recorded is None else recorded[0]
+            # the baseline forward also counts each layer's calls (a module run twice per
+            # forward is two layers, name#0 and name#1, as lamina.inspect labels them)
+            with forward_hooks(taps, _ignore) as counter:
+                recorded = _record(net, batch.inputs) if chains else None
+                out = model_output(net(*batch.inputs) if recorded is None else recorded[0])
+            if sites is None:
+                counter.check_fired()
+                sites = _sites(taps, counter.total, wanted)
             if task is None:
                 task = infer_task(target, task_labels(batch), output_width(out))
             t = batch_targets(task, batch, dev, model_float_dtype(net))
@@ -92,13 +101,34 @@ def ablate_units(model: Any, X: Any, y: Any = None, layers: Any = None, *,
             base_class = _per_class(task, corr[None], t)
             acc.setdefault("_base", {"class": torch.zeros_like(base_class[0])})
             acc["_base"]["class"] += base_class[0]
-            for tap in taps:
-                if recorded is not None and tap.name in chains:
+            for tap, call, label, n_calls in sites:
+                if recorded is not None and tap.name in chains and n_calls == 1:
                     _ablate_chain(chains[tap.name], tap, recorded[1][tap.name], t, task, acc)
                 else:
-                    _ablate_hooked(net, tap, batch.inputs, t, task, acc)
-    assert task is not None
-    return _table(taps, acc, base, task, np.concatenate(ts))
+                    _ablate_hooked(net, tap, call, label, batch.inputs, t, task, acc)
+    assert task is not None and sites is not None
+    return _table([label for _, _, label, _ in sites], acc, base, task, np.concatenate(ts))
+
+
+def _ignore(tap: Tap, call: int, output: Any) -> None:
+    return None
+
+
+def _sites(taps: list[Tap], counts: list[int], wanted: dict[str, set[int] | None]
+           ) -> list[tuple[Tap, int, str, int]]:
+    """``(tap, call, label, calls per forward)`` of every call of every layer asked for."""
+    sites = []
+    for tap, n in zip(taps, counts):
+        calls = wanted.get(tap.name)
+        for k in sorted(calls) if calls is not None else range(n):
+            if k >= n:
+                raise ParameterError(
+                    "layers", f"{tap.name}#{k}", f"module {tap.name!r} runs {n} time(s) per "
+                    "forward, so its calls are " + ", ".join(
+                        repr(call_label(tap.name, c, n)) for c in range(n)),
+                    "Pass one of those layer names (as lamina.inspect labels them).")
+            sites.append((tap, k, call_label(tap.name, k, n), n))
+    return sites
 
 
 def _per_class(task: Task, corr: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -112,6 +142,7 @@ def _per_class(task: Task, corr: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 
 def _accumulate(acc: dict[str, dict[str, torch.Tensor]], name: str, units: torch.Tensor,
                 width: int, task: Task, out: torch.Tensor, t: torch.Tensor) -> None:
+    out = model_output(out)
     copies = units.shape[0]
     batch = t.shape[0]
     tt = t.repeat((copies,) + (1,) * (t.dim() - 1))
@@ -293,16 +324,18 @@ def _per_row(inputs: tuple[Any, ...], batch: int) -> list[bool]:
             for a in inputs]
 
 
-def _ablate_hooked(net: torch.nn.Module, tap: Tap, inputs: tuple[Any, ...], t: torch.Tensor,
-                   task: Task, acc: dict[str, dict[str, torch.Tensor]]) -> None:
-    """Any module: replicate the batch, mask the layer's output in a forward hook."""
+def _ablate_hooked(net: torch.nn.Module, tap: Tap, call: int, label: str,
+                   inputs: tuple[Any, ...], t: torch.Tensor, task: Task,
+                   acc: dict[str, dict[str, torch.Tensor]]) -> None:
+    """Any module: replicate the batch, mask the layer's output (its ``call``-th output in a
+    forward) in a forward hook."""
     x = inputs[0]
     batch = x.shape[0]
     rowwise = _per_row(inputs, batch)
     probe: dict[str, Any] = {}
 
-    def measure(tap_: Tap, call: int, output: Any) -> None:
-        if call == 0:
+    def measure(tap_: Tap, call_: int, output: Any) -> None:
+        if call_ == call:
             out = first_tensor(output)
             if not isinstance(out, torch.Tensor):
                 raise DataError(f"layer {tap.name!r} returns {type(out).__name__}, not a "
@@ -311,6 +344,9 @@ def _ablate_hooked(net: torch.nn.Module, tap: Tap, inputs: tuple[Any, ...], t: t
             probe["shape"] = tuple(out.shape)
     with forward_hooks([tap], measure):
         net(*(a[:1] if r else a for a, r in zip(inputs, rowwise)))
+    if "shape" not in probe:
+        raise DataError(f"layer {label!r} did not run when the model was given one example "
+                        "of the batch, so its units cannot be ablated; ablate another layer.")
     shape = probe["shape"]
     unit_axis = tap.unit_axis % len(shape)
     batch_axis = tap.batch_axis % len(shape)
@@ -320,9 +356,9 @@ def _ablate_hooked(net: torch.nn.Module, tap: Tap, inputs: tuple[Any, ...], t: t
         units = units.to(x.device)
         copies = units.shape[0]
 
-        def zero(tap_: Tap, call: int, output: Any, units: torch.Tensor = units,
+        def zero(tap_: Tap, call_: int, output: Any, units: torch.Tensor = units,
                  copies: int = copies) -> Any:
-            if call != 0:
+            if call_ != call:
                 return None
             out = first_tensor(output)
             moved = out.movedim(batch_axis, 0)                # (c*B, ...)
@@ -332,14 +368,39 @@ def _ablate_hooked(net: torch.nn.Module, tap: Tap, inputs: tuple[Any, ...], t: t
             masked = _masked_copies_grouped(inner, units, ax)
             new = masked.reshape(moved.shape).movedim(0, batch_axis)
             if isinstance(output, tuple):
-                return (new,) + tuple(output[1:])
+                rest = tuple(output[1:])
+                # a recurrent layer: its final states h_n (c_n) hold the units' last values,
+                # which the model may read instead of the output sequence: zero them too
+                states = final_states(tap.module, output) if unit_axis == len(shape) - 1 \
+                    else []
+                if states:
+                    directions = 2 if getattr(tap.module, "bidirectional", False) else 1
+                    rest = (_mask_states(output[1], states, units, copies, directions),)
+                return (new,) + rest
             return new
         # copy-major replicas of every per-example argument (lengths follow their rows)
         replicas = (a.repeat((copies,) + (1,) * (a.dim() - 1)) if r else a
                     for a, r in zip(inputs, rowwise))
         with forward_hooks([tap], zero, replace=True):
             out = net(*replicas)
-        _accumulate(acc, tap.name, units, width, task, first_tensor(out), t)
+        _accumulate(acc, label, units, width, task, out, t)
+
+
+def _mask_states(struct: Any, states: list[torch.Tensor], units: torch.Tensor, copies: int,
+                 directions: int) -> Any:
+    """``h_n`` or ``(h_n, c_n)`` with, in copy ``i`` of the batch, unit ``units[i]`` zeroed in
+    the last layer's rows of each state in ``states`` (``(L * D, c * B, H)``; unit ``u`` of the
+    output is direction ``u // H``, index ``u % H``)."""
+    if isinstance(struct, tuple):
+        return tuple(_mask_states(s, states, units, copies, directions) for s in struct)
+    if not any(struct is h for h in states):
+        return struct
+    rows, cb, width = struct.shape
+    mask = torch.ones(copies, directions * width, dtype=struct.dtype, device=struct.device)
+    mask[torch.arange(copies, device=struct.device), units] = 0
+    m = mask.view(copies, directions, width).permute(1, 0, 2)[:, :, None, :]   # (D, c, 1, H)
+    last = struct[rows - directions:].reshape(directions, copies, cb // copies, width) * m
+    return torch.cat([struct[: rows - directions], last.reshape(directions, cb, width)], 0)
 
 
 def _masked_copies_grouped(inner: torch.Tensor, units: torch.Tensor, axis: int) -> torch.Tensor:
@@ -352,7 +413,7 @@ def _masked_copies_grouped(inner: torch.Tensor, units: torch.Tensor, axis: int) 
     return inner * mask.view(shape)
 
 
-def _table(taps: list[Tap], acc: dict[str, dict[str, torch.Tensor]], base: dict[str, Any],
+def _table(labels: list[str], acc: dict[str, dict[str, torch.Tensor]], base: dict[str, Any],
            task: Task, y: np.ndarray) -> pd.DataFrame:
     n = base["n"]
     base_loss = base["loss"] / n
@@ -366,14 +427,14 @@ def _table(taps: list[Tap], acc: dict[str, dict[str, torch.Tensor]], base: dict[
     if task.kind == "classification" and task.classes is not None:
         idx = y.astype(np.int64).reshape(n)                 # the encoded class indices
         class_totals = np.bincount(idx, minlength=len(task.classes)).astype(np.float64)
-    for tap in taps:
-        slot = {k: v.cpu().numpy() for k, v in acc[tap.name].items()}
+    for label in labels:
+        slot = {k: v.cpu().numpy() for k, v in acc[label].items()}
         loss = slot["loss"] / n
         if task.kind == "classification":
             score = slot["score"] / n
         else:
             score = 1.0 - slot["score"] / sst if sst > 0 else np.full_like(loss, np.nan)
-        frame = pd.DataFrame({"layer": tap.name, "unit": np.arange(len(loss)), "loss": loss,
+        frame = pd.DataFrame({"layer": label, "unit": np.arange(len(loss)), "loss": loss,
                               "delta_loss": loss - base_loss, "score": score,
                               "delta_score": score - base_score})
         if class_totals is not None and task.classes is not None:

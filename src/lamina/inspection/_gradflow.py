@@ -8,6 +8,13 @@ one closest to the output), and ``param_grad_norm`` is the norm of the gradient 
 with respect to the layer's own parameters. A layer is flagged **vanishing** when
 ``ratio < vanishing`` (default 1e-2: it learns 100x slower than the top) and **exploding** when
 ``ratio > exploding`` (default 1e2) or a gradient is not finite.
+
+A recurrent layer (``nn.RNN``/``nn.GRU``/``nn.LSTM``) may be read through its final states
+rather than its output sequence (``out, (h, c) = rnn(x); head(h[-1])``): the gradients with
+respect to the last layer's rows of ``h_n`` (and ``c_n``) count as further positions of the
+unit. A module run several times per forward is one layer per call, ``name#0``, ``name#1``, ...
+as :func:`lamina.inspect` labels them; each call's ``param_grad_norm`` is that of the module's
+parameters (summed over its calls).
 """
 
 from __future__ import annotations
@@ -26,8 +33,24 @@ from .._errors import DataError, ParameterError
 from ._data import DataSource
 from ._hooks import eval_mode, forward_hooks, model_device, model_float_dtype
 from ._model import refuse_per_token_loss, resolve_model
-from ._taps import Tap, first_tensor, resolve_taps
-from ._targets import Task, batch_targets, example_loss, infer_task, output_width, task_labels
+from ._taps import (
+    Tap,
+    call_label,
+    final_states,
+    first_tensor,
+    resolve_taps,
+    split_calls,
+    state_units,
+)
+from ._targets import (
+    Task,
+    batch_targets,
+    example_loss,
+    infer_task,
+    model_output,
+    output_width,
+    task_labels,
+)
 
 
 @dataclass(frozen=True)
@@ -62,19 +85,26 @@ def gradient_flow(model: Any, X: Any, y: Any = None, layers: Any = None, *, batc
     target = resolve_model(model)
     refuse_per_token_loss(target, "gradient_flow")
     net = target.net
+    layers, wanted = split_calls(layers)
     taps = resolve_taps(net, layers)
     dev = model_device(net)
     source = DataSource(X, y, batch_size, target, dev, model_float_dtype(net), targets=True)
-    captured: list[tuple[Tap, torch.Tensor]] = []
+    # (tap, call, the output, the recurrent layer's final states holding its units)
+    captured: list[tuple[Tap, int, torch.Tensor, list[torch.Tensor]]] = []
 
     def grab(tap: Tap, call: int, output: Any) -> None:
-        if call == 0:
+        calls = wanted.get(tap.name)
+        if calls is None or call in calls:
             t = first_tensor(output)
+            states = (final_states(tap.module, output)
+                      if tap.unit_axis % _dim(t) == _dim(t) - 1 else [])
             # packed sequences: every real step's values (the gradient per unit sums them)
-            captured.append((tap, t.data if isinstance(t, PackedSequence) else t))
+            captured.append((tap, call, t.data if isinstance(t, PackedSequence) else t,
+                             states))
 
     unit_sq: dict[str, torch.Tensor] = {}
     param_sum: dict[str, list[torch.Tensor | None]] = {}
+    labels: dict[str, Tap] = {}
     task: Task | None = None
     n = 0
     # cuDNN only differentiates recurrent layers in training mode; eval mode is what we want
@@ -88,33 +118,72 @@ def gradient_flow(model: Any, X: Any, y: Any = None, layers: Any = None, *, batc
             hooks.new_forward()
             x = batch.x.requires_grad_(True) if batch.x.is_floating_point() else batch.x
             out = net(x, *batch.extra)
+            n_calls = {tap.name: c for tap, c in zip(taps, hooks.calls)}
+            _check_calls(taps, n_calls, wanted)
             if task is None:
                 task = infer_task(target, task_labels(batch), output_width(out))
             t = batch_targets(task, batch, dev, model_float_dtype(net)).detach()
-            loss = example_loss(task, first_tensor(out), t).sum()
-            outs = [o for _, o in captured if o.requires_grad]
-            if len(outs) != len(captured):
+            loss = example_loss(task, model_output(out), t).sum()
+            outs = [o for _, _, o, _ in captured]
+            if not all(o.requires_grad for o in outs):
                 raise DataError("some inspected layers do not depend on anything that needs a "
                                 "gradient (frozen parameters and integer inputs?); unfreeze the "
                                 "parameters to measure gradient flow.")
-            params = {tap.name: [p for p in tap.module.parameters() if p.requires_grad]
-                      for tap, _ in captured}
+            states = [h for *_, hs in captured for h in hs if h.requires_grad]
+            # a module's parameters once, however often it runs (their gradient sums the calls)
+            params: dict[str, list[torch.Tensor]] = {}
+            for tap, *_ in captured:
+                params.setdefault(tap.name, [p for p in tap.module.parameters()
+                                             if p.requires_grad])
             flat_params: list[torch.Tensor] = [p for ps in params.values() for p in ps]
-            grads = torch.autograd.grad(loss, [*outs, *flat_params], allow_unused=True)
-            for (tap, o), g in zip(captured, grads[: len(outs)]):
+            grads = list(torch.autograd.grad(loss, [*outs, *states, *flat_params],
+                                             allow_unused=True))
+            got_out, got_states = grads[: len(outs)], grads[len(outs): len(outs) + len(states)]
+            state_grad = {id(h): g for h, g in zip(states, got_states)}
+            for (tap, call, o, hs), g in zip(captured, got_out):
                 g = torch.zeros_like(o) if g is None else g
                 moved = g.movedim((tap.batch_axis % g.dim(), tap.unit_axis % g.dim()), (0, -1))
                 sq = moved.double().square().reshape(-1, moved.shape[-1]).sum(0)
-                unit_sq[tap.name] = unit_sq[tap.name] + sq if tap.name in unit_sq else sq
-            rest = list(grads[len(outs):])
-            for tap, _ in captured:
-                got = [rest.pop(0) for _ in params[tap.name]]
-                prev = param_sum.get(tap.name)
-                param_sum[tap.name] = [_add(None if prev is None else prev[i], g)
-                                       for i, g in enumerate(got)]
+                # the model may read the units' last values from h_n/c_n rather than from the
+                # output sequence: those gradients count as further positions of the unit
+                directions = 2 if getattr(tap.module, "bidirectional", False) else 1
+                for h in hs:
+                    gh = state_grad.get(id(h))
+                    if gh is not None:
+                        sq = sq + state_units(gh, directions).double().square().sum(0)
+                label = call_label(tap.name, call, n_calls[tap.name])
+                labels.setdefault(label, tap)
+                unit_sq[label] = unit_sq[label] + sq if label in unit_sq else sq
+            rest = grads[len(outs) + len(states):]
+            module_grads: dict[str, list[torch.Tensor | None]] = {}
+            for name, ps in params.items():
+                module_grads[name] = [rest.pop(0) for _ in ps]
+            for label, tap in labels.items():
+                if tap.name in module_grads:
+                    prev = param_sum.get(label)
+                    param_sum[label] = [_add(None if prev is None else prev[i], g)
+                                        for i, g in enumerate(module_grads[tap.name])]
             n += batch.n
         hooks.check_fired()
-    return _tables(taps, unit_sq, param_sum, n, vanishing, exploding)
+    return _tables(list(labels.items()), unit_sq, param_sum, n, vanishing, exploding)
+
+
+def _dim(t: Any) -> int:
+    return int(t.data.dim() if isinstance(t, PackedSequence) else t.dim())
+
+
+def _check_calls(taps: list[Tap], n_calls: dict[str, int],
+                 wanted: dict[str, set[int] | None]) -> None:
+    for tap in taps:
+        n = n_calls[tap.name]
+        calls = wanted.get(tap.name)
+        bad = sorted(c for c in calls if c >= n) if calls is not None and n else []
+        if bad:
+            raise ParameterError(
+                "layers", f"{tap.name}#{bad[0]}", f"module {tap.name!r} runs {n} time(s) per "
+                "forward, so its calls are " + ", ".join(
+                    repr(call_label(tap.name, c, n)) for c in range(n)),
+                "Pass one of those layer names (as lamina.inspect labels them).")
 
 
 def _add(total: torch.Tensor | None, grad: torch.Tensor | None) -> torch.Tensor | None:
@@ -124,13 +193,13 @@ def _add(total: torch.Tensor | None, grad: torch.Tensor | None) -> torch.Tensor 
     return grad if total is None else total + grad
 
 
-def _tables(taps: list[Tap], unit_sq: dict[str, torch.Tensor],
+def _tables(sites: list[tuple[str, Tap]], unit_sq: dict[str, torch.Tensor],
             param_sum: dict[str, list[torch.Tensor | None]], n: int, vanishing: float,
             exploding: float) -> GradientFlow:
     rows, unit_frames = [], []
-    for tap in taps:
-        rms_units = (unit_sq[tap.name] / n).sqrt().cpu().numpy()
-        grads = [g for g in param_sum.get(tap.name, []) if g is not None]
+    for label, _tap in sites:
+        rms_units = (unit_sq[label] / n).sqrt().cpu().numpy()
+        grads = [g for g in param_sum.get(label, []) if g is not None]
         pnorm = math.sqrt(sum(float((g / n).square().sum()) for g in grads)) if grads \
             else float("nan")
         # the unit's incoming weights: a parameter whose first axis indexes the units
@@ -138,10 +207,10 @@ def _tables(taps: list[Tap], unit_sq: dict[str, torch.Tensor],
         weight_grad = ((rows_of[0] / n).reshape(len(rms_units), -1).norm(dim=1).cpu().numpy()
                        if rows_of else np.full(len(rms_units), np.nan))
         stalled = weight_grad == 0 if rows_of else rms_units == 0
-        rows.append({"layer": tap.name, "width": len(rms_units),
+        rows.append({"layer": label, "width": len(rms_units),
                      "grad_rms": float(np.sqrt(np.mean(rms_units ** 2))),
                      "param_grad_norm": pnorm, "zero_grad_units": int(stalled.sum())})
-        unit_frames.append(pd.DataFrame({"layer": tap.name, "unit": np.arange(len(rms_units)),
+        unit_frames.append(pd.DataFrame({"layer": label, "unit": np.arange(len(rms_units)),
                                          "grad_rms": rms_units,
                                          "weight_grad_norm": weight_grad}))
     layers = pd.DataFrame(rows)

@@ -277,10 +277,13 @@ class _Collector:
 
     def sample_meta(self) -> dict[str, Any]:
         filled = self.reservoir.filled
+        x = self.sample_x[:filled] if self.sample_x is not None else None
+        if x is not None and x.dtype == torch.bfloat16:
+            x = x.float()                 # numpy has no bfloat16
         return {
             "index": self.reservoir.index[:filled].copy(),
             "y": self.sample_y[:filled].copy() if self.sample_y is not None else None,
-            "x": (self.sample_x[:filled].cpu().numpy() if self.sample_x is not None else None),
+            "x": x.cpu().numpy() if x is not None else None,
         }
 
     def input_info(self) -> dict[str, Any]:

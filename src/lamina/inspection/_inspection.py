@@ -21,8 +21,8 @@ class TopExamples:
     (descending), and the rows that excite it least (``low_*``, ascending).
 
     ``constant`` is True when the unit took one value on every row (a dead ReLU unit is 0
-    throughout): its "top" and "bottom" rows are then ties, listed in row order, and say
-    nothing about the unit."""
+    throughout): its "top" and "bottom" rows are then ties (some ``k`` of the rows, not
+    necessarily the first ones), listed in row order, and say nothing about the unit."""
 
     indices: np.ndarray
     values: np.ndarray
@@ -179,6 +179,8 @@ class Inspection(PlotsMixin):
         top_i, top_v = take(st["top_val"], st["top_idx"])
         low_i, low_v = take(st["bottom_val"], st["bottom_idx"])
         lo, hi = float(st["min"][unit]), float(st["max"][unit])
+        if lo == hi:        # all ties: the heaps keep them in no particular order
+            top_i, low_i = np.sort(top_i), np.sort(low_i)
         return TopExamples(top_i, top_v, low_i, low_v, constant=bool(lo == hi))
 
     # ------------------------------------------------------------------ analyses
@@ -251,17 +253,13 @@ class Inspection(PlotsMixin):
         return self._target.estimator if self._target.estimator is not None \
             else self._target.net
 
-    def _layers_arg(self, layers: Any) -> list[str]:
-        names = [r.module for r in self.records] if layers is None else layers
-        if isinstance(names, str):
-            names = [names]
-        out: list[str] = []
-        for name in names:
-            rec = next((r for r in self.records if name in (r.name, r.module)), None)
-            module = rec.module if rec is not None else name
-            if module not in out:
-                out.append(module)
-        return out
+    def _layers_arg(self, layers: Any) -> Any:
+        """Layers for ablation and gradient flow: by default every inspected layer, a module
+        run several times per forward as one layer per call (``name#0``, ``name#1``, the
+        labels of :attr:`units`); a module name alone means every call of it."""
+        if layers is None:
+            return [r.name for r in self.records]
+        return layers
 
     def _data(self, X: Any, what: str) -> Any:
         if X is not None:

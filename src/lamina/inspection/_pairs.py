@@ -15,7 +15,7 @@ from ._cka import CKAAccumulator, _hsic_u_from_sums, _ratio
 from ._data import Batch, DataSource
 from ._hooks import eval_mode, forward_hooks, model_device, model_float_dtype, on_device
 from ._model import resolve_model
-from ._taps import Tap, resolve_taps, to_units
+from ._taps import Tap, resolve_taps, split_calls, to_units
 
 
 def _pair(value: Any, name: str) -> tuple[Any, str]:
@@ -24,6 +24,14 @@ def _pair(value: Any, name: str) -> tuple[Any, str]:
                              "layer_name) pair, like the other argument",
                              f"Pass {name}=(model, 'hidden.0').")
     return value[0], value[1]
+
+
+def _tap(net: Any, layer: str) -> tuple[Tap, int]:
+    """The tap of ``layer`` and which of its calls per forward: ``"act#1"`` is the second
+    call of a module run several times (as :func:`lamina.inspect` labels it), else call 0."""
+    name, wanted = split_calls(layer)
+    calls = wanted.get(name)
+    return resolve_taps(net, [name])[0], min(calls) if calls else 0
 
 
 def _in_step(a: DataSource, b: DataSource) -> Iterator[tuple[Batch, Batch]]:
@@ -42,8 +50,9 @@ def cka_models(A: Any, B: Any, X: Any, *, unbiased: bool, batch_size: int | None
         raise ParameterError("X", None, "comparing (model, layer) pairs needs the inputs to run "
                              "through both models", "Pass X=... (an array or DataLoader).")
     ta, tb = resolve_model(model_a), resolve_model(model_b)
-    tap_a = resolve_taps(ta.net, [layer_a])[0]
-    tap_b = resolve_taps(tb.net, [layer_b])[0]
+    tap_a, call_a = _tap(ta.net, layer_a)
+    tap_b, call_b = _tap(tb.net, layer_b)
+    calls = {"a": call_a, "b": call_b}
     dev = resolve_device(device) if device is not None else model_device(ta.net)
     rows = 1024 if batch_size is None else check_int("batch_size", batch_size, 4)
     nets = [ta.net] if tb.net is ta.net else [ta.net, tb.net]
@@ -61,7 +70,7 @@ def cka_models(A: Any, B: Any, X: Any, *, unbiased: bool, batch_size: int | None
 
     def grab(key: str) -> Any:
         def callback(tap: Tap, call: int, output: Any) -> None:
-            if call == 0:
+            if call == calls[key]:
                 captured[key] = to_units(output, tap, n_rows[0], pads[key])[0].double()
         return callback
 
@@ -82,8 +91,20 @@ def cka_models(A: Any, B: Any, X: Any, *, unbiased: bool, batch_size: int | None
                 raise DataError(f"the two models read X into different rows ({batch_a.n} vs "
                                 f"{batch_b.n} in a batch); CKA compares the same examples, so "
                                 "both must give one row per example.")
+            # call indices count within one forward: reset them for every batch
+            hooks_a.new_forward()
+            hooks_b.new_forward()
             for net, batch in zip(nets, (batch_a, batch_b)):
                 net(*batch.inputs)
+            for key, hooks in (("a", hooks_a), ("b", hooks_b)):
+                if key not in captured and hooks.calls[0]:
+                    tap, n = hooks.taps[0], hooks.calls[0]
+                    raise ParameterError(key, f"{tap.name}#{calls[key]}",
+                                         f"module {tap.name!r} runs {n} time(s) per forward, "
+                                         f"so its calls are #0..#{n - 1}",
+                                         "Pass one of those (as lamina.inspect labels them).")
+            if "a" not in captured or "b" not in captured:
+                break                         # a layer did not run: check_fired names it
             a, b = captured.pop("a"), captured.pop("b")
             if batch_size is None:
                 acc.update(a, b)

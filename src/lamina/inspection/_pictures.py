@@ -15,6 +15,7 @@ from .._threads import few_threads
 from ._hooks import eval_mode, forward_hooks, model_device, model_float_dtype
 from ._model import resolve_model
 from ._taps import Tap, first_tensor, resolve_taps
+from ._targets import model_output
 
 
 def image_shape_of(ins: Any, image_shape: Any = None) -> tuple[int, ...] | None:
@@ -126,7 +127,7 @@ def plot_unit_maps(ins: Any, layers: Any = None, resolution: int = 60, model: An
                         device=model_device(target.net))
     with eval_mode(target.net), torch.no_grad(), few_threads():
         units, out = _layer_units(target, recs, x)
-    out_t = first_tensor(out).reshape(len(grid), -1).double().cpu().numpy()
+    out_t = model_output(out).reshape(len(grid), -1).double().cpu().numpy()
     cols = [min(rec.width, 16) for rec in recs]
     heights = [1.6] + [1.0 * -(-rec.width // c) for rec, c in zip(recs, cols)]
     fig = Figure(figsize=(9, 1.2 + sum(heights) * 0.9), layout="constrained")

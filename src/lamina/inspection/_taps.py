@@ -211,6 +211,49 @@ def resolve_taps(net: nn.Module, layers: Any) -> list[Tap]:
     return taps
 
 
+def split_calls(layers: Any) -> tuple[Any, dict[str, set[int] | None]]:
+    """Split per-call layer names (``"act#1"``, as :func:`lamina.inspect` labels the calls of a
+    module run several times per forward) into module names for :func:`resolve_taps` and the
+    calls asked for per module (None = every call).
+
+    A name is split only at a final ``#<digits>``; ``layers=None`` asks for every call of the
+    default layers."""
+    calls: dict[str, set[int] | None] = {}
+
+    def one(name: Any) -> Any:
+        module, call = name, None
+        if isinstance(name, str) and "#" in name:
+            head, _, tail = name.rpartition("#")
+            if head and tail.isdigit():
+                module, call = head, int(tail)
+        if isinstance(module, str):
+            if call is None or calls.get(module, set()) is None:
+                calls[module] = None
+            else:
+                got = calls.setdefault(module, set())
+                assert got is not None
+                got.add(call)
+        return module
+
+    if layers is None:
+        return None, calls
+    if isinstance(layers, str):
+        return one(layers), calls
+    if isinstance(layers, Mapping):
+        return {one(k): v for k, v in layers.items()}, calls
+    try:
+        items = list(layers)
+    except TypeError:
+        return layers, calls        # resolve_taps explains what it accepts
+    return list(dict.fromkeys(one(k) for k in items)), calls
+
+
+def call_label(name: str, call: int, n_calls: int) -> str:
+    """The layer label of call ``call`` of a module run ``n_calls`` times per forward, as
+    :func:`lamina.inspect` names it: ``name`` for one call, else ``name#call``."""
+    return name if n_calls == 1 else f"{name}#{call}"
+
+
 def _listing(names: list[str], limit: int = 30) -> str:
     if not names:
         return "(none)"
@@ -225,6 +268,32 @@ def first_tensor(output: Any) -> Any:
                                                                           PackedSequence):
         output = output[0]
     return output
+
+
+def final_states(module: nn.Module, output: Any) -> list[torch.Tensor]:
+    """The final states of an ``nn.RNN``/``nn.GRU``/``nn.LSTM`` output ``(out, h_n)`` or
+    ``(out, (h_n, c_n))`` that hold the units of ``out``'s last axis: ``h_n`` and ``c_n``
+    ``(layers * directions, B, H)`` with ``directions * H`` equal to ``out``'s width (an LSTM
+    with ``proj_size`` has a ``c_n`` of another width: not included). Their last layer's rows
+    are the units' values at the last step, which a model may read instead of ``out``
+    (``out, (h, c) = rnn(x); head(h[-1])``). Empty for other modules or unbatched inputs."""
+    if not isinstance(module, nn.RNNBase) or not isinstance(output, tuple) or len(output) != 2:
+        return []
+    seq, states = output
+    seq = seq.data if isinstance(seq, PackedSequence) else seq
+    if not isinstance(seq, torch.Tensor):
+        return []
+    directions = 2 if module.bidirectional else 1
+    found = list(states) if isinstance(states, (tuple, list)) else [states]
+    return [h for h in found if isinstance(h, torch.Tensor) and h.dim() == 3
+            and h.shape[0] >= directions and h.shape[-1] * directions == seq.shape[-1]]
+
+
+def state_units(state: torch.Tensor, directions: int) -> torch.Tensor:
+    """``(B, directions * H)``: the last layer's rows of a final state ``(L * D, B, H)``, in
+    the unit order of the recurrent layer's output (forward direction first)."""
+    last = state[state.shape[0] - directions:]                     # (D, B, H)
+    return last.permute(1, 0, 2).reshape(last.shape[1], -1)
 
 
 def _packed_units(seq: PackedSequence, tap: Tap,

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,6 +175,26 @@ def _argmax_hits(zt: torch.Tensor, top: torch.Tensor, t: torch.Tensor) -> torch.
     return torch.where(zt == top, ids, float(zt.shape[0])).amin(0) == t
 
 
+def model_output(out: Any) -> torch.Tensor:
+    """The output tensor the loss reads (ablation, gradient flow, figures): the model's output
+    itself; of a tuple or list its first item (``(logits, hidden)``); of a dict (or any
+    mapping, e.g. ``{"logits": ..., "h": ...}``) its first value; nested the same way."""
+    seen = out
+    while not isinstance(seen, torch.Tensor):
+        if isinstance(seen, (tuple, list)) and len(seen):
+            seen = seen[0]
+        elif isinstance(seen, Mapping) and len(seen):
+            seen = next(iter(seen.values()))
+        else:
+            raise DataError(
+                f"the model returned {type(out).__name__}"
+                + (f" whose first item is {type(seen).__name__}" if seen is not out else "")
+                + ", not a tensor of outputs; ablation and gradient flow read the loss from "
+                "the model's output tensor (or the first tensor of a tuple, list or dict). "
+                "Wrap the model so that forward() returns the logits/predictions first.")
+    return seen
+
+
 def output_width(out: Any) -> int:
-    t = out[0] if isinstance(out, (tuple, list)) else out
+    t = model_output(out)
     return int(t.reshape(t.shape[0], -1).shape[1])

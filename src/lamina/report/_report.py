@@ -79,15 +79,25 @@ write_report = report
 
 
 def _complete(ins: Any, X: Any, y: Any, ablate: bool) -> list[str]:
-    """Run the cheap analyses that are missing and possible; say why others were skipped."""
-    notes = []
+    """Run the cheap analyses that are missing and possible; say why others were skipped.
+
+    These analyses are optional extras of the report: one that fails (a model output they
+    cannot read, an unexpected error) is skipped with a note naming it and the error, and the
+    report is still written."""
+    notes: list[str] = []
     X = X if X is not None else ins._X
     y = y if y is not None else ins._y
-    if "probe" not in ins.results:
+
+    def attempt(what: str, run: Any) -> None:
         try:
-            ins.probe(None if y is None else y)
+            run()
         except LaminaError as err:
-            notes.append(f"Linear probes skipped: {err}")
+            notes.append(f"{what} skipped: {err}")
+        except Exception as err:  # noqa: BLE001 - an optional analysis must not sink the report
+            notes.append(f"{what} skipped: it failed with {type(err).__name__}: {err}")
+
+    if "probe" not in ins.results:
+        attempt("Linear probes", lambda: ins.probe(None if y is None else y))
     # a deep estimator may supply its own loss targets (an autoencoder's inputs, a
     # forecaster's next values), so only other models need y here
     own_targets = ins._target is not None and ins._target.reads_raw
@@ -95,16 +105,10 @@ def _complete(ins: Any, X: Any, y: Any, ablate: bool) -> list[str]:
         if ins._target is None or X is None or (y is None and not own_targets):
             notes.append("Gradient flow skipped: it needs the model and the data (X, y).")
         else:
-            try:
-                ins.gradient_flow(X, y)
-            except LaminaError as err:
-                notes.append(f"Gradient flow skipped: {err}")
+            attempt("Gradient flow", lambda: ins.gradient_flow(X, y))
     if ablate and "ablation" not in ins.results and ins._target is not None and X is not None \
             and y is not None:
-        try:
-            ins.ablate(X, y)
-        except LaminaError as err:
-            notes.append(f"Ablation skipped: {err}")
+        attempt("Ablation", lambda: ins.ablate(X, y))
     return notes
 
 
