@@ -193,3 +193,13 @@ def test_csv_separator_and_decimal_comma_are_detected(tmp_path: Path, sep: str,
     assert a.feature_names == b.feature_names == ["rooms", "area", "price"]
     np.testing.assert_array_equal(a.X, b.X)
     np.testing.assert_array_equal(a.y, b.y)
+
+
+def test_a_saved_row_index_is_left_out_with_a_warning(tmp_path: Path) -> None:
+    from lamina.datasets import DataQualityWarning
+
+    _frame().to_csv(tmp_path / "with_index.csv")                  # pandas' default index=True
+    with pytest.warns(DataQualityWarning, match=r"first column has no name in the header"):
+        ds = read_table(tmp_path / "with_index.csv")
+    assert ds.feature_names == ["rooms", "area", "price"]
+    assert table_columns(tmp_path / "with_index.csv") == ["rooms", "area", "label", "price"]

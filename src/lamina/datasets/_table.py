@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,17 @@ def _read_frame(p: Path, header_only: bool = False) -> Any:
     except Exception as exc:  # pandas/pyarrow raise many types; the user needs the file + reason
         raise DataError(f"could not read {str(p)!r}: {type(exc).__name__}: {exc}") from None
     frame.columns = [str(c) for c in frame.columns]
+    if len(frame.columns) > 1 and frame.columns[0] == "Unnamed: 0":
+        # a header-less first column: the row index pandas' to_csv() writes by default; as a
+        # feature it would leak the row order (and with it, often, the label)
+        if not header_only:
+            from ._quality import DataQualityWarning
+
+            warnings.warn(f"{str(p)!r}: its first column has no name in the header ('Unnamed: "
+                          "0'), as the row index pandas' to_csv() writes; it is left out. Write "
+                          "the file with index=False, or name the column to keep it.",
+                          DataQualityWarning, stacklevel=3)
+        frame = frame.drop(columns=["Unnamed: 0"])
     if not len(frame) and not header_only:
         raise DataError(f"{str(p)!r} has a header but no rows (columns: "
                         + ", ".join(list(frame.columns)[:10]) + "). Pass a table with data.")
