@@ -103,3 +103,13 @@ def test_an_option_given_twice_and_empty_layers_quote_the_whole_spec() -> None:
         parse_spec("256:dropout=0.1:dropout=0.2")
     with pytest.raises(SpecError, match=r"Invalid spec='256--128': an empty layer"):
         parse_spec("256--128")
+
+
+def test_activation_names_in_any_case_act_option_and_negative_values() -> None:
+    from lamina import SpecError
+    from lamina.spec import parse_spec
+
+    assert str(parse_spec("16:RELU-8:act=tanh")) == "16:relu-8:tanh"     # as conv/attn take act=
+    with pytest.raises(SpecError, match=r"Invalid spec='16:dropout=-0.1': dropout=-0.1: dropout "
+                       r"must be a number in \[0, 1\)"):
+        parse_spec("16:dropout=-0.1")                 # was split at its '-': "dropout=''"

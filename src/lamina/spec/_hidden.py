@@ -91,6 +91,8 @@ def _split_layers(text: str) -> list[str]:
             before = text[i - 2] if i >= 2 else ""
             if prev in "eE" and (before.isdigit() or before == "."):
                 continue  # exponent of a float: dropout=1e-3
+            if prev == "=":
+                continue  # a negative value (dropout=-0.1): its option's check refuses it
             tokens.append(text[start:i])
             start = i + 1
     tokens.append(text[start:])
@@ -131,8 +133,12 @@ def _parse_token(token: str, defaults: dict[str, Any]) -> Any:
         if "=" in opt:
             key, _, value = opt.partition("=")
             key = key.strip()
-        elif opt in ACTIVATIONS or opt in ACTIVATION_ALIASES:
-            key, value = "activation", opt
+            if key == "act":                  # act=NAME, as conv/attn/rnn layers take it
+                key = "activation"
+            if key == "activation":
+                value = value.strip().lower()
+        elif opt.lower() in ACTIVATIONS or opt.lower() in ACTIVATION_ALIASES:
+            key, value = "activation", opt.lower()       # ReLU, TANH: names are not cased
         else:
             key = ""
         if key and key in options:        # '256:tanh:relu' would silently keep one of them
