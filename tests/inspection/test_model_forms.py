@@ -253,3 +253,13 @@ def test_cka_of_a_per_call_layer():
     assert lamina.cka((m, "a"), (m, "a#1"), X, batch_size=100) < 0.999
     with pytest.raises(ParameterError, match="a#2"):
         lamina.cka((m, "a#2"), (m, "a"), X)
+
+
+def test_a_model_on_the_meta_device_is_refused_up_front() -> None:
+    import lamina
+
+    with torch.device("meta"):
+        model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    with pytest.raises(lamina.ParameterError, match=r"Invalid model='Sequential': a model with "
+                       r"real weights; this one's tensors are on the 'meta' device"):
+        lamina.inspect(model, torch.randn(10, 4))

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch.nn.utils.rnn import PackedSequence
 
-from .._errors import DataError
+from .._errors import DataError, ParameterError
 from .._heap import HeapTrimmer
 from .._validation import check_int, resolve_device
 from ._data import Batch, DataSource
@@ -105,6 +105,11 @@ def inspect(model: Any, X: Any, y: Any = None, layers: Any = None, batch_size: i
         "bins", bins, 8, 65_536), sketch_rows=None if sketch_rows is None else check_int(
         "sketch_rows", sketch_rows, 1), sample_size=check_int("sample_size", sample_size, 10))
     seed = check_int("random_state", random_state, 0)
+    if any(t.is_meta for t in list(target.net.parameters()) + list(target.net.buffers())):
+        raise ParameterError("model", type(target.net).__name__, "a model with real weights; "
+                             "this one's tensors are on the 'meta' device (shapes only)",
+                             "Materialise it first: model.to_empty(device='cpu'), then "
+                             "load_state_dict(...).")
     taps = resolve_taps(target.net, layers)
     dev = resolve_device(device) if device is not None else model_device(target.net)
     source = DataSource(X, y, batch_size, target, dev, model_float_dtype(target.net))
