@@ -208,3 +208,11 @@ def test_score_is_r2_of_every_window_of_a_series():
         fc.score(test[:10])
     with pytest.raises(lamina.DataError, match=r"pass horizon=3 true values per history"):
         fc.score(windows, truth[:, :2])
+
+
+def test_score_takes_a_1d_y_for_horizon_one():
+    s = seasonal_series(160)
+    fc = Forecaster(n_lags=12, horizon=1, epochs=10, random_state=0).fit(s[:120])
+    H = np.stack([s[i:i + 12] for i in range(100, 140)])
+    Y = s[112:152]
+    assert fc.score(H, Y) == pytest.approx(fc.score(H, Y[:, None]))

@@ -146,3 +146,33 @@ def test_resuming_a_loader_with_its_own_generator_warns(tmp_path: Path, digits) 
     with pytest.warns(UserWarning, match="a DataLoader with its own generator="):
         Trainer(net, stop=[MaxEpochs(2)], verbose=False,
                 checkpoint_dir=str(tmp_path)).fit(loader, resume=True)
+
+
+def test_resuming_a_fit_early_stopping_ended_returns_it_as_it_ended(tmp_path: Path,
+                                                                    digits) -> None:
+    X, y = digits
+    data, val = (X[:300], y[:300]), (X[300:], y[300:])
+
+    def fit(net: torch.nn.Module, resume: bool = False) -> lamina.History:
+        return Trainer(net, stop=[MaxEpochs(60), EarlyStopping(patience=1, min_delta=0.05)],
+                       seed=1, lr=3e-2, batch_size=32, verbose=False,
+                       checkpoint_dir=str(tmp_path)).fit(data, val, resume=resume)
+
+    ended = lamina.build("64:relu", in_features=64, out=10, seed=0)
+    first = fit(ended)
+    assert first.stop_reason.startswith("early stopping") and len(first) < 60
+    again = lamina.build("64:relu", in_features=64, out=10, seed=5)
+    second = fit(again, resume=True)                      # trains nothing more
+    assert len(second) == len(first) and second.stop_reason == first.stop_reason
+    for a, b in zip(again.state_dict().values(), ended.state_dict().values()):
+        assert torch.equal(a, b)                           # the best weights, restored
+
+
+def test_a_checkpoint_dir_that_cannot_be_a_folder_is_refused_before_training(
+        tmp_path: Path, digits) -> None:
+    X, y = digits
+    (tmp_path / "file.csv").write_text("x")
+    net = lamina.build("16", in_features=64, out=10, seed=0)
+    with pytest.raises(ParameterError, match=r"Invalid checkpoint_dir=.*file.csv': a folder"):
+        Trainer(net, stop=[MaxEpochs(1)], verbose=False,
+                checkpoint_dir=str(tmp_path / "file.csv")).fit((X, y))

@@ -257,6 +257,8 @@ class Forecaster(DeepEstimator):
             histories = X
             truth = np.asarray(y, dtype=np.float64)
         pred = np.atleast_2d(self.predict(histories))                     # (m, horizon)
+        if truth.ndim == 1 and horizon == 1 and len(truth) == len(pred):
+            truth = truth[:, None]          # one value per history (sklearn's 1-D y)
         truth = np.atleast_2d(truth)
         if truth.shape != pred.shape:
             raise DataError(f"y has shape {np.shape(y)}, but the {pred.shape[0]} histories have "

@@ -176,6 +176,8 @@ class Trainer:
                                  "sample weights; weighted training runs on autograd",
                                  "Use engine='auto' or engine='autograd' with sample_weight.")
         saved = self._resume_from(history) if resume else None
+        if self.checkpoint_dir is not None and saved is None:
+            _check_checkpoint_dir(self.checkpoint_dir)   # before an epoch is spent
         if saved is not None and _own_generator(train):
             import warnings
 
@@ -235,7 +237,8 @@ class Trainer:
                 cb.on_train_begin(state)
             try:
                 # a resumed fit whose bounds are already reached does not train another epoch
-                reason = self._bound_reached(state) if saved is not None else ""
+                reason = "" if saved is None else self._resumed_reason(saved[1], state)
+                stopped_by = ""
                 while not reason:
                     for cb in callbacks:
                         cb.on_epoch_begin(state)
@@ -271,20 +274,22 @@ class Trainer:
                     for rule in rules:
                         stop, why = rule.check(state)
                         if stop and (not reason or isinstance(rule, Divergence)):
-                            reason = why
+                            reason, stopped_by = why, type(rule).__name__
                     if state.lr_changed:
                         state.lr_changed = False
                         adaptive_lr0 = state.lr
                         schedule = Schedule("adaptive", lr0=state.lr)   # this fit only
                     if not reason and runner.exhausted:
                         reason = f"L-BFGS used its max_fun={self.max_fun} function evaluations"
+                        stopped_by = "max_fun"
                     if self.checkpoint_dir is not None:   # after the rules: their state too
                         from ._resume import capture
 
                         hist.stop_reason = reason
-                        save_checkpoint(self.checkpoint_dir, self.model, hist, capture(
-                            state, rules, runner, generator, adaptive_lr0, seed,
-                            self.engine_used_, self.opt_spec.name))
+                        tensors, info = capture(state, rules, runner, generator, adaptive_lr0,
+                                                seed, self.engine_used_, self.opt_spec.name)
+                        info.update(stop_reason=reason, stopped_by=stopped_by)
+                        save_checkpoint(self.checkpoint_dir, self.model, hist, (tensors, info))
                 hist.stop_reason = reason
             finally:
                 for rule in rules:
@@ -306,6 +311,15 @@ class Trainer:
             raise ParameterError("history", "<History>", "None when resuming (the checkpoint "
                                  "holds the History)", "Leave history out with resume=True.")
         return load_trainer_state(self.checkpoint_dir)
+
+    def _resumed_reason(self, info: dict[str, Any], state: TrainState) -> str:
+        """Why a resumed fit need not train: the checkpointed fit had ended on a rule other
+        than a bound (early stopping, divergence, a target, L-BFGS's budget; the rules' end
+        then restores the weights it kept), or a bound of this fit is already reached (a bound
+        may be raised to train longer)."""
+        if info.get("stop_reason") and info.get("stopped_by") not in _BOUND_NAMES:
+            return str(info["stop_reason"])
+        return self._bound_reached(state)
 
     def _bound_reached(self, state: TrainState) -> str:
         for rule in self.stop:
@@ -379,6 +393,25 @@ class Trainer:
         return AutogradRunner(self.model, self.loss_fn, self.opt_spec, self.batch_size,
                               self.shuffle, generator, self.max_fun, self.stop,
                               self.sample_loss_fn, self.loss_name)
+
+
+_BOUND_NAMES = ("MaxEpochs", "MaxSteps", "TimeBudget")
+
+
+def _check_checkpoint_dir(path: Any) -> None:
+    """``checkpoint_dir`` must be a folder lamina can create and write into."""
+    import os
+    from pathlib import Path
+
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        ok = folder.is_dir() and os.access(folder, os.W_OK)
+    except OSError:
+        ok = False
+    if not ok:
+        raise ParameterError("checkpoint_dir", str(path), "a folder lamina can create and write "
+                             "checkpoints into", "Pass a writable folder, e.g. 'runs/ckpt'.")
 
 
 def _own_generator(data: Any) -> bool:
