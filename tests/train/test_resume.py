@@ -173,6 +173,6 @@ def test_a_checkpoint_dir_that_cannot_be_a_folder_is_refused_before_training(
     X, y = digits
     (tmp_path / "file.csv").write_text("x")
     net = lamina.build("16", in_features=64, out=10, seed=0)
-    with pytest.raises(ParameterError, match=r"Invalid checkpoint_dir=.*file.csv': a folder"):
+    with pytest.raises(ParameterError, match=r"Invalid checkpoint_dir=.*: a folder lamina can create"):
         Trainer(net, stop=[MaxEpochs(1)], verbose=False,
                 checkpoint_dir=str(tmp_path / "file.csv")).fit((X, y))
