@@ -106,9 +106,19 @@ def check_y(y: Any, loss: str, n: int, n_out: int, dtype: torch.dtype,
     return y
 
 
+def all_finite(t: Tensor) -> bool:
+    """No NaN or inf in ``t``: one min/max reduction (NaN and inf reach the minimum or the
+    maximum), on CPU an order of magnitude faster than ``isfinite(t).all()``."""
+    if t.numel() == 0:
+        return True
+    if not t.is_floating_point():           # integers are finite; complex has no aminmax
+        return bool(torch.isfinite(t).all())
+    return bool(torch.isfinite(torch.stack(torch.aminmax(t))).all())
+
+
 def check_values(x: Tensor, y: Tensor, loss: str, n_out: int) -> None:
     """Element-wise checks: finite X and Y, labels in range, BCE targets in [0, 1]."""
-    if not bool(torch.isfinite(x).all()):
+    if not all_finite(x):
         raise DataError("Invalid X: it contains NaN or infinite values. Impute or drop them "
                         "before training (e.g. sklearn.impute.SimpleImputer).")
     if loss == "cross_entropy":
@@ -118,7 +128,7 @@ def check_values(x: Tensor, y: Tensor, loss: str, n_out: int) -> None:
                             f"{n_out} outputs, so they must lie in [0, {n_out - 1}]. Encode "
                             "labels as 0..C-1 (sklearn.preprocessing.LabelEncoder).")
         return
-    if not bool(torch.isfinite(y).all()):
+    if not all_finite(y):
         raise DataError("Invalid Y: it contains NaN or infinite values. Drop those rows.")
     if loss == "binary_cross_entropy" and (bool((y < 0).any()) or bool((y > 1).any())):
         raise DataError("Invalid Y: loss='binary_cross_entropy' needs targets in [0, 1]. "

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 
 from .._errors import DataError
-from ..engine._checks import check_values
+from ..engine._checks import all_finite, check_values
 from ..nn import HiddenNet
 from ..nn._input import check_net_input
 
@@ -51,7 +51,7 @@ def _outputs(model: torch.nn.Module) -> int | None:
 
 
 def _check_finite(X: torch.Tensor) -> None:
-    if bool(torch.isfinite(torch.stack(torch.aminmax(X))).all()):
+    if all_finite(X):
         return
     bad = ~torch.isfinite(X)
     if bool(bad.any()):
