@@ -176,3 +176,18 @@ def test_a_checkpoint_dir_that_cannot_be_a_folder_is_refused_before_training(
     with pytest.raises(ParameterError, match=r"Invalid checkpoint_dir=.*: a folder lamina can create"):
         Trainer(net, stop=[MaxEpochs(1)], verbose=False,
                 checkpoint_dir=str(tmp_path / "file.csv")).fit((X, y))
+
+
+def test_resuming_a_fit_its_time_budget_ended_trains_no_more(tmp_path: Path, digits) -> None:
+    from lamina import TimeBudget
+
+    X, y = digits
+    net = lamina.build("16", in_features=64, out=10, seed=0)
+    rules = [MaxEpochs(5), TimeBudget(1e-9)]
+    first = Trainer(net, stop=rules, seed=0, verbose=False,
+                    checkpoint_dir=str(tmp_path)).fit((X, y))
+    before = [p.detach().clone() for p in net.parameters()]
+    again = Trainer(net, stop=[MaxEpochs(5), TimeBudget(1e-9)], seed=0, verbose=False,
+                    checkpoint_dir=str(tmp_path)).fit((X, y), resume=True)
+    assert len(again) == len(first) == 1 and again.stop_reason.startswith("time budget")
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))

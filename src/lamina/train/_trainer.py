@@ -317,13 +317,11 @@ class Trainer:
         than a bound (early stopping, divergence, a target, L-BFGS's budget; the rules' end
         then restores the weights it kept), or a bound of this fit is already reached (a bound
         may be raised to train longer)."""
-        if info.get("stop_reason") and info.get("stopped_by") not in _BOUND_NAMES:
+        bounds = {cls.__name__ for cls in _BOUNDS}
+        if info.get("stop_reason") and info.get("stopped_by") not in bounds:
             return str(info["stop_reason"])
-        return self._bound_reached(state)
-
-    def _bound_reached(self, state: TrainState) -> str:
         for rule in self.stop:
-            if isinstance(rule, (MaxEpochs, MaxSteps)):
+            if isinstance(rule, _BOUNDS):
                 stop, why = rule.check(state)
                 if stop:
                     return why
@@ -393,9 +391,6 @@ class Trainer:
         return AutogradRunner(self.model, self.loss_fn, self.opt_spec, self.batch_size,
                               self.shuffle, generator, self.max_fun, self.stop,
                               self.sample_loss_fn, self.loss_name)
-
-
-_BOUND_NAMES = ("MaxEpochs", "MaxSteps", "TimeBudget")
 
 
 def _check_checkpoint_dir(path: Any) -> None:
