@@ -233,3 +233,18 @@ def _tiny(dtype: Any) -> float:
     import torch
 
     return float(torch.finfo(dtype).tiny)
+
+
+def check_writable_folder(param: str, path: Any, fix: str) -> None:
+    """``path`` must be a folder lamina can create (its nearest existing ancestor a writable
+    folder) or write into; refused by name before any work that would write there."""
+    import os
+    from pathlib import Path
+
+    folder = Path(path)
+    probe = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
+    if not probe.is_dir() or not os.access(probe, os.W_OK):
+        raise ParameterError(param, str(path), "a folder lamina can create or write into "
+                             f"({str(probe)!r} is "
+                             + ("not a folder" if not probe.is_dir() else "not writable") + ")",
+                             fix)

@@ -104,6 +104,7 @@ def recipe_command(
 def _check_options(seed: int, threads: int, out: str) -> None:
     """Refuse bad options before a recipe runs (an unwritable --out would fail at its end)."""
     from .._errors import ParameterError
+    from .._validation import check_writable_folder
 
     if not 0 <= seed < 2**32:
         raise ParameterError("--seed", seed, "an integer in [0, 2**32 - 1]", "Pass e.g. --seed 0.")
@@ -111,13 +112,8 @@ def _check_options(seed: int, threads: int, out: str) -> None:
         raise ParameterError("--threads", threads, "0 (torch's default) or a positive count",
                              "Pass e.g. --threads 1.")
     if out:
-        folder = Path(out)
-        probe = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
-        if not probe.is_dir() or not os.access(probe, os.W_OK):
-            raise ParameterError("--out", out, "a folder lamina can create or write into "
-                                 f"({str(probe)!r} is " + ("not a folder" if not probe.is_dir()
-                                                           else "not writable") + ")",
-                                 "Pass a writable folder, e.g. --out runs/recipes/NAME.")
+        check_writable_folder("--out", out, "Pass a writable folder, e.g. --out "
+                              "runs/recipes/NAME.")
 
 
 __all__ = ["recipe_command", "recipes_dir", "list_recipes", "load_recipe"]

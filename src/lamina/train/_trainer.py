@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from .._errors import ParameterError, did_you_mean
-from .._validation import check_choice, check_int
+from .._validation import check_choice, check_int, check_writable_folder
 from ..spec import LOSSES, OptimizerSpec
 from ._callbacks import Callback, Progress
 from ._checkpoint import load_checkpoint, load_trainer_state, save_checkpoint
@@ -177,7 +177,8 @@ class Trainer:
                                  "Use engine='auto' or engine='autograd' with sample_weight.")
         saved = self._resume_from(history) if resume else None
         if self.checkpoint_dir is not None and saved is None:
-            _check_checkpoint_dir(self.checkpoint_dir)   # before an epoch is spent
+            check_writable_folder("checkpoint_dir", self.checkpoint_dir,  # before any epoch
+                                  "Pass a writable folder, e.g. 'runs/ckpt'.")
         if saved is not None and _own_generator(train):
             import warnings
 
@@ -391,22 +392,6 @@ class Trainer:
         return AutogradRunner(self.model, self.loss_fn, self.opt_spec, self.batch_size,
                               self.shuffle, generator, self.max_fun, self.stop,
                               self.sample_loss_fn, self.loss_name)
-
-
-def _check_checkpoint_dir(path: Any) -> None:
-    """``checkpoint_dir`` must be a folder lamina can create and write into."""
-    import os
-    from pathlib import Path
-
-    folder = Path(path)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        ok = folder.is_dir() and os.access(folder, os.W_OK)
-    except OSError:
-        ok = False
-    if not ok:
-        raise ParameterError("checkpoint_dir", str(path), "a folder lamina can create and write "
-                             "checkpoints into", "Pass a writable folder, e.g. 'runs/ckpt'.")
 
 
 def _own_generator(data: Any) -> bool:
