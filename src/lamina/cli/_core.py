@@ -265,8 +265,6 @@ def _predict_rows(run: str, data: str, target: str | None, est: Any) -> tuple[An
     if kind == "text" and _rows.is_table(data):
         texts, _, how = _rows.text_table(est, data, target, labelled=False)
         return texts, how
-    if kind != "rows" and _rows.is_file(data):
-        _rows.check_task(est, run, data, None)
     info = _rows.read_record(run)
     dropped = _rows.dropped(info, data)
     n_features = getattr(est, "n_features_in_", None)
@@ -275,14 +273,27 @@ def _predict_rows(run: str, data: str, target: str | None, est: Any) -> tuple[An
         X, names = read_features(data, drop=dropped)
         order = _rows.check_features(info, run, names, data)
         return (X if order is None else X[:, order]), f"all {len(X)} rows of {data}"
-    ds = _load_data(data, target, dropped)
+    ds = _run_data(run, data, target, est, info)
+    if ds.X_test is not None:
+        return ds.X_test, f"{data}'s test split, {len(ds.X_test)} rows"
+    return ds.X, f"all {len(ds.X)} rows of {data}"
+
+
+def _run_data(run: str, data: str, target: str | None, est: Any, info: Any) -> Any:
+    """DATA for RUN: of the kind the run reads, its `lamina train --drop` columns left out,
+    and the training columns put back in training order by name (``info``: the run's
+    record)."""
+    if _rows.reads(est) != "rows" and _rows.is_file(data):
+        _rows.check_task(est, run, data, None)
+    ds = _load_data(data, target, _rows.dropped(info, data))
     _rows.check_task(est, run, data, ds.task)
     order = _rows.check_features(info, run, ds.feature_names, data)
-    if ds.X_test is not None:
-        X, how = ds.X_test, f"{data}'s test split, {len(ds.X_test)} rows"
-    else:
-        X, how = ds.X, f"all {len(ds.X)} rows of {data}"
-    return (X if order is None else X[:, order]), how
+    if order is None or info is None:
+        return ds
+    import dataclasses
+
+    return dataclasses.replace(ds, X=ds.X[:, order], feature_names=list(info["features"]),
+                               X_test=None if ds.X_test is None else ds.X_test[:, order])
 
 
 # --help text: typer keeps a docstring's line breaks, so the paragraphs are written unbroken
@@ -368,16 +379,7 @@ def evaluate(
     if _rows.reads(est) == "text" and _rows.is_table(data):
         X, y, how = _rows.text_table(est, data, target, labelled=True)
     else:
-        if _rows.reads(est) != "rows" and _rows.is_file(data):
-            _rows.check_task(est, run, data, None)
-        ds = _load_data(data, target, _rows.dropped(info, data))
-        _rows.check_task(est, run, data, ds.task)
-        order = _rows.check_features(info, run, ds.feature_names, data)
-        if order is not None and info is not None:   # the training columns, reordered: put back
-            import dataclasses
-
-            ds = dataclasses.replace(ds, X=ds.X[:, order], feature_names=list(info["features"]),
-                                     X_test=None if ds.X_test is None else ds.X_test[:, order])
+        ds = _run_data(run, data, target, est, info)
         X, y, how = _rows.eval_rows(info, data, ds)
         y = _rows.as_labels(ds, y, getattr(est, "classes_", None))
     if y is None:
