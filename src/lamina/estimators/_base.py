@@ -171,11 +171,12 @@ class BaseMLP(BaseEstimator):
                                 f"{X_val.shape[0]}. Increase validation_fraction or add data.")
             if sw is not None and sw_val is not None:
                 _check_split_weights(sw, sw_val, p["validation_fraction"])
+        first_layer = None      # with scale: the layer the standardisation is folded into
         if not reuse:
             net = build(p["spec"], in_features=X.shape[1], out=Y.shape[1], init="sklearn",
                         seed=seed, dtype=p["dtype"], device=p["device"])
-            if p["scale"] is not None:
-                first_affine(net, str(self.hidden_layer_sizes))   # refuses before training
+            if p["scale"] is not None:   # refused before the untrained network is kept
+                first_layer = first_affine(net, str(self.hidden_layer_sizes))
             self.module_ = net
             self.history_ = History()
             self.t_ = 0
@@ -198,11 +199,9 @@ class BaseMLP(BaseEstimator):
         val = None
         if X_val is not None and y_val is not None:
             val = (X_val, y_val if self._loss != "cross_entropy" else y_val.argmax(1))
-        first_layer = None
-        if p["scale"] is not None:   # train in the standardised space, then fold it back in
+        if p["scale"] is not None and reuse:   # back to the standardised space it trains in
             first_layer = first_affine(self.module_, str(self.hidden_layer_sizes))
-            if reuse:
-                fold(first_layer, self.scale_mean_, self.scale_std_, inverse=True)
+            fold(first_layer, self.scale_mean_, self.scale_std_, inverse=True)
         try:
             history = trainer.fit((X, loss_y), val, history=self.history_ if reuse else None,
                                   keep_optimizer=incremental, sample_weight=sw,
