@@ -38,9 +38,8 @@ are thin subclasses. How a subclass uses it:
 5. Call :func:`register_deep` once at import so ``save`` / ``lamina.load`` know the class.
 
 Fitted attributes set here: ``module_``, ``history_``, ``stop_reason_``, ``n_iter_``,
-``loss_curve_``, ``validation_scores_`` and ``best_validation_score_`` (the validation score
-of the epoch whose weights early stopping kept, i.e. the lowest ``val_loss``; None without
-early stopping).
+``loss_curve_``, ``validation_scores_`` and ``best_validation_score_`` (see the class's
+Attributes: the validation score of the epoch whose weights the fitted module holds).
 """
 
 from __future__ import annotations
@@ -109,6 +108,24 @@ class DeepEstimator(BaseEstimator):
         Where and in which float type the network lives (``"cpu"``, ``"cuda"``; ``"float32"``).
     verbose : bool
         Show a progress bar.
+
+    Attributes
+    ----------
+    history_ : History
+        One record per epoch (``train_loss``, ``val_loss``, ``val_<metric>``, ``val_score``).
+    validation_scores_ : list of float or None
+        The first metric (``_metrics[0]``: accuracy for classifiers, R² for regressors) on the
+        held-out split after each epoch (NaN for an epoch that diverged); None without
+        ``early_stopping``.
+    best_validation_score_ : float or None
+        The validation score of the epoch whose weights the fitted model holds: early stopping
+        keeps the weights of the epoch with the lowest ``val_loss`` (or, when training
+        diverged, of the lowest training loss), and this is that epoch's score, so it
+        describes ``module_``. It is not the highest score over the epochs: the epoch with the
+        best score can differ from the one with the lowest loss. None without
+        ``early_stopping`` or when the kept epoch was not validated.
+    stop_reason_ : str
+        Why training stopped.
     """
 
     _default_spec: Any = (100,)
@@ -226,7 +243,7 @@ class DeepEstimator(BaseEstimator):
             self._trainer_data(train, p["batch_size"], True, data_seed),
             None if val is None else self._trainer_data(val, p["batch_size"], False, 0))
         self.module_.eval()
-        self._set_training_attributes(history, val is not None)
+        self._set_training_attributes(history, val is not None, trainer.state_.weights_epoch)
         warn_diverged(history.stop_reason)
         return self
 
@@ -250,7 +267,10 @@ class DeepEstimator(BaseEstimator):
                                               stratify=labels)
         return samples.subset(np.sort(idx_train)), samples.subset(np.sort(idx_val))
 
-    def _set_training_attributes(self, history: History, validated: bool) -> None:
+    def _set_training_attributes(self, history: History, validated: bool,
+                                 weights_epoch: int | None = None) -> None:
+        """``history_``, ``loss_curve_``, ... from ``history``; ``weights_epoch`` is the epoch
+        whose weights the fitted module holds (None: the last one)."""
         self.history_ = history
         self.stop_reason_ = history.stop_reason
         self.n_iter_ = len(history)
@@ -260,13 +280,7 @@ class DeepEstimator(BaseEstimator):
         if validated:
             self.validation_scores_ = [float("nan") if v is None else float(v)   # diverged
                                        for v in history["val_score"]]
-            # the score of the epoch whose weights early stopping kept (the lowest val_loss),
-            # so the attribute describes the fitted model
-            losses = [np.inf if v is None or not np.isfinite(v) else float(v)
-                      for v in history["val_loss"]]
-            best = int(np.argmin(losses)) if losses and np.isfinite(min(losses)) else None
-            self.best_validation_score_ = (None if best is None
-                                           else self.validation_scores_[best])
+            self.best_validation_score_ = kept_score(history, weights_epoch)
 
     # ------------------------------------------------------------------ inference
     def _check_fitted(self) -> None:
@@ -358,6 +372,18 @@ class DeepEstimator(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
         return tags
+
+
+def kept_score(history: History, weights_epoch: int | None) -> float | None:
+    """The validation score of the epoch whose weights were kept: ``weights_epoch`` (1-based,
+    the epoch a rule restored at the end: early stopping's lowest ``val_loss``, or the best
+    training loss when training diverged), else the last epoch. None when that epoch was not
+    validated (it diverged) or there is none."""
+    if not len(history):
+        return None
+    record = history[(weights_epoch or len(history)) - 1]
+    score = record.get("val_score")
+    return None if score is None else float(score)
 
 
 def register_deep(cls: type) -> type:

@@ -70,6 +70,10 @@ class Forecaster(DeepEstimator):
     n_windows_ : int
         Training windows (before the validation hold-out).
     history_, stop_reason_, n_iter_, loss_curve_
+    validation_scores_, best_validation_score_ : list of float, float
+        Validation R² per epoch (of the held-out windows), and that of the epoch whose weights
+        were kept (the lowest ``val_loss``; see :class:`DeepEstimator`); None without
+        ``early_stopping``.
 
     Raises
     ------

@@ -48,6 +48,9 @@ class ImageClassifier(DeepClassifierMixin, DeepEstimator):
         Class labels. ``module_``: the :class:`~lamina.HiddenNet`. ``image_shape_``: the
         per-sample shape the network reads. ``channel_mean_``, ``channel_std_``: the
         normalisation. Also ``history_``, ``stop_reason_``, ``n_iter_``, ``n_features_in_``.
+    validation_scores_, best_validation_score_ : list of float, float
+        Validation accuracy per epoch, and that of the epoch whose weights were kept (the
+        lowest ``val_loss``; see :class:`DeepEstimator`); None without ``early_stopping``.
 
     Examples
     --------

@@ -145,6 +145,9 @@ class Recommender(RegressorMixin, DeepEstimator):
     rating_range_ : tuple of float
     module_ : RecommenderNet
         ``hidden.0`` is the embedding layer (units: embedding features), then the dense layers.
+    validation_scores_, best_validation_score_ : list of float, float
+        Validation R² per epoch, and that of the epoch whose weights were kept (the lowest
+        ``val_loss``; see :class:`DeepEstimator`); None without ``early_stopping``.
 
     Examples
     --------

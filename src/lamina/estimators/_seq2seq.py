@@ -97,6 +97,10 @@ class Seq2Seq(DeepEstimator):
         Vocabularies; source id ``k`` is ``src_tokens_[k - 2]``, target id ``k`` is
         ``tgt_tokens_[k - 3]``.
     max_length_ : int
+    validation_scores_, best_validation_score_ : list of float, float
+        Validation token accuracy (teacher-forced) per epoch, and that of the epoch whose
+        weights were kept (the lowest ``val_loss``; see :class:`DeepEstimator`); None without
+        ``early_stopping``.
 
     Examples
     --------

@@ -43,6 +43,9 @@ class SequenceClassifier(DeepClassifierMixin, DeepEstimator):
     Attributes
     ----------
     classes_, n_features_in_, feature_mean_, feature_std_, module_, history_, stop_reason_
+    validation_scores_, best_validation_score_ : list of float, float
+        Validation accuracy per epoch, and that of the epoch whose weights were kept (the
+        lowest ``val_loss``; see :class:`DeepEstimator`); None without ``early_stopping``.
 
     Examples
     --------

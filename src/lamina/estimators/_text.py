@@ -55,6 +55,9 @@ class TextClassifier(DeepClassifierMixin, DeepEstimator):
     tokenizer_ : Tokenizer
         Fitted on the training texts (``tokenizer_.vocabulary_``, ``tokenizer_.vocab_size_``).
     classes_, module_, history_, stop_reason_, n_iter_
+    validation_scores_, best_validation_score_ : list of float, float
+        Validation accuracy per epoch, and that of the epoch whose weights were kept (the
+        lowest ``val_loss``; see :class:`DeepEstimator`); None without ``early_stopping``.
 
     Examples
     --------

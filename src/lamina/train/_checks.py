@@ -1,7 +1,7 @@
 """Checks of in-memory training and validation data, run once per ``Trainer.fit``.
 
 Both training paths (the explicit engine, autograd with any optimizer or sample weights) and
-the validation data get the same lamina :class:`DataError` before any batch runs: the message
+the validation data, as ``(X, y)`` or padded sequences ``(X, lengths, y)``, get the same lamina :class:`DataError` before any batch runs: the message
 names the argument (``train`` or ``val``), the bad value, what is allowed and a fix. Without
 them autograd would raise torch's raw errors (``Target 13 is out of bounds``, ``mat1 and mat2
 shapes cannot be multiplied``) or train on NaN and blame the learning rate.
@@ -22,23 +22,34 @@ from .._errors import DataError
 from ..engine._checks import all_finite, check_values
 from ..nn import HiddenNet
 from ..nn._input import check_net_input
+from ..nn._sequence import check_finite_steps
 
 
-def check_pair(model: torch.nn.Module, pair: tuple[torch.Tensor, torch.Tensor], loss: str,
+def check_data(model: torch.nn.Module, data: tuple[torch.Tensor, ...], loss: str,
                name: str) -> None:
-    """Refuse ``(X, y)`` that ``model`` cannot train or be scored on with ``loss``.
+    """Refuse ``(X, y)`` or ``(X, lengths, y)`` that ``model`` cannot train or be scored on
+    with ``loss``.
 
-    For a :class:`~lamina.HiddenNet` X must have the shape it was built for and y must fit its
-    outputs (class ids in ``[0, out)``, ``out`` targets per row); for any other module only
-    values are checked (finite X, finite targets, binary targets in [0, 1]). ``pair`` comes from
-    :func:`~lamina.train._data.as_tensor_pair` (same rows, y shaped for ``loss``).
+    For a :class:`~lamina.HiddenNet` X must have the shape it was built for, lengths need a
+    layer that reads them, and y must fit its outputs (class ids in ``[0, out)``, ``out``
+    targets per row); for any other module only values are checked (finite X, finite targets,
+    binary targets in [0, 1]). With lengths, only the steps before each sequence's length must
+    be finite (padding may hold anything). ``data`` comes from
+    :func:`~lamina.train._data.as_tensor_data` (same rows, lengths in range, y shaped for
+    ``loss``).
     """
-    X, y = pair
+    X, *lengths, y = data
+    lens = lengths[0] if lengths else None
     try:
         if isinstance(model, HiddenNet):
+            if lens is not None and not model.uses_lengths:
+                raise DataError("lengths were given with X, but this network has no layer that "
+                                "reads them (rnn, lstm, gru, attn or seqpool), so the padding "
+                                "would be read as data. Pass (X, y) without lengths, or build "
+                                "the network with a sequence layer.")
             check_net_input(model, X[:0], None)   # the shape its forward checks; values below
         if X.is_floating_point():
-            _check_finite(X)
+            _check_finite(X, lens)
         _check_targets(y, loss, _outputs(model))
     except DataError as err:
         raise DataError(f"{name}: {err}") from None
@@ -50,8 +61,11 @@ def _outputs(model: torch.nn.Module) -> int | None:
     return int(out) if isinstance(out, int) else None
 
 
-def _check_finite(X: torch.Tensor) -> None:
+def _check_finite(X: torch.Tensor, lengths: torch.Tensor | None = None) -> None:
     if all_finite(X):
+        return
+    if lengths is not None:
+        check_finite_steps(X, lengths)      # padded steps may hold anything
         return
     bad = ~torch.isfinite(X)
     if bool(bad.any()):
@@ -78,4 +92,4 @@ def _check_targets(y: torch.Tensor, loss: str, n_out: int | None) -> None:
     check_values(empty, y, loss, n_out if n_out is not None else 0)
 
 
-__all__ = ["check_pair"]
+__all__ = ["check_data"]

@@ -28,15 +28,28 @@ def readable_tensor(a: Any) -> torch.Tensor:
     return torch.as_tensor(arr)
 
 
-def as_tensor_pair(data: Any, loss: str, device: torch.device, dtype: torch.dtype,
-                   name: str) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """``(X, y)`` arrays/tensors -> device tensors shaped for ``loss``; None for loaders."""
-    if not (isinstance(data, (tuple, list)) and len(data) == 2):
+def as_tensor_data(data: Any, loss: str, device: torch.device, dtype: torch.dtype,
+                   name: str) -> tuple[torch.Tensor, ...] | None:
+    """In-memory data -> tensors; None for loaders and other iterables of batches.
+
+    ``(X, y)`` gives ``(X, y)`` on the model's device, y shaped for ``loss``. ``(X, lengths, y)``
+    (padded sequences ``X`` of shape ``(N, T, ...)`` and each one's true length) gives
+    ``(X, lengths, y)`` with ``lengths`` a CPU int64 tensor (what packing reads), checked by
+    :func:`sequence_lengths`. Float X takes the model's dtype; integer ids keep theirs."""
+    if not (isinstance(data, (tuple, list)) and len(data) in (2, 3)):
         return None
-    X, y = data
-    if isinstance(data, tuple) and isinstance(X, list):
-        X, y = _numeric(X), _numeric(y)    # a (rows, labels) tuple of plain lists
+    X, *lengths, y = data
+    with_lengths = bool(lengths) and _looks_like_lengths(lengths[0])
+    if isinstance(X, list) and (isinstance(data, tuple) or with_lengths):
+        # plain lists: (rows, labels) or (padded rows, lengths, labels)
+        X, y, lengths = _numeric(X), _numeric(y), [_numeric(v) for v in lengths]
     if not isinstance(X, (np.ndarray, torch.Tensor)) and not hasattr(X, "__array__"):
+        if isinstance(X, list) and with_lengths:
+            raise DataError(f"{name}: (X, lengths, y) needs X as one array of padded "
+                            f"sequences, shape (N, T, ...); got a list of {len(X)} sequences "
+                            "that do not form one numeric array (different lengths?). Pad "
+                            "them first, e.g. torch.nn.utils.rnn.pad_sequence([torch."
+                            "as_tensor(s) for s in X], batch_first=True).")
         return None
     Xt, yt = readable_tensor(X), readable_tensor(y)
     if Xt.shape[0] != yt.shape[0]:
@@ -44,11 +57,75 @@ def as_tensor_pair(data: Any, loss: str, device: torch.device, dtype: torch.dtyp
                         "have one label per row. Check that X and y come from the same split.")
     if Xt.shape[0] == 0:
         raise DataError(f"{name}: no rows to train on (X is empty). Pass at least one sample.")
+    lens = [sequence_lengths(v, Xt.shape, name) for v in lengths]
     if Xt.is_floating_point() or Xt.dtype == torch.bool:
         Xt = Xt.to(device=device, dtype=dtype)
     else:
         Xt = Xt.to(device=device)  # integer ids (embeddings) keep their dtype
-    return Xt, shape_targets(yt, loss, device, dtype, name)
+    return Xt, *lens, shape_targets(yt, loss, device, dtype, name)
+
+
+def sequence_lengths(lengths: Any, x_shape: torch.Size, name: str) -> torch.Tensor:
+    """The ``lengths`` of in-memory ``(X, lengths, y)`` as a CPU int64 tensor.
+
+    ``X`` must hold padded sequences, ``(N, T, ...)``; ``lengths`` must be a 1-D array of ``N``
+    whole numbers with ``1 <= length <= T`` (a longer one would be truncated silently, an empty
+    one has nothing to read). Anything else is a :class:`DataError` that names ``name`` and the
+    bad value.
+
+    Examples
+    --------
+    >>> sequence_lengths([3, 1], torch.Size([2, 4, 5]), "train").tolist()
+    [3, 1]
+    """
+    if len(x_shape) < 2:
+        raise DataError(f"{name}: (X, lengths, y) needs X of padded sequences, shape (N, T, ...) "
+                        f"with the steps on axis 1; got X of shape {tuple(x_shape)}. Pad the "
+                        "sequences to a common length T, or pass (X, y) without lengths.")
+    n, steps = int(x_shape[0]), int(x_shape[1])
+    try:
+        t = readable_tensor(lengths)
+    except (TypeError, ValueError, RuntimeError):
+        raise DataError(f"{name}: lengths must be a 1-D array of integers, one per row of X; got "
+                        f"{type(lengths).__name__}. Pass e.g. np.array([len(s) for s in "
+                        "sequences]).") from None
+    if t.dim() != 1 or t.shape[0] != n:
+        raise DataError(f"{name}: lengths must hold one length per row of X, shape ({n},); got "
+                        f"shape {tuple(t.shape)}. Pass the true number of steps of each "
+                        "sequence, in the order of X's rows.")
+    whole = not t.is_floating_point() or bool(torch.all(t == t.round()))
+    if t.dtype == torch.bool or t.is_complex() or not whole:
+        raise DataError(f"{name}: lengths must be whole numbers of steps; got dtype "
+                        f"{str(t.dtype).replace('torch.', '')} with values such as "
+                        f"{t.flatten()[:3].tolist()}. Pass integer lengths, e.g. "
+                        "np.asarray(lengths, dtype=int).")
+    t = t.to(device="cpu", dtype=torch.int64)
+    for bad, rule in ((t < 1, ">= 1 (every sequence needs a step)"),
+                      (t > steps, f"<= T={steps}, the padded length of X (nothing is "
+                                  "truncated silently)")):
+        if bool(bad.any()):
+            i = int(bad.nonzero()[0, 0])
+            raise DataError(f"{name}: every length must be {rule}; lengths[{i}] is "
+                            f"{int(t[i])} ({int(bad.sum())} of {n} are out of range). Fix the "
+                            "lengths, pad X to the longest sequence, or drop empty sequences.")
+    return t
+
+
+def _looks_like_lengths(values: Any) -> bool:
+    """A 1-D array-like of integers (the middle of ``(X, lengths, y)``, not a batch)."""
+    if not isinstance(values, (list, np.ndarray, torch.Tensor)):
+        return False
+    try:
+        arr = np.asarray(values)
+    except (TypeError, ValueError, RuntimeError):
+        return False
+    return arr.ndim == 1 and arr.dtype.kind in "iu"
+
+
+def in_memory(data: Any) -> bool:
+    """``data`` is what :func:`as_tensor_data` returned (not a loader)."""
+    return (isinstance(data, tuple) and len(data) in (2, 3)
+            and all(isinstance(t, torch.Tensor) for t in data))
 
 
 def shape_targets(yt: torch.Tensor, loss: str, device: torch.device, dtype: torch.dtype,

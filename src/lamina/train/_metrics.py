@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from .._errors import ParameterError
-from ._data import iterate_batches
+from ._data import in_memory, iterate_batches
 from ._losses import LossFn, weighted_loss
 
 _EVAL_BATCH = 8192
@@ -46,12 +46,21 @@ _METRICS: dict[str, Callable[..., float]] = {
 METRIC_NAMES: tuple[str, ...] = tuple(_METRICS)
 
 
+def metric_name(metric: str | Callable[..., float], i: int) -> str:
+    """The name a metric is recorded under (``val_<name>``): a built-in's name, a callable's
+    ``__name__``, else ``metric<i>``."""
+    if isinstance(metric, str):
+        return metric
+    return str(getattr(metric, "__name__", f"metric{i}"))
+
+
 def evaluate(model: torch.nn.Module, data: Any, loss_fn: LossFn, loss: str,
              metrics: Sequence[str | Callable[..., float]], device: torch.device,
              dtype: torch.dtype, *, sample_weight: torch.Tensor | None = None,
              sample_loss_fn: LossFn | None = None) -> dict[str, float]:
     """``val_loss`` (data loss, no penalty), ``val_<metric>`` for each metric, and
-    ``val_score`` = the first metric (sklearn's ``validation_scores_``).
+    ``val_score`` = the first metric (sklearn's ``validation_scores_``). ``data`` is in-memory
+    ``(X, y)`` / ``(X, lengths, y)`` tensors or an iterable of batches.
 
     With ``sample_weight`` (one per row of an in-memory ``(X, y)``; needs ``sample_loss_fn``)
     the loss is the weighted average of per-sample losses and the built-in metrics are
@@ -62,11 +71,12 @@ def evaluate(model: torch.nn.Module, data: Any, loss_fn: LossFn, loss: str,
     outs, ys = [], []
     try:
         with torch.no_grad():
-            if isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], torch.Tensor):
-                X, Y = data
+            if in_memory(data):                  # (X, y) or (X, lengths, y)
+                X, *lengths, Y = data
                 for s in range(0, X.shape[0], _EVAL_BATCH):
-                    outs.append(model(X[s:s + _EVAL_BATCH]))
-                    ys.append(Y[s:s + _EVAL_BATCH])
+                    rows = slice(s, s + _EVAL_BATCH)
+                    outs.append(model(X[rows], *(t[rows] for t in lengths)))
+                    ys.append(Y[rows])
             else:
                 for inputs, y in iterate_batches(data, device, dtype, loss, "val"):
                     outs.append(model(*inputs))
@@ -82,7 +92,7 @@ def evaluate(model: torch.nn.Module, data: Any, loss_fn: LossFn, loss: str,
         result = {"val_loss": float(weighted_loss(sample_loss_fn(out, y), w, w.sum()))}
     for i, metric in enumerate(metrics):
         if callable(metric):
-            name = getattr(metric, "__name__", f"metric{i}")
+            name = metric_name(metric, i)
             if w is None:
                 value = float(metric(out, y))
             else:

@@ -4,7 +4,8 @@ Besides the weights and the History: the fit's counters (epoch, step, samples se
 time, learning rate, where the fit began), the optimizer's state (the explicit engine's moments
 and step count, or a torch optimizer's ``state_dict`` — L-BFGS's history lists included), the
 random generators (the batch/dropout generator and torch's global one, which autograd-path
-dropout draws from), the stopping rules' counters and best-weight snapshots, and an adaptive
+dropout draws from), the stopping rules' counters, best-weight snapshots and set-up (a
+monitoring rule's ``monitor`` and resolved ``mode``, checked on resume), and an adaptive
 learning-rate plateau. Tensors go to safetensors; everything else to JSON (``encode`` swaps each
 tensor of a nested structure for a ``{"__tensor__": key}`` reference).
 """
@@ -80,7 +81,7 @@ def capture(state: TrainState, rules: list[StopRule], runner: Any,
     for i, rule in enumerate(rules):
         best = getattr(rule, "_best_weights", None)
         info["rules"].append({
-            "class": type(rule).__name__,
+            "class": type(rule).__name__, "config": rule.config(),
             "state": {k: encode(getattr(rule, k), f"rule{i}/{k}", tensors) for k in rule._state},
             "best_weights": None if best is None else encode(best, f"rule{i}/best", tensors)})
     return tensors, info
@@ -107,6 +108,8 @@ def restore(info: dict[str, Any], tensors: dict[str, torch.Tensor], state: Train
         raise ParameterError("stop", have, f"the stopping rules of the checkpointed fit, in "
                              f"order: {saved} (a bound such as MaxEpochs(n) may change its n)",
                              "Resume with the same kinds of rules as the fit that wrote it.")
+    for rule, saved_rule in zip(rules, info["rules"]):
+        _check_config(rule, saved_rule.get("config"))
     for name, value in info["counters"].items():
         setattr(state, name, decode(value, tensors))
     for rule, saved_rule in zip(rules, info["rules"]):
@@ -119,6 +122,18 @@ def restore(info: dict[str, Any], tensors: dict[str, torch.Tensor], state: Train
     runner.load_state_dict(decode(info["optimizer"], tensors))
     runner.exhausted = bool(info.get("exhausted", False))
     generator.set_state(tensors["rng/generator"])
+
+
+def _check_config(rule: StopRule, saved: dict[str, Any] | None) -> None:
+    """Refuse a rule that watches another value or direction than the checkpointed one: its
+    saved best value would be compared the wrong way (checkpoints of earlier versions hold no
+    config and are not checked)."""
+    now = rule.config()
+    if saved is None or saved == now:
+        return
+    raise ParameterError("stop", rule, f"the checkpointed fit's {type(rule).__name__} watched "
+                         f"{saved}, this one {now} (its saved best value is only comparable "
+                         "in the same direction)", "Resume with the same monitor and mode.")
 
 
 __all__ = ["capture", "restore", "encode", "decode"]

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from ..spec import OptimizerSpec
-from ._data import iterate_batches
+from ._data import in_memory, iterate_batches
 from ._losses import LossFn, l2_penalty, weighted_loss
 from ._optimizers import make_optimizer
 from ._stopping import StopRule, TimeBudget
@@ -120,23 +120,28 @@ class AutogradRunner:
         self.optimizer.load_state_dict(state)
 
     def _batches(self, data: Any, weight: torch.Tensor | None) -> Any:
-        """``(inputs, y, w)`` per batch; ``w`` is the batch's sample weights or None."""
-        if isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], torch.Tensor):
-            X, Y = data
-            n = X.shape[0]
-            if self.spec.name == "lbfgs":
-                yield (X,), Y, weight
-                return
-            order = (torch.randperm(n, generator=self.generator) if self.shuffle
-                     else torch.arange(n)).to(X.device)
-            for start in range(0, n, self.batch_size):
-                idx = order[start:start + self.batch_size]
-                yield (X[idx],), Y[idx], (None if weight is None else weight[idx])
-        else:
+        """``(inputs, y, w)`` per batch; ``w`` is the batch's sample weights or None.
+
+        In-memory ``(X, y)`` or ``(X, lengths, y)`` are cut into shuffled row slices here
+        (``inputs`` is ``(x,)`` or ``(x, lengths)``, lengths staying on the CPU); anything else
+        is an iterable of batches."""
+        if not in_memory(data):
             device = self.params[0].device if self.params else torch.device("cpu")
             dtype = self.params[0].dtype if self.params else torch.get_default_dtype()
             for inputs, y in iterate_batches(data, device, dtype, self.loss_name):
                 yield inputs, y, None
+            return
+        X, *lengths, Y = data
+        if self.spec.name == "lbfgs":
+            yield (X, *lengths), Y, weight
+            return
+        n = X.shape[0]
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
+        on_device = order.to(X.device)
+        for start in range(0, n, self.batch_size):
+            idx = on_device[start:start + self.batch_size]
+            lens = tuple(t[order[start:start + self.batch_size]] for t in lengths)
+            yield (X[idx], *lens), Y[idx], (None if weight is None else weight[idx])
 
     def _loss(self, inputs: tuple[torch.Tensor, ...], y: torch.Tensor,
               w: torch.Tensor | None = None, w_sum: torch.Tensor | None = None) -> torch.Tensor:

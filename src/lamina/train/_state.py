@@ -27,6 +27,9 @@ class TrainState:
     record: dict[str, Any] = field(default_factory=dict)   # last epoch's history record
     finite: bool = True            # False once a non-finite loss was seen
     lr_changed: bool = False       # set by rules that change lr (adaptive schedule)
+    # the epoch whose end-of-epoch weights a rule restored when training ended (best weights of
+    # early stopping, or of Divergence); None: the model keeps its last weights
+    weights_epoch: int | None = None
 
     def set_lr(self, lr: float) -> None:
         self.lr = lr
@@ -62,6 +65,9 @@ class TrainState:
             self._fits.append(into)
         return ok
 
-    def restore(self, weights: dict[str, torch.Tensor]) -> None:
+    def restore(self, weights: dict[str, torch.Tensor], epoch: int | None = None) -> None:
+        """Load ``weights`` (a :meth:`snapshot`) into the model; ``epoch`` is the epoch they
+        were taken after (kept in ``weights_epoch``; 0 or None when unknown)."""
         with torch.no_grad():
             self.model.load_state_dict(weights)
+        self.weights_epoch = epoch or None

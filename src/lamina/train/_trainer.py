@@ -14,14 +14,14 @@ from .._validation import check_choice, check_int, check_writable_folder
 from ..spec import LOSSES, OptimizerSpec
 from ._callbacks import Callback, Progress
 from ._checkpoint import load_checkpoint, load_trainer_state, save_checkpoint
-from ._checks import check_pair
-from ._data import as_tensor_pair, check_sample_weight, model_device_dtype
+from ._checks import check_data
+from ._data import as_tensor_data, check_sample_weight, model_device_dtype
 from ._history import History
 from ._losses import get_loss, get_sample_loss
-from ._metrics import METRIC_NAMES, evaluate
+from ._metrics import METRIC_NAMES, evaluate, metric_name
 from ._schedules import Schedule
 from ._state import TrainState
-from ._stopping import Divergence, MaxEpochs, MaxSteps, StopRule, TimeBudget
+from ._stopping import Divergence, MaxEpochs, MaxSteps, MonitorRule, StopRule, TimeBudget
 
 _BOUNDS = (MaxEpochs, MaxSteps, TimeBudget)
 
@@ -62,6 +62,15 @@ class Trainer:
     >>> hist = lamina.Trainer(net, stop=[lamina.MaxEpochs(2)], verbose=False, seed=0).fit((X, y))
     >>> len(hist)
     2
+
+    Padded sequences train in memory with their lengths:
+
+    >>> net = lamina.build("gru(8)", in_shape=(5, 3), out=2, seed=0)
+    >>> X, lengths = torch.randn(32, 5, 3), torch.randint(1, 6, (32,))
+    >>> hist = lamina.Trainer(net, stop=[lamina.MaxEpochs(1)], verbose=False).fit(
+    ...     (X, lengths, torch.randint(0, 2, (32,))))
+    >>> len(hist)
+    1
     """
 
     def __init__(self, model: torch.nn.Module, *, loss: str = "cross_entropy",
@@ -132,28 +141,41 @@ class Trainer:
     def fit(self, train: Any, val: Any = None, *, history: History | None = None,
             keep_optimizer: bool = False, sample_weight: Any = None,
             val_sample_weight: Any = None, resume: bool = False) -> History:
-        """Train on ``train`` (``(X, y)`` arrays/tensors, or an iterable of batches), evaluate on
-        ``val`` after every epoch, and return the :class:`History`.
+        """Train on ``train``, evaluate on ``val`` after every epoch, and return the
+        :class:`History`.
+
+        ``train`` and ``val`` are in-memory ``(X, y)`` arrays/tensors, in-memory padded
+        sequences ``(X, lengths, y)`` (X of shape ``(N, T, ...)``, one length per row with
+        ``1 <= length <= T``; the model is called as ``model(x, lengths)``), or an iterable of
+        ``(x, y)`` / ``(x, lengths, y)`` batches such as a DataLoader. In-memory sequences are
+        shuffled and sliced like ``(X, y)`` (batches keep the padded ``T``; a loader that
+        groups similar lengths pads less) and train on autograd.
 
         ``history`` continues an existing History (warm starts): epochs keep counting from it.
         ``keep_optimizer=True`` continues with the optimizer state (moments, step count) of this
         trainer's previous ``fit`` — sklearn's ``partial_fit`` semantics.
 
-        ``sample_weight`` (one non-negative weight per row of an in-memory ``(X, y)``) weighs
+        ``sample_weight`` (one non-negative weight per row of in-memory data) weighs
         each batch's loss as sklearn's MLPs do: ``np.average(loss, weights=w)`` plus the
         ``alpha`` term divided by ``sum(w)`` of the batch. Weighted training runs on autograd
         (``engine_used_ == "autograd"``); a batch whose weights are all zero is passed over.
         ``val_sample_weight`` weighs ``val_loss`` and the built-in validation metrics
         (callables then get ``sample_weight=`` too).
 
-        In-memory ``train`` and ``val`` pairs are checked once, before the first step and alike
-        on every path: a HiddenNet's input shape, finite X, class ids within the outputs, one
+        In-memory ``train`` and ``val`` are checked once, before the first step and alike
+        on every path: a HiddenNet's input shape, finite X (up to each length with lengths),
+        lengths in range and a layer that reads them, class ids within the outputs, one
         target per output. Bad data raises a :class:`~lamina.DataError` that names ``train`` or
         ``val``; iterables of batches are not checked ahead. A stopping rule that monitors a
         ``val_*`` value needs ``val`` (a :class:`~lamina.ParameterError` otherwise), and one
         whose value an epoch does not record raises a ParameterError listing those recorded.
         Every fit starts from the configured ``schedule`` (an adaptive plateau lowers the
-        rate of that fit only).
+        rate of that fit only). Rules watching ``val_score`` in ``mode="auto"`` take the
+        direction of the first metric (``metrics=[mae]``: minimised).
+
+        After ``fit``, ``state_.weights_epoch`` is the epoch whose weights the model holds when
+        a rule restored them at the end (early stopping's best epoch, or the best training loss
+        after a divergence), and None when the model keeps its last weights.
 
         With ``checkpoint_dir`` set, every epoch is checkpointed with everything a resumed fit
         needs; ``resume=True`` continues the fit from its latest checkpoint exactly as if it had
@@ -162,12 +184,12 @@ class Trainer:
         bit for bit on CPU, apart from the ``seconds`` of each epoch.
         """
         device, dtype = model_device_dtype(self.model)
-        pair = as_tensor_pair(train, self.loss_name, device, dtype, "train")
-        val_pair = as_tensor_pair(val, self.loss_name, device, dtype, "val") if val is not None \
+        pair = as_tensor_data(train, self.loss_name, device, dtype, "train")
+        val_pair = as_tensor_data(val, self.loss_name, device, dtype, "val") if val is not None \
             else None
         for name, checked in (("train", pair), ("val", val_pair)):
             if checked is not None:   # once per fit, the same on both paths (see _checks)
-                check_pair(self.model, checked, self.loss_name, name)
+                check_data(self.model, checked, self.loss_name, name)
         self._check_monitors(val)
         w = self._weights(sample_weight, pair, device, dtype, "sample_weight")
         val_w = self._weights(val_sample_weight, val_pair, device, dtype, "val_sample_weight")
@@ -330,7 +352,12 @@ class Trainer:
 
     def _check_monitors(self, val: Any) -> None:
         """Refuse, before training, a rule that monitors a validation value when ``fit`` got
-        no validation data (it could never fire)."""
+        no validation data (it could never fire); give rules in auto mode the first metric's
+        name, which is what ``val_score`` holds (``metrics=[mae]`` makes it minimised)."""
+        score = metric_name(self.metrics[0], 0) if self.metrics else None
+        for rule in self.stop:
+            if isinstance(rule, MonitorRule):
+                rule.bind_metrics(score)
         if val is not None:
             return
         for rule in self.stop:
@@ -347,14 +374,15 @@ class Trainer:
         return max(min(limits), 0) if limits else None
 
     @staticmethod
-    def _weights(sample_weight: Any, pair: tuple[torch.Tensor, torch.Tensor] | None,
+    def _weights(sample_weight: Any, pair: tuple[torch.Tensor, ...] | None,
                  device: torch.device, dtype: torch.dtype, name: str) -> torch.Tensor | None:
         """Validated sample weights as a tensor on the model's device and dtype."""
         if sample_weight is None:
             return None
         if pair is None:
             raise ParameterError(name, f"<{type(sample_weight).__name__}>", "sample weights "
-                                 "need in-memory (X, y) data, one weight per row",
+                                 "need in-memory (X, y) data (or (X, lengths, y)), one weight "
+                                 "per row",
                                  "Pass (X, y) arrays or tensors, or leave the weights out.")
         w = check_sample_weight(sample_weight, int(pair[0].shape[0]), name)
         return torch.as_tensor(w).to(device=device, dtype=dtype)
@@ -371,12 +399,13 @@ class Trainer:
         self.engine_used_ = "autograd"
         return new
 
-    def _make_runner(self, pair: tuple[torch.Tensor, torch.Tensor] | None,
+    def _make_runner(self, pair: tuple[torch.Tensor, ...] | None,
                      generator: torch.Generator, weighted: bool = False) -> Any:
         from ._runners import AutogradRunner, EngineRunner, engine_supports
 
         stack = getattr(self.model, "dense_stack", lambda: None)()
-        can_engine = (self.engine_mode != "autograd" and pair is not None and not weighted
+        can_engine = (self.engine_mode != "autograd" and pair is not None and len(pair) == 2
+                      and not weighted
                       and self.loss_name in LOSSES
                       and engine_supports(stack, self.loss_name, self.opt_spec))
         if self.engine_mode == "explicit" and not can_engine:
