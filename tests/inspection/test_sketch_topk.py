@@ -193,3 +193,56 @@ def test_group_path_keeps_earlier_rows_on_ties():
     assert heaps.top_idx[:, 0].tolist() == [13, 23]
     assert heaps.top_val[:, 0].tolist() == [5.0, 5.0]
     assert heaps.bottom_val[:, 0].tolist() == [0.0, 0.0]
+
+
+@settings(max_examples=25)
+@given(seed=seeds, k=st.integers(1, 9), step=st.integers(8, 40), peek=st.integers(1, 30))
+def test_values_set_aside_are_folded_before_any_read(seed, k, step, peek):
+    # the group path folds its candidates every few batches; reading the heaps (or merging)
+    # mid-stream must see every row offered so far, and later rows must still count
+    from lamina.inspection._topk import _FOLD_EVERY
+    rng = np.random.default_rng(seed)
+    data = rng.permutation(np.arange(900 * 3, dtype=np.float64)).reshape(900, 3)
+    heaps = TopK(3, k, dtype=torch.float64)
+    other = TopK(3, k, dtype=torch.float64)
+    batches = list(range(0, len(data), step))
+    assert len(batches) > 2 * _FOLD_EVERY
+    for n, i in enumerate(batches):
+        part = data[i:i + step]
+        gmax, gmin = _group_extremes(part, 4)
+        target = other if n % 3 == 2 else heaps          # two streams, merged at the end
+        target.update(torch.as_tensor(part), start=i, gmax=gmax, gmin=gmin, group=4)
+        if n == peek:                                    # a read in mid-stream
+            seen = np.concatenate([data[j:j + step] for m, j in enumerate(batches[:n + 1])
+                                   if m % 3 != 2])
+            rows = [j + r for m, j in enumerate(batches[:n + 1]) if m % 3 != 2
+                    for r in range(len(data[j:j + step]))]
+            want = np.asarray(rows)[np.argsort(-seen, axis=0)[:k]]
+            got = heaps.top_idx.numpy()
+            np.testing.assert_array_equal(got[:len(want)], want)
+    heaps.merge(other)
+    np.testing.assert_array_equal(heaps.top_idx.numpy(), np.argsort(-data, axis=0)[:k])
+    np.testing.assert_array_equal(heaps.bottom_idx.numpy(), np.argsort(data, axis=0)[:k])
+
+
+@settings(max_examples=30)
+@given(seed=seeds, step=st.integers(1, 300), order=st.sampled_from(["up", "down", "out"]))
+def test_grids_stay_tight_when_the_range_keeps_growing(seed, step, order):
+    # ordered data widen the grid at almost every batch; each regrid must cover the bins that
+    # hold counts, not the old grid's empty end (that compounded to bins 58x range/bins wide)
+    rng = np.random.default_rng(seed)
+    data = rng.normal(size=(3000, 2)) * rng.choice([1e-3, 1.0, 40.0], size=2)
+    if order == "out":                        # spreading out from the middle
+        data = data[np.argsort(np.abs(data[:, 0]))]
+    else:
+        data = np.ascontiguousarray(np.sort(data, axis=0)[:: 1 if order == "up" else -1])
+    sketch = HistogramSketch(2, bins=64)
+    _feed(sketch, data, step)
+    assert sketch.counts.sum(1).tolist() == [len(data)] * 2
+    width = 2.0 ** sketch.e.double().numpy()
+    span = data.max(0) - data.min(0)
+    assert np.all(width <= 4 * span / 64), (width * 64 / span)
+    exact = np.quantile(data, [0.1, 0.5, 0.9], axis=0, method="inverted_cdf").T
+    got = sketch.quantiles([0.1, 0.5, 0.9], torch.as_tensor(data.min(0)),
+                           torch.as_tensor(data.max(0))).numpy()
+    assert np.all(np.abs(got - exact) <= width[:, None] * (1 + 1e-9))

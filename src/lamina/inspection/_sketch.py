@@ -132,17 +132,27 @@ class HistogramSketch:
         out = has & ~fresh & ((vmin64 < lo) | (vmax64 >= top))
         if bool(out.any()):
             rows = out.nonzero().flatten()
-            need_lo = torch.minimum(lo[rows], vmin64[rows])
-            need_hi = torch.maximum(top[rows] - w[rows] / 2, vmax64[rows])
+            occ_lo, occ_hi = self._occupied(rows)
+            need_lo = torch.minimum(occ_lo, vmin64[rows])
+            need_hi = torch.maximum(occ_hi, vmax64[rows])
             e, t = self._fit_grid(self.e[rows], need_lo, need_hi)
             self._regrid(rows, e, t)
 
-    # ------------------------------------------------------------------ public
-    def widen(self, vmin: torch.Tensor, vmax: torch.Tensor) -> None:
-        """Grow the grids to cover ``[vmin, vmax]`` without adding counts. Not needed for
-        correctness, but the skipped batches' extremes then do not force a regrid later."""
-        self._grow(vmin, vmax)
+    def _occupied(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Lower edges of the first and last non-empty bin of units ``rows`` (float64): what a
+        coarser grid must cover to keep every count. Covering the old grid's whole span instead
+        let the empty bins above (or below) the data push the grid out by a doubling at every
+        regrid: a unit whose range grew downwards ended with bins 58 times range/bins wide."""
+        filled = self.counts[rows] > 0                                   # (m, bins)
+        first = filled.to(torch.uint8).argmax(1)
+        last = self.bins - 1 - filled.flip(1).to(torch.uint8).argmax(1)
+        empty = ~filled.any(1)
+        first = torch.where(empty, torch.zeros_like(first), first)
+        last = torch.where(empty, torch.zeros_like(last), last)
+        lo, _, w = (v[rows] for v in self.edges())
+        return lo + first.double() * w, lo + last.double() * w
 
+    # ------------------------------------------------------------------ public
     def update(self, values: torch.Tensor, vmin: torch.Tensor, vmax: torch.Tensor,
                finite: bool = True, weight: int = 1) -> None:
         """Add ``values`` (rows x units), each counted ``weight`` times (a subsample of every
@@ -157,13 +167,13 @@ class HistogramSketch:
             # magnitudes stay below 2**20 bins (float32 keeps 1/16 of a bin)
             torch.addcmul(grid["base"], values, grid["scale"], out=pos)
             torch.clamp(pos, grid["first"], grid["last"], out=pos)
-            idx = self._scratch("idx", values, torch.int32)
+            idx = self._scratch("idx", values, torch.int64)
             idx.copy_(pos)                                            # global bin index
         else:
             torch.sub(values, grid["lo_x"], out=pos)                  # (R, d)
             pos.mul_(grid["scale"])
             pos.clamp_(0, self.bins - 1)
-            idx = self._scratch("idx", values, torch.int32)
+            idx = self._scratch("idx", values, torch.int64)
             idx.copy_(pos)                                            # bin within the unit
             idx += self._offsets
         if not finite:
@@ -174,7 +184,7 @@ class HistogramSketch:
         if ones is None or ones.shape[0] < flat.shape[0] or ones.device != flat.device:
             ones = torch.full((flat.shape[0],), weight, dtype=torch.int64, device=flat.device)
             self._buffers[key] = ones
-        self._flat.index_add_(0, flat, ones[: flat.shape[0]])
+        self._flat.scatter_add_(0, flat, ones[: flat.shape[0]])
 
     def _scratch(self, key: str, like: torch.Tensor,
                  dtype: torch.dtype | None = None) -> torch.Tensor:
@@ -214,11 +224,10 @@ class HistogramSketch:
         if not bool(both.any()):
             return
         rows = both.nonzero().flatten()
-        lo_a, top_a, w_a = (v[rows] for v in self.edges())
-        lo_b, top_b, w_b = (v[rows] for v in other.edges())
+        lo_a, hi_a = self._occupied(rows)
+        lo_b, hi_b = other._occupied(rows)
         e, t = self._fit_grid(torch.maximum(self.e[rows], other.e[rows]),
-                              torch.minimum(lo_a, lo_b),
-                              torch.maximum(top_a - w_a / 2, top_b - w_b / 2))
+                              torch.minimum(lo_a, lo_b), torch.maximum(hi_a, hi_b))
         incoming = other.copy()
         incoming._regrid(rows, e, t)
         self._regrid(rows, e, t)
@@ -269,9 +278,9 @@ class HistogramSketch:
         rows = rows[self.ready[rows]]
         if len(rows) == 0:
             return torch.zeros(self.bins + 1, dtype=torch.float64), torch.zeros(self.bins)
-        lo, top, w = (v[rows] for v in self.edges())
+        occ_lo, occ_hi = self._occupied(rows)
         e_max = self.e[rows].max().expand(1)
-        e, t = self._fit_grid(e_max, lo.min().expand(1), (top - w / 2).max().expand(1))
+        e, t = self._fit_grid(e_max, occ_lo.min().expand(1), occ_hi.max().expand(1))
         tmp = self.copy()
         tmp._regrid(rows, e.expand(len(rows)), t.expand(len(rows)))
         counts = tmp.counts[rows].sum(0)

@@ -93,7 +93,9 @@ class LayerStats:
         # every batch (a decoder step) misses some of the reservoir's rows
         self.sample_row = torch.full((config.sample_size,), -1, dtype=torch.int64, device=device)
         self._buffers: dict[str, torch.Tensor] = {}
+        self._views: dict[str, tuple[torch.Tensor, list[list[torch.Tensor]]]] = {}
         self._sketch_turn = 0
+        self.subsampled_from: int | None = None        # first row the sketch saw thinned
 
     def _scratch(self, key: str, like: torch.Tensor) -> torch.Tensor:
         """A reusable buffer shaped like ``like``: fresh multi-MB allocations every batch cost
@@ -113,6 +115,17 @@ class LayerStats:
             buf = like.new_empty(shape)
             self._buffers[key] = buf
         return buf
+
+    def _sum_outputs(self, shape: tuple[int, int, int],
+                     like: torch.Tensor) -> tuple[torch.Tensor, list[list[torch.Tensor]]]:
+        """A reusable ``(chunks, sums, units)`` buffer and its per-chunk, per-sum row views,
+        made once: indexing it afresh for every output cost ~30 tensor views per batch."""
+        sums = self._exact("sums", shape, like)
+        views = self._views.get("sums")
+        if views is None or views[0] is not sums:
+            views = (sums, [list(chunk.unbind(0)) for chunk in sums.unbind(0)])
+            self._views["sums"] = views
+        return views
 
     def update(self, pooled: torch.Tensor, elements: torch.Tensor, start: int,
                rows: torch.Tensor, slots: torch.Tensor) -> None:
@@ -153,7 +166,7 @@ class LayerStats:
         n_chunks = -(-batch // step)
         names = ["s1", "s2"] + ([] if self.nonnegative else ["s_abs"]) \
             + (["active"] + (["saturated"] if self.saturating else []) if same else [])
-        sums = self._exact("sums", (len(names), n_chunks, width), pooled)
+        sums, outs = self._sum_outputs((n_chunks, len(names), width), pooled)
         groups = -(-batch // _GROUP)
         gmax = self._exact("gmax", (groups, width), pooled)
         gmin = None if self.exact_zero else self._exact("gmin", (groups, width), pooled)
@@ -161,26 +174,25 @@ class LayerStats:
         for c, lo in enumerate(range(0, batch, step)):
             x = pooled[lo:lo + step]                               # (r, d)
             b = buf[: x.shape[0]]
-            j = 0
-            torch.sum(torch.sub(x, shift, out=b), 0, out=sums[j, c])
-            j += 1
-            torch.sum(b.square_(), 0, out=sums[j, c])
-            j += 1
+            row = outs[c]                                          # this chunk's sums, by name
+            torch.sum(torch.sub(x, shift, out=b), 0, out=row[0])
+            torch.linalg.vecdot(b, b, dim=0, out=row[1])           # sum of squares, one pass
+            j = 2
             if not self.nonnegative:                              # |x| = x otherwise
-                torch.sum(torch.abs(x, out=b), 0, out=sums[j, c])
+                torch.sum(torch.abs(x, out=b), 0, out=row[j])
                 j += 1
             if same:
-                torch.sum(torch.gt(x, 0, out=b), 0, out=sums[j, c])
+                torch.sum(torch.gt(x, 0, out=b), 0, out=row[j])
                 j += 1
                 if self.saturating:
-                    torch.sum(saturation_mask(x, self.activation, b), 0, out=sums[j, c])
+                    torch.sum(saturation_mask(x, self.activation, b), 0, out=row[j])
             # this chunk's groups: g0 .. g0+full-1 whole, then a short one if rows remain
             g0, full = lo // _GROUP, x.shape[0] // _GROUP
             end = g0 + -(-x.shape[0] // _GROUP)
             _group_extreme(x, full, gmax[g0:g0 + full], gmax[g0 + full:end], True)
             if gmin is not None:
                 _group_extreme(x, full, gmin[g0:g0 + full], gmin[g0 + full:end], False)
-        totals = sums.sum(1, dtype=torch.float64)                     # (names, d)
+        totals = sums.sum(0, dtype=torch.float64)                     # (names, d)
         if not bool(torch.isfinite(totals[0]).all()):
             return None
         out = dict(zip(names, totals))
@@ -220,11 +232,11 @@ class LayerStats:
             bmin = pooled.amin(0)
         torch.maximum(self.vmax, bmax, out=self.vmax)
         torch.minimum(self.vmin, bmin, out=self.vmin)
-        rows, weight = self._sketch_rows(pooled)
+        rows, weight = self._sketch_rows(pooled, start)
         if rows is not None:
-            self.sketch.update(rows, bmin, bmax, finite=True, weight=weight)
-        else:
-            self.sketch.widen(bmin, bmax)             # keep the range exact for later batches
+            # the grids grow to the range of every row seen so far, skipped batches included,
+            # in one step (widening on every skipped batch cost a regrid each time)
+            self.sketch.update(rows, self.vmin, self.vmax, finite=True, weight=weight)
         self.topk.update(pooled, start, bmax, bmin, gmax=passes["gmax"],
                          gmin=passes.get("gmin"), group=_GROUP)
 
@@ -252,21 +264,23 @@ class LayerStats:
                                   torch.empty_like(elements))
             self.saturated += sat.sum(0)
         values = torch.where(ok, pooled, float("nan"))
-        rows, weight = self._sketch_rows(values)
+        rows, weight = self._sketch_rows(values, start)
         if rows is not None:
-            self.sketch.update(rows, bmin, bmax, finite=False, weight=weight)
-        else:
-            self.sketch.widen(bmin, bmax)
+            self.sketch.update(rows, self.vmin, self.vmax, finite=False, weight=weight)
         self.topk.update(high, start, bmax, bmin, low_values=low)
 
-    def _sketch_rows(self, values: torch.Tensor) -> tuple[torch.Tensor | None, int]:
+    def _sketch_rows(self, values: torch.Tensor, start: int) -> tuple[torch.Tensor | None, int]:
         """Rows for the sketch and their weight: every row until ``sketch_exact_rows`` rows were
         seen; then, on every ``_SKETCH_PERIOD``-th batch, every s-th row (``sketch_rows`` per
         batch on average) counted ``s * _SKETCH_PERIOD`` times. Few larger updates cost less
-        than many small ones. None: this batch skips the sketch."""
+        than many small ones. None: this batch skips the sketch (its range is covered at the
+        next update, from the running min/max). ``subsampled_from`` records the global row
+        ``start`` of the first batch not fed whole."""
         cap = self.config.sketch_rows
         if cap is None or values.shape[0] <= cap or self.rows < self.config.sketch_exact_rows:
             return values, 1
+        if self.subsampled_from is None:
+            self.subsampled_from = start
         self._sketch_turn = (self._sketch_turn + 1) % _SKETCH_PERIOD
         if self._sketch_turn:
             return None, 0

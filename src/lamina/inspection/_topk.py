@@ -6,16 +6,22 @@ value (resp. minimum below the k-th smallest): after the first batches that is a
 units, so the cost per batch is one comparison of ``(units,)`` vectors plus a ``topk`` over the
 few candidate columns. When the caller passes the maxima of groups of consecutive rows (the
 statistics pass computes them anyway), only the groups whose maximum beats a unit's k-th value are
-read: a gather of a few hundred values and a sort of a small pool instead of a ``topk`` over every
-row (about half the time per update once the heaps hold high values, measured on a (1024, 512)
-ReLU layer). Ties with values kept from
-earlier batches keep the earlier row; ties within one batch are broken by ``torch.topk`` (by the
-earlier row on the group path).
+read: a gather of a few hundred values instead of a ``topk`` over every row. Those values are
+set aside and folded into the heaps (one stable sort of a small per-unit pool) once every
+``_FOLD_EVERY`` batches: the fold costs ~15 small tensor calls whatever it holds, and until it runs
+the k-th values are stale (lower), which only lets a few more values through. Ties with values
+kept from earlier batches keep the earlier row; ties within one batch are broken by
+``torch.topk`` (by the earlier row on the group path).
 """
 
 from __future__ import annotations
 
 import torch
+
+# values set aside by the group path are folded into the heaps once per this many batches: the
+# fold is ~15 small tensor ops whatever it holds, and the k-th values it leaves stale only let a
+# few more values through in the meantime
+_FOLD_EVERY = 8
 
 
 class TopK:
@@ -46,21 +52,37 @@ class TopK:
                     torch.full((width, self.k), -1, dtype=torch.int64, device=dev)),
         }
         self._buffer: torch.Tensor | None = None
+        # values set aside by the group path, per side, not yet folded into the heaps
+        self._pending: dict[bool, list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]] = {
+            True: [], False: []}
+        self._batches = 0                     # updates since the last fold
+
+    def settle(self) -> None:
+        """Fold every value set aside into the heaps (the properties below do it)."""
+        if self._pending[True] or self._pending[False]:
+            # heaps filled under inference mode can only be written under it
+            with torch.inference_mode(self._heaps[True][0].is_inference()):
+                self._flush(True)
+                self._flush(False)
 
     @property
     def top_val(self) -> torch.Tensor:
+        self.settle()
         return self._heaps[True][0].t()
 
     @property
     def top_idx(self) -> torch.Tensor:
+        self.settle()
         return self._heaps[True][1].t()
 
     @property
     def bottom_val(self) -> torch.Tensor:
+        self.settle()
         return self._heaps[False][0].t()
 
     @property
     def bottom_idx(self) -> torch.Tensor:
+        self.settle()
         return self._heaps[False][1].t()
 
     def update(self, values: torch.Tensor, start: int, bmax: torch.Tensor | None = None,
@@ -75,64 +97,83 @@ class TopK:
         units)`` are the maxima/minima of each run of ``group`` consecutive rows (the last run
         may be shorter), optional."""
         low = values if low_values is None else low_values
-        bmax = values.amax(0) if bmax is None else bmax
-        bmin = low.amin(0) if bmin is None else bmin
         for largest, data, bext, gext in ((True, values, bmax, gmax), (False, low, bmin, gmin)):
             kth = self._heaps[largest][0][:, -1]
-            cols = ((bext > kth) if largest else (bext < kth)).nonzero().flatten()
-            if not len(cols):
+            if gext is not None and self._collect(data, start, gext, group, kth, largest):
                 continue
-            if gext is None or not self._merge_groups(data, start, gext, group, cols, largest):
+            if bext is None:
+                bext = data.amax(0) if largest else data.amin(0)
+            cols = ((bext > kth) if largest else (bext < kth)).nonzero().flatten()
+            if len(cols):
+                self._flush(largest)
                 self._merge(data, start, cols, largest)
+        self._batches += 1
+        if self._batches >= _FOLD_EVERY:
+            self._flush(True)
+            self._flush(False)
 
-    def _merge_groups(self, values: torch.Tensor, start: int, gext: torch.Tensor, group: int,
-                      cols: torch.Tensor, largest: bool) -> bool:
-        """Merge, for the units ``cols``, only the values of the row groups whose extreme beats
-        the unit's k-th value and that beat it too; False (nothing done) when those groups are
-        too many for this to pay off (the first batches)."""
-        vals, idx = self._heaps[largest]
-        rows = values.shape[0]
-        dev = values.device
-        kth = vals[:, -1].index_select(0, cols)                          # (c,)
-        sub = gext.index_select(1, cols)                                 # (groups, c)
-        hit = (sub > kth) if largest else (sub < kth)
-        pairs = hit.t().nonzero()                                        # (n, 2): col, group
+    def _collect(self, values: torch.Tensor, start: int, gext: torch.Tensor, group: int,
+                 kth: torch.Tensor, largest: bool) -> bool:
+        """Set aside, for every unit, the values of this batch that beat its k-th value and
+        lie in a row group whose extreme beats it too; they are folded into the heaps later
+        (every ``_FOLD_EVERY`` batches). False (nothing done) when those groups hold too many
+        values for this to pay off (the first batches)."""
+        rows, width = values.shape
+        hit = (gext.t() > kth[:, None]) if largest else (gext.t() < kth[:, None])
+        pairs = hit.nonzero()                                            # (n, 2): unit, group
         n = pairs.shape[0]
-        if n * group * 4 > rows * len(cols):
+        if not n:
+            return True
+        if n * group * 4 > rows * width:
             return False
-        local, grp = pairs[:, 0], pairs[:, 1]
-        col = cols.index_select(0, local)
+        unit, grp = pairs[:, 0], pairs[:, 1]
         # the groups' rows (n, group), clamped at the end of a short last group
-        row = (grp[:, None] * group + torch.arange(group, device=dev)).clamp_(max=rows - 1)
+        row = grp[:, None] * group + torch.arange(group, device=values.device)
+        short = rows % group != 0
+        if short:
+            row.clamp_(max=rows - 1)
         if values.is_contiguous():
-            cand = values.view(-1).take(row * values.shape[1] + col[:, None])   # (n, group)
+            cand = values.view(-1).take(row * width + unit[:, None])      # (n, group)
         else:
-            cand = values[row, col[:, None]]
+            cand = values[row, unit[:, None]]
         # a value that only ties the k-th one loses to it (old entries win ties), and a
         # clamped duplicate of the last row is dropped
-        ref = kth.index_select(0, local)[:, None]
+        ref = kth.index_select(0, unit)[:, None]
         keep = (cand > ref) if largest else (cand < ref)
-        keep[:, 1:] &= row[:, 1:] != row[:, :-1]
-        at = keep.nonzero()                                              # (e, 2), by col, row
-        if not len(at):
-            return True
-        e_local = local.index_select(0, at[:, 0])
-        e_val = cand[at[:, 0], at[:, 1]].to(vals.dtype)
-        e_row = row[at[:, 0], at[:, 1]] + start
+        if short:
+            keep[:, 1:] &= row[:, 1:] != row[:, :-1]
+        at = keep.nonzero()                                              # (e, 2), by unit, row
+        if len(at):
+            pick, col = at[:, 0], at[:, 1]
+            self._pending[largest].append((unit.index_select(0, pick), cand[pick, col],
+                                           row[pick, col] + start))
+        return True
+
+    def _flush(self, largest: bool) -> None:
+        """Fold the values set aside by :meth:`_collect` into the heaps."""
+        pending = self._pending[largest]
+        if not pending:
+            return
+        self._pending[largest] = []
+        self._batches = 0
+        units, vals, rows = (torch.cat(part) for part in zip(*pending))
+        if len(pending) > 1:                  # by unit; batch and row order kept within one
+            order = torch.sort(units, stable=True).indices
+            units, vals, rows = units[order], vals[order], rows[order]
+        heap_vals = self._heaps[largest][0]
+        dev = heap_vals.device
         # each unit's new entries side by side, padded: (a, m)
-        ucols, counts = torch.unique_consecutive(e_local, return_counts=True)
+        ucols, counts = torch.unique_consecutive(units, return_counts=True)
         a, m = len(ucols), int(counts.max())
         which = torch.repeat_interleave(torch.arange(a, device=dev), counts)
-        slot = torch.arange(len(e_local), device=dev) - (torch.cumsum(counts, 0) - counts)[which]
+        slot = torch.arange(len(units), device=dev) - (torch.cumsum(counts, 0) - counts)[which]
         flat = which * m + slot
         fill = float("-inf") if largest else float("inf")
-        dense = torch.full((a * m,), fill, dtype=vals.dtype, device=dev).index_copy_(0, flat,
-                                                                                    e_val)
-        dense_idx = torch.full((a * m,), -1, dtype=torch.int64, device=dev).index_copy_(
-            0, flat, e_row)
-        self._fold(cols.index_select(0, ucols), dense.view(a, m), dense_idx.view(a, m),
-                   largest)
-        return True
+        dense = torch.full((a * m,), fill, dtype=heap_vals.dtype, device=dev)
+        dense.index_copy_(0, flat, vals.to(heap_vals.dtype))
+        dense_idx = torch.full((a * m,), -1, dtype=torch.int64, device=dev)
+        dense_idx.index_copy_(0, flat, rows)
+        self._fold(ucols, dense.view(a, m), dense_idx.view(a, m), largest)
 
     def _fold(self, units: torch.Tensor, new_val: torch.Tensor, new_idx: torch.Tensor,
               largest: bool) -> None:
@@ -164,6 +205,8 @@ class TopK:
 
     def merge(self, other: TopK) -> None:
         """Fold in another stream's heaps (same units and k)."""
+        self.settle()
+        other.settle()
         for largest in (True, False):
             v, i = other._heaps[largest]
             units = torch.arange(v.shape[0], device=v.device)
