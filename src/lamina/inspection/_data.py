@@ -3,7 +3,9 @@
 Arrays, tensors, DataFrames and lists are sliced into batches of ``batch_size`` rows (nothing is
 copied up front); a ``DataLoader`` or any other iterable is read batch by batch as it comes, each
 item being an input array/tensor or a tuple ``(inputs, targets, ...)``. Inputs are batched along
-their first axis.
+their first axis. A model with several forward arguments (``forward(x, mask)``) reads batches
+``((x, mask), targets)``: a tuple in the inputs' place (or a list of tensors, as a DataLoader
+collates a tuple) is the forward call's positional arguments; its first tensor sets the rows.
 
 A fitted deep estimator (one with ``network_batches``: images, sequences, texts, ...) reads ``X``
 itself, as its ``predict`` does (validation, normalisation, tokenizing, padding), so inspection
@@ -13,6 +15,7 @@ sees exactly what its network sees, including extra forward arguments such as se
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._errors import DataError, LaminaError, ParameterError
+from .._errors import DataError, LaminaError, ParameterError, short_repr
 from ._model import Target
 
 
@@ -168,6 +171,33 @@ class DataSource:
             t = t.to(dtype=torch.int64)
         return t.to(self.device, non_blocking=True)
 
+    def _extra_input(self, value: Any, i: int, n: int, count: int) -> Any:
+        """Forward argument ``i`` (0 is x) of ``count``, in a batch of ``n`` rows: arrays and
+        tensors must hold one row per example (floats take the model's dtype; ints and bools,
+        e.g. lengths or masks, keep theirs) and go to the device; None and plain numbers pass
+        as they are."""
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        what = f"forward argument {i + 1} of {count}"
+        t = value if isinstance(value, torch.Tensor) else None
+        if isinstance(value, np.ndarray):
+            try:
+                t = torch.as_tensor(np.ascontiguousarray(value))
+            except TypeError:                  # an object array
+                t = None
+        if t is None:
+            raise DataError(f"{what} of a batch of {self.param} is a {type(value).__name__} "
+                            f"({short_repr(value, 60)}); lamina passes tensors, arrays, None or "
+                            "plain numbers. Convert it to a tensor with one row per example.")
+        if t.dim() == 0 or t.shape[0] != n:
+            raise DataError(f"{what} of a batch of {self.param} has shape {tuple(t.shape)} but "
+                            f"the first one (x) has {n} rows; every forward argument of a batch "
+                            "must hold one row per example along its first axis (e.g. a mask "
+                            f"of shape ({n}, T)). Check how the batches are built.")
+        if t.is_floating_point():
+            t = t.to(dtype=self.dtype)
+        return t.to(self.device, non_blocking=True)
+
     @property
     def data(self) -> Any:
         """The inputs row ``i`` of the inspection refers to (for top-example figures), or None
@@ -229,12 +259,15 @@ class DataSource:
             return
         start = 0
         for item in self.iterable:  # type: ignore[union-attr]
-            x, y = _split_item(item, self.param)
+            inputs, y = _split_item(item, self.param)
+            x, extra = _split_inputs(inputs, self.param)
             x_arr = _as_array(x)
             if x_arr.ndim == 0 or x_arr.shape[0] == 0:
                 continue
             if start == 0:
                 self._check_shape(tuple(x_arr.shape))
+            extra = tuple(self._extra_input(value, i, int(x_arr.shape[0]), 1 + len(extra))
+                          for i, value in enumerate(extra, start=1))
             if y is not None:
                 y = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
                 if y.shape[:1] != x_arr.shape[:1]:
@@ -247,7 +280,7 @@ class DataSource:
                     raise DataError(f"y has {self.y.shape[0]} entries but {self.param} yields "
                                     f"more rows; pass the targets of exactly these rows.")
                 y = self.y[start:end]
-            yield Batch(self._to_tensor(x_arr), y, start)
+            yield Batch(self._to_tensor(x_arr), y, start, extra)
             start += int(x_arr.shape[0])
         if start == 0:
             raise DataError(f"{self.param} yielded no rows (an empty iterable or DataLoader, or "
@@ -304,6 +337,60 @@ def _split_item(item: Any, param: str) -> tuple[Any, Any]:
                         "that are inputs or tuples (inputs, targets). Wrap the loader, e.g. "
                         "((b['x'], b['y']) for b in loader).")
     return item, None
+
+
+def _split_inputs(inputs: Any, param: str) -> tuple[Any, tuple[Any, ...]]:
+    """``(x, further forward arguments)`` of a batch's inputs: a tuple, or a list of tensors
+    (a DataLoader collates a dataset's ``(x, mask)`` into ``[x, mask]``), holds the forward
+    call's positional arguments; anything else is ``x`` alone."""
+    several = isinstance(inputs, tuple) or (
+        isinstance(inputs, list) and bool(inputs)
+        and all(isinstance(v, torch.Tensor) for v in inputs))
+    if not several:
+        return inputs, ()
+    if not inputs:
+        raise DataError(f"{param} yielded a batch whose inputs are an empty tuple; give the "
+                        "forward arguments, e.g. ((x, mask), y).")
+    return inputs[0], tuple(inputs[1:])
+
+
+def warn_if_reordered(X: Any, param: str = "X") -> None:
+    """Warn (once per call) when ``X`` is a DataLoader that does not read its dataset in order:
+    the inspection numbers rows in the order they arrive, so its row indices would not be the
+    dataset's."""
+    how = _reordering(X)
+    if how is None:
+        return
+    from ..datasets import DataQualityWarning
+
+    warnings.warn(
+        f"{param} is a DataLoader that {how}. lamina numbers rows in the order the loader yields them in this pass: the row indices "
+        "of top_examples(...).indices/.low_indices and of sample_index (the sampled rows) are "
+        "positions in that order, not indices into your dataset, and a y given later (e.g. "
+        "ins.probe(y)) would not line up. To get dataset row indices, inspect with a loader that "
+        "keeps the order: DataLoader(dataset, batch_size=..., shuffle=False).",
+        DataQualityWarning, stacklevel=3)
+
+
+def _reordering(X: Any) -> str | None:
+    """How a DataLoader reorders its dataset's rows, in words; None when it reads them in order
+    (or ``X`` is no DataLoader, or its dataset is iterable-style: its own order is the order)."""
+    from torch.utils.data import BatchSampler, DataLoader, IterableDataset, SequentialSampler
+
+    if not isinstance(X, DataLoader) or isinstance(X.dataset, IterableDataset):
+        return None
+    batches = X.batch_sampler
+    if batches is None:                       # batch_size=None: X.sampler draws single rows
+        sampler = X.sampler
+    elif type(batches) is BatchSampler:       # a subclass may reorder the batches
+        sampler = batches.sampler
+    else:
+        return (f"batches its rows with a custom batch_sampler ({type(batches).__name__}), "
+                "which may not follow dataset order")
+    if isinstance(sampler, SequentialSampler):
+        return None
+    shuffled = " (what shuffle=True gives)" if type(sampler).__name__ == "RandomSampler" else ""
+    return f"draws its rows with a {type(sampler).__name__}{shuffled}, not in dataset order"
 
 
 def _count(shape: tuple[int, ...]) -> str:

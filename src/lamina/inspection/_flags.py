@@ -10,7 +10,8 @@ Rules (thresholds are part of the contract; the report explains them to newcomer
 * redundant layers: CKA > 0.95 between two layers (the later one adds little); layers without
   parameters or activation (pool, gap, flatten, ...) are never part of such a pair, nor are two
   layers on opposite sides of an encoder/decoder split (an autoencoder's decoder mirrors its
-  encoder by design: neither side can be removed);
+  encoder by design: neither side can be removed). The split comes from the model's structure
+  (``_split``: a declared encoder, or a reconstruction through a bottleneck), not from names;
 * redundant units: pairs of units with |correlation| > 0.98 on the sampled rows;
 * low effective rank: fewer than 10 % of a layer's width (widths >= 16);
 * non-finite activations (NaN/inf);
@@ -147,15 +148,16 @@ def _redundant_layers(ins: Any) -> list[dict[str, Any]]:
     """Pairs of layers with CKA above the threshold; parameter-free layers (pool, gap, flatten,
     ...) are left out on both sides: their output is fixed by the layer before them (gap's units
     *are* a conv layer's channel means), so a CKA near 1 is by construction. Nor is a pair
-    with one layer in an ``encoder`` and the other in a ``decoder``: an autoencoder's decoder
-    is built to undo its encoder, so a decoder layer resembling the mirror-image encoder layer
-    is the goal (the code kept what that layer held), and neither side can lose a layer to the
+    with one layer on the encoder side of an encoder/decoder split and the other on the decoder
+    side (``LayerRecord.side``, from the model's structure): an autoencoder's decoder is built
+    to undo its encoder, so a decoder layer resembling the mirror-image encoder layer is the
+    goal (the code kept what that layer held), and neither side can lose a layer to the
     other."""
     if len(ins.records) < 2:
         return []
     mat = ins.cka()
     free = {rec.name for rec in ins.records if rec.parameter_free}
-    side = {rec.name: _coder_side(rec.module) for rec in ins.records}
+    side = {rec.name: rec.side for rec in ins.records}
     names = list(mat.index)
     rows = []
     for i in range(len(names)):
@@ -176,7 +178,9 @@ def _redundant_layers(ins: Any) -> list[dict[str, Any]]:
 
 
 def _coder_side(module: str) -> str | None:
-    """'encoder' or 'decoder' when the module sits inside one (its first such path part)."""
+    """'encoder' or 'decoder' when the module sits inside one (its first such path part): the
+    name rule of inspections saved before lamina recorded each layer's side, kept so that they
+    are flagged as they were when saved."""
     for part in module.split("."):
         if part in ("encoder", "decoder"):
             return part

@@ -13,12 +13,13 @@ from torch.nn.utils.rnn import PackedSequence
 from .._errors import DataError, ParameterError
 from .._heap import HeapTrimmer
 from .._validation import check_int, resolve_device
-from ._data import Batch, DataSource
+from ._data import Batch, DataSource, warn_if_reordered
 from ._hooks import eval_mode, forward_hooks, model_device, model_float_dtype, on_device
 from ._inspection import Inspection, LayerRecord
 from ._model import Target, describe_model, resolve_model
 from ._reservoir import Reservoir
-from ._stats import LayerStats, StatsConfig
+from ._split import coder_sides, run_order
+from ._stats import _SKETCH_PERIOD, LayerStats, StatsConfig
 from ._taps import Tap, first_tensor, resolve_taps, to_units
 
 # inputs up to this many values per example are kept in the sample (input probe, 2-D maps)
@@ -41,7 +42,13 @@ def inspect(model: Any, X: Any, y: Any = None, layers: Any = None, batch_size: i
         or any torch module.
     X : array, tensor, DataFrame, DataLoader or iterable of batches
         Inputs, batched along the first axis. Items of an iterable are input batches or tuples
-        ``(inputs, targets, ...)``. A deep estimator reads ``X`` as its ``predict`` does (raw
+        ``(inputs, targets, ...)``. For a model with several forward arguments
+        (``forward(x, mask)``, ``forward(x, lengths)``) give each batch as
+        ``((x, mask), targets)`` (``targets`` may be None; a DataLoader's collated list
+        ``[x, mask]`` works too): the model is called as ``model(x, mask)``, ``x`` sets the rows
+        and every other tensor must hold one row per example. Row ``i`` is the ``i``-th row in
+        the order the data arrive: a DataLoader that shuffles (``shuffle=True``) is warned
+        about, since its row indices are not dataset indices. A deep estimator reads ``X`` as its ``predict`` does (raw
         images, strings, lists of sequences, id pairs, a series) and the network sees exactly
         what it sees in ``predict``: normalised, tokenized, padded, with sequence lengths. Row
         ``i`` is then the estimator's ``i``-th network input (a forecaster's ``i``-th window).
@@ -71,11 +78,19 @@ def inspect(model: Any, X: Any, y: Any = None, layers: Any = None, batch_size: i
         Rows kept (uniformly at random, reservoir sampling) per layer for correlations,
         effective rank, CKA, probes and PCA.
     bins : int
-        Bins of each unit's histogram sketch (quantile error <= one bin width).
+        Bins of each unit's histogram sketch, from which the quantiles ``q05..q95`` are read.
+        They are approximate: off by at most one bin width from the quantiles of the rows fed
+        to the sketch. A bin is a power of two wide, at least (max - min) / ``bins`` and under
+        twice that in practice (the grid widens by merging bins as a unit's range grows, to
+        the smallest width that covers the values seen); ReLU's exact zeros are kept exact.
     sketch_rows : int or None
-        Once 4 096 rows were seen, the sketch is fed every s-th row of each batch (at most
-        ``sketch_rows`` rows, each counted s times; None = every row). Quantiles then come from
-        a systematic subsample, which keeps the pass cheap on large data.
+        Every row goes into the sketch until 4 096 rows were seen, and so does every row of a
+        batch of at most ``sketch_rows`` rows. After that, a larger batch goes in only one time
+        in 4, and then only every s-th row of it (about ``4 * sketch_rows`` rows, each counted
+        ``4 * s`` times); the other batches skip it. Quantiles of large data are
+        then estimated from this systematic subsample (cheap, but ordered data such as a
+        sorted table can bias it); None = every row of every batch (slower).
+        ``meta["sketch_subsampled_from"]`` is the first row subsampled (None: none was).
     random_state : int
         Seed of the reservoir sample.
 
@@ -113,33 +128,52 @@ def inspect(model: Any, X: Any, y: Any = None, layers: Any = None, batch_size: i
     taps = resolve_taps(target.net, layers)
     dev = resolve_device(device) if device is not None else model_device(target.net)
     source = DataSource(X, y, batch_size, target, dev, model_float_dtype(target.net))
+    warn_if_reordered(X)
     collector = _Collector(taps, config, Reservoir(config.sample_size, seed), dev)
     was_training = target.net.training
+    sides: dict[tuple[str, int], str] | None = None
     with on_device(target.net, dev), eval_mode(target.net), torch.inference_mode():
         heap = HeapTrimmer()       # RSS must not drift with the rows (see lamina._heap)
         with forward_hooks(taps, collector.on_output) as hooks:
             for batch in source:
                 collector.begin(batch)
                 hooks.new_forward()
-                _forward(target, batch)
+                if sides is None:
+                    sides = _first_forward(target, batch)
+                else:
+                    _forward(target, batch)
                 heap.tick()
         hooks.check_fired()
     meta = {
         "n_rows": collector.reservoir.seen, "batch_size": batch_size, "top_k": config.top_k,
         "bins": config.bins, "sketch_rows": config.sketch_rows,
+        # how the quantile sketch was fed (see _stats.LayerStats._sketch_rows): every row of
+        # the first sketch_exact_rows, then one batch in sketch_period, thinned; the first row
+        # of the first thinned batch (None: every row went in)
+        "sketch_exact_rows": config.sketch_exact_rows, "sketch_period": _SKETCH_PERIOD,
+        "sketch_subsampled_from": collector.sketch_subsampled_from(),
         "sample_size": config.sample_size, "random_state": seed,
         "model": describe_model(target), "model_was_training": bool(was_training),
         "device": str(dev), "created": _dt.datetime.now(_dt.timezone.utc).isoformat(
             timespec="seconds"), "lamina_version": _version(),
     }
-    ins = Inspection(meta, collector.records(), collector.sample_meta(), collector.input_info())
+    ins = Inspection(meta, collector.records(sides or {}), collector.sample_meta(),
+                     collector.input_info())
     ins._attach(target, source.data, source.y)
     return ins
 
 
-def _forward(target: Target, batch: Batch) -> None:
+def _first_forward(target: Target, batch: Batch) -> dict[tuple[str, int], str]:
+    """The first batch's forward, which also finds the model's encoder/decoder split (if any)
+    from the order its modules run in (see ``_split``)."""
+    with run_order(target.net, batch.n) as calls:
+        output = _forward(target, batch)
+    return coder_sides(target.net, calls, batch.x, output)
+
+
+def _forward(target: Target, batch: Batch) -> Any:
     try:
-        target.net(*batch.inputs)
+        return target.net(*batch.inputs)
     except (RuntimeError, TypeError) as err:
         if batch.start != 0:
             raise
@@ -151,8 +185,10 @@ def _forward(target: Target, batch: Batch) -> None:
                             "(a decoder that also reads target sequences cannot run on X "
                             "alone).") from err
         raise DataError(f"the model's forward failed on the first batch of X (shape "
-                        f"{tuple(batch.x.shape)}, dtype {batch.x.dtype}): {err}. Check that X "
-                        "has the shape and type the model was built for.") from err
+                        f"{tuple(batch.x.shape)}, dtype {batch.x.dtype}, "
+                        f"{len(batch.inputs)} forward argument(s)): {err}. Check that X "
+                        "has the shape and type the model was built for; a model with several "
+                        "forward arguments reads batches ((x, mask), y).") from err
 
 
 class _Collector:
@@ -179,6 +215,7 @@ class _Collector:
         # inputs whose per-example shape changes between batches (padded sequences): no
         # sample of them is kept (rows would not line up), only their range
         self.ragged = False
+        self.n_inputs = 1
 
     def begin(self, batch: Batch) -> None:
         self.batch = batch
@@ -190,6 +227,7 @@ class _Collector:
         if self.example_shape is None:
             self.example_shape = shape
             self.x_dtype = str(batch.x.dtype).replace("torch.", "")
+            self.n_inputs = len(batch.inputs)
         elif shape != self.example_shape and not self.ragged:
             self._go_ragged(shape)
         if batch.y is not None and len(rows):
@@ -266,7 +304,13 @@ class _Collector:
                             f"{pooled.shape[1]} now; its unit axis must keep a fixed size.")
         stats.update(pooled, elements, self.batch.start, self.rows, self.slots)
 
-    def records(self) -> list[LayerRecord]:
+    def sketch_subsampled_from(self) -> int | None:
+        """The first row any layer's quantile sketch saw only a subsample of (None: none)."""
+        starts = [s.subsampled_from for s in self.sites.values() if s.subsampled_from is not None]
+        return min(starts) if starts else None
+
+    def records(self, sides: dict[tuple[str, int], str]) -> list[LayerRecord]:
+        """The finalised layers; ``sides`` places calls on an encoder/decoder side."""
         calls: dict[str, int] = {}
         for name, call in self.sites:
             calls[name] = max(calls.get(name, 0), call + 1)
@@ -277,7 +321,7 @@ class _Collector:
             label = name if calls[name] == 1 else f"{name}#{call}"
             out.append(LayerRecord(label, name, call, tap.kind, tap.activation, shape,
                                    stats.width, stats.finalize(filled, self.reservoir.index),
-                                   tap.parameter_free))
+                                   tap.parameter_free, sides.get((name, call))))
         return out
 
     def sample_meta(self) -> dict[str, Any]:
@@ -292,7 +336,8 @@ class _Collector:
         }
 
     def input_info(self) -> dict[str, Any]:
-        info: dict[str, Any] = {"shape": list(self.example_shape or ()), "dtype": self.x_dtype}
+        info: dict[str, Any] = {"shape": list(self.example_shape or ()), "dtype": self.x_dtype,
+                                "n_inputs": self.n_inputs}
         if self.sample_x is not None:
             x = self.sample_x[: self.reservoir.filled].double()
             x = torch.where(torch.isfinite(x), x, torch.zeros((), dtype=x.dtype))

@@ -17,7 +17,8 @@ from ._tables import layers_table, sample_valid, units_table
 
 @dataclass(frozen=True)
 class TopExamples:
-    """Rows (indices into the inspected data) that excite a unit most, with the unit's values
+    """Rows (indices into the inspected data, in the order it was read: for a DataLoader, the
+    order the loader yielded them) that excite a unit most, with the unit's values
     (descending), and the rows that excite it least (``low_*``, ascending).
 
     ``constant`` is True when the unit took one value on every row (a dead ReLU unit is 0
@@ -44,6 +45,7 @@ class LayerRecord:
     width: int                     # number of units
     stats: dict[str, Any]
     parameter_free: bool = False   # no parameters, no activation (pool, gap, flatten, ...)
+    side: str | None = None        # "encoder"/"decoder" of an encoder/decoder split (_split)
 
 
 class Inspection(PlotsMixin):
@@ -52,8 +54,13 @@ class Inspection(PlotsMixin):
     Attributes
     ----------
     units : pandas.DataFrame
-        One row per unit: ``layer, unit, mean, std, min, max, q05..q95`` (quantiles from the
-        streaming sketch), ``mean_abs``, ``frac_active`` (share of outputs > 0), ``dead`` (the
+        One row per unit: ``layer, unit, mean, std, min, max`` (exact), ``q05..q95``
+        (approximate quantiles, read from a per-unit histogram of ``meta["bins"]`` bins: off by
+        at most one bin width - a power of two, at least (max - min) / bins and under twice
+        that in practice - from the quantiles of the rows fed to it; every row is fed until
+        ``meta["sketch_exact_rows"]`` rows were seen, after that a systematic subsample of the
+        rows of large batches, from row ``meta["sketch_subsampled_from"]``; see the
+        ``bins``/``sketch_rows`` parameters of :func:`lamina.inspect`), ``mean_abs``, ``frac_active`` (share of outputs > 0), ``dead`` (the
         output is constant over the data: max - min <= 1e-6 x max(|min|, |max|, the layer's
         RMS unit std); for ReLU that is "never > 0", for LeakyReLU/ELU/GELU/SiLU/... a unit
         that is never > 0 but varies is not dead; never on fewer than 2 rows),

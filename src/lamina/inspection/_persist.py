@@ -99,6 +99,7 @@ def save_inspection(ins: Any, path: Path) -> Path:
         "y_kind": y_kind, "results": results,
         "layers": [{"name": r.name, "module": r.module, "call": r.call, "kind": r.kind,
                     "activation": r.activation, "parameter_free": r.parameter_free,
+                    "side": r.side,
                     "shape": list(r.shape), "width": r.width,
                     "rows": int(r.stats["rows"]), "elements": int(r.stats["elements"]),
                     "sample_missing": np.flatnonzero(~sample_valid(r.stats)).tolist()}
@@ -114,6 +115,16 @@ def _parameter_free(info: dict[str, Any]) -> bool:
     if "parameter_free" in info:
         return bool(info["parameter_free"])
     return info["kind"] in _PARAMETER_FREE_KINDS
+
+
+def _side(info: dict[str, Any]) -> str | None:
+    """A saved layer's encoder/decoder ``side``; inspections saved before it existed exempted
+    layers by module name, and are read the way they were flagged then."""
+    if "side" in info:
+        return info["side"]
+    from ._flags import _coder_side
+
+    return _coder_side(info["module"])
 
 
 def load_inspection(path: Path) -> Any:
@@ -156,7 +167,7 @@ def load_inspection(path: Path) -> Any:
         stats["sample_valid"] = valid
         records.append(LayerRecord(name, info["module"], int(info["call"]), info["kind"],
                                    info["activation"], tuple(info["shape"]), width, stats,
-                                   _parameter_free(info)))
+                                   _parameter_free(info), _side(info)))
     x_cols = [c for c in sample.columns if c.startswith("x")]
     y = None
     if "y" in sample.columns:

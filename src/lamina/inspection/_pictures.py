@@ -315,7 +315,10 @@ def applicable_figures(ins: Any) -> list[tuple[str, Figure]]:
     if "ablation" in ins.results:
         figs.append(("ablation", ins.plot_ablation()))
     if ins._target is not None:
-        if list(ins.input_info.get("shape") or []) == [2] and "feature_min" in ins.input_info:
+        # unit maps and activation maximisation run the model on x alone
+        alone = int(ins.input_info.get("n_inputs", 1)) == 1
+        if alone and list(ins.input_info.get("shape") or []) == [2] \
+                and "feature_min" in ins.input_info:
             figs.append(("unit_maps", plot_unit_maps(ins)))
         if image_shape_of(ins) is not None:
             try:
@@ -326,6 +329,7 @@ def applicable_figures(ins: Any) -> list[tuple[str, Figure]]:
                 if default_units(ins, rec, 1):
                     if ins._X is not None:
                         figs.append((f"top_examples_{i}", plot_top_examples(ins, rec.name)))
-                    figs.append((f"maximization_{i}", plot_activation_maximization(
-                        ins, rec.name, steps=60)))
+                    if alone:
+                        figs.append((f"maximization_{i}", plot_activation_maximization(
+                            ins, rec.name, steps=60)))
     return figs
