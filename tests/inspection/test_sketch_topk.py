@@ -246,3 +246,28 @@ def test_grids_stay_tight_when_the_range_keeps_growing(seed, step, order):
     got = sketch.quantiles([0.1, 0.5, 0.9], torch.as_tensor(data.min(0)),
                            torch.as_tensor(data.max(0))).numpy()
     assert np.all(np.abs(got - exact) <= width[:, None] * (1 + 1e-9))
+
+
+def test_bottom_heaps_full_of_the_floor_are_skipped_and_stay_exact():
+    # ReLU outputs are never below 0: once every bottom heap holds k zeros nothing can enter,
+    # and the bottom side is skipped (a unit active on every row keeps its heap updated)
+    rng = np.random.default_rng(0)
+    data = np.maximum(rng.normal(size=(2000, 3)), 0)
+    data[:, 2] = np.abs(data[:, 2]) + 0.5                  # never 0: its heap never fills
+    heaps = TopK(3, 4, dtype=torch.float64, floor=0.0)
+    for i in range(0, len(data), 50):
+        part = data[i:i + 50]
+        gmax, _ = _group_extremes(part, 5)
+        heaps.update(torch.as_tensor(part), start=i, gmax=gmax, group=5)
+    assert not heaps._bottom_full
+    low = np.sort(data, axis=0)[:4]                  # ties among zeros: any rows holding them
+    np.testing.assert_array_equal(heaps.bottom_val.numpy(), low)
+    np.testing.assert_array_equal(np.take_along_axis(data, heaps.bottom_idx.numpy(), 0), low)
+    np.testing.assert_array_equal(heaps.top_idx.numpy(), np.argsort(-data, axis=0)[:4])
+    relu = TopK(2, 4, dtype=torch.float64, floor=0.0)
+    for i in range(0, len(data), 50):
+        part = data[i:i + 50, :2]
+        relu.update(torch.as_tensor(part), start=i, gmax=_group_extremes(part, 5)[0], group=5)
+    assert relu._bottom_full
+    np.testing.assert_array_equal(relu.bottom_val.numpy(), low[:, :2])
+    np.testing.assert_array_equal(relu.top_idx.numpy(), np.argsort(-data[:, :2], axis=0)[:4])

@@ -9,6 +9,7 @@ masked path runs only for batches that hold NaN/inf.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,8 @@ _CHUNK_ELEMENTS = 2 ** 17
 _GROUP = 16
 # activations whose outputs are never negative (sum |x| = sum x)
 NONNEGATIVE = frozenset({"relu", "relu6", "sigmoid", "softplus"})
+# the per-unit float64 sums a layer keeps, in the order of their rows
+_SUMS = ("s1", "s2", "s_abs", "active", "saturated")
 
 
 @dataclass(frozen=True)
@@ -76,18 +79,21 @@ class LayerStats:
         self.rows = 0                                  # examples seen
         self.elements = 0                              # element positions per unit seen
         self.shift: torch.Tensor | None = None         # per-unit shift K for stable moments
-        self.count = torch.zeros(width, dtype=torch.int64, device=device)
-        f64 = torch.float64
-        self.s1 = torch.zeros(width, dtype=f64, device=device)       # sum (x - K)
-        self.s2 = torch.zeros(width, dtype=f64, device=device)       # sum (x - K)^2
-        self.s_abs = torch.zeros(width, dtype=f64, device=device)
+        # finite values per unit: rows of all-finite batches (a number) + the masked path's
+        self._finite_rows = 0
+        self._count = torch.zeros(width, dtype=torch.int64, device=device)
+        # the float64 sums, one row each (views below), so a batch adds them in one call:
+        # sum (x - K), sum (x - K)^2, sum |x|, active and saturated counts
+        self._sums = torch.zeros(len(_SUMS), width, dtype=torch.float64, device=device)
+        self.s1, self.s2, self.s_abs, self.active, self.saturated = self._sums.unbind(0)
+        self._sum_rows: dict[tuple[str, ...], torch.Tensor] = {}
+        self._batch_names: tuple[str, ...] = ()        # the sums of the last batch's totals
         self.vmin = torch.full((width,), float("inf"), dtype=dtype, device=device)
         self.vmax = torch.full((width,), float("-inf"), dtype=dtype, device=device)
-        self.active = torch.zeros(width, dtype=f64, device=device)
-        self.saturated = torch.zeros(width, dtype=f64, device=device)
         self.nonfinite = torch.zeros(width, dtype=torch.int64, device=device)
         self.sketch = HistogramSketch(width, config.bins, device)
-        self.topk = TopK(width, config.top_k, device, dtype)
+        self.topk = TopK(width, config.top_k, device, dtype,
+                         floor=0.0 if self.exact_zero else None)
         self.sample = torch.zeros(config.sample_size, width, dtype=dtype, device=device)
         # the global row each sample slot holds for this site: a module that does not run in
         # every batch (a decoder step) misses some of the reservoir's rows
@@ -96,6 +102,14 @@ class LayerStats:
         self._views: dict[str, tuple[torch.Tensor, list[list[torch.Tensor]]]] = {}
         self._sketch_turn = 0
         self.subsampled_from: int | None = None        # first row the sketch saw thinned
+
+    def _rows_of(self, names: tuple[str, ...], device: torch.device) -> torch.Tensor:
+        """The rows of ``_sums`` that ``names`` (a batch's sums, in order) add to."""
+        rows = self._sum_rows.get(names)
+        if rows is None:
+            rows = torch.tensor([_SUMS.index(n) for n in names], device=device)
+            self._sum_rows[names] = rows
+        return rows
 
     def _scratch(self, key: str, like: torch.Tensor) -> torch.Tensor:
         """A reusable buffer shaped like ``like``: fresh multi-MB allocations every batch cost
@@ -193,9 +207,11 @@ class LayerStats:
             if gmin is not None:
                 _group_extreme(x, full, gmin[g0:g0 + full], gmin[g0 + full:end], False)
         totals = sums.sum(0, dtype=torch.float64)                     # (names, d)
-        if not bool(torch.isfinite(totals[0]).all()):
+        if not math.isfinite(float(totals[0].sum())):          # a NaN/inf in the batch
             return None
         out = dict(zip(names, totals))
+        out["totals"] = totals
+        self._batch_names = tuple(names)
         out["gmax"], out["bmax"] = gmax, gmax.amax(0)
         if gmin is not None:
             out["gmin"], out["bmin"] = gmin, gmin.amin(0)
@@ -204,21 +220,18 @@ class LayerStats:
     def _fast(self, pooled: torch.Tensor, elements: torch.Tensor,
               passes: dict[str, torch.Tensor], start: int) -> None:
         batch = pooled.shape[0]
-        self.count += batch
-        self.s1 += passes["s1"]
-        self.s2 += passes["s2"]
-        if not self.nonnegative:                          # |x| = x otherwise: see finalize
-            self.s_abs += passes["s_abs"]
+        self._finite_rows += batch
+        # s1, s2, s_abs (|x| = x for non-negative outputs: see finalize), active, saturated
+        totals = passes["totals"]
+        self._sums.index_add_(0, self._rows_of(self._batch_names, totals.device), totals)
         if "active" in passes:
             active = passes["active"]
         else:                                             # several elements per example
             ebuf = self._scratch("elements", elements)
             active = torch.gt(elements, 0, out=ebuf).sum(0)
+            self.active += active
             if self.saturating:
                 self.saturated += saturation_mask(elements, self.activation, ebuf).sum(0)
-        if "saturated" in passes:
-            self.saturated += passes["saturated"]
-        self.active += active
         bmax = passes["bmax"]
         if "bmin" in passes:
             bmin = passes["bmin"]
@@ -245,7 +258,7 @@ class LayerStats:
         ok = torch.isfinite(pooled)
         ok_el = torch.isfinite(elements)
         self.nonfinite += (~ok_el).sum(0)
-        self.count += ok.sum(0)
+        self._count += ok.sum(0)
         zero = torch.zeros((), dtype=pooled.dtype, device=pooled.device)
         assert self.shift is not None
         centred = torch.where(ok, pooled - self.shift, zero)
@@ -291,7 +304,8 @@ class LayerStats:
     def finalize(self, filled: int, index: np.ndarray) -> dict[str, Any]:
         """Numpy arrays of every statistic (see ``Inspection.units`` for their meaning);
         ``index`` holds the global row of each of the reservoir's ``filled`` slots."""
-        n = self.count.double()
+        count = self._count + self._finite_rows
+        n = count.double()
         safe = n.clamp(min=1)
         shift = self.shift.double() if self.shift is not None else torch.zeros_like(n)
         mean_c = self.s1 / safe
@@ -306,7 +320,7 @@ class LayerStats:
         qs = self.sketch.quantiles([0.05, 0.25, 0.5, 0.75, 0.95], self.vmin, self.vmax,
                                    zero_frac=zero_frac)
         out = {
-            "count": self.count, "mean": torch.where(none, nan, shift + mean_c),
+            "count": count, "mean": torch.where(none, nan, shift + mean_c),
             "std": torch.where(none, nan, var.sqrt()), "min": torch.where(none, nan, self.vmin),
             "max": torch.where(none, nan, self.vmax),
             "mean_abs": torch.where(none, nan, s_abs / safe),

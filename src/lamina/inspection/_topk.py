@@ -41,8 +41,12 @@ class TopK:
     """
 
     def __init__(self, width: int, k: int, device: torch.device | str = "cpu",
-                 dtype: torch.dtype = torch.float32) -> None:
+                 dtype: torch.dtype = torch.float32, floor: float | None = None) -> None:
         self.k = int(k)
+        # a value no unit goes below (0 for ReLU): once every bottom heap is full of it,
+        # nothing can enter them, and the bottom side is skipped
+        self.floor = floor
+        self._bottom_full = False
         dev = torch.device(device)
         # (width, k) per side: values and global row indices
         self._heaps = {
@@ -98,6 +102,8 @@ class TopK:
         may be shorter), optional."""
         low = values if low_values is None else low_values
         for largest, data, bext, gext in ((True, values, bmax, gmax), (False, low, bmin, gmin)):
+            if not largest and self._bottom_full:
+                continue
             kth = self._heaps[largest][0][:, -1]
             if gext is not None and self._collect(data, start, gext, group, kth, largest):
                 continue
@@ -111,6 +117,8 @@ class TopK:
         if self._batches >= _FOLD_EVERY:
             self._flush(True)
             self._flush(False)
+            if self.floor is not None and not self._bottom_full:
+                self._bottom_full = bool((self._heaps[False][0][:, -1] == self.floor).all())
 
     def _collect(self, values: torch.Tensor, start: int, gext: torch.Tensor, group: int,
                  kth: torch.Tensor, largest: bool) -> bool:
