@@ -227,7 +227,32 @@ def _numeric_features(features: Any) -> np.ndarray:
                         + (f" (also: {', '.join(map(repr, bad[1:6]))})" if len(bad) > 1 else "")
                         + ". Encode it (e.g. sklearn.preprocessing.OneHotEncoder or "
                           f"OrdinalEncoder) or leave it out with drop=[{bad[0]!r}].")
-    return features.to_numpy(dtype=np.float32, na_value=np.nan)
+    return as_float32(features.to_numpy(dtype=np.float64, na_value=np.nan),
+                      [str(c) for c in features.columns])
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def as_float32(X: np.ndarray, names: Sequence[str] | None = None) -> np.ndarray:
+    """``X`` (2-D) as the float32 that data sets hold, refusing a finite value float32 cannot
+    hold: the cast would make it inf, and the data checks would then report an infinite
+    value in a column the user knows to be finite."""
+    if X.dtype.kind == "f" and X.dtype.itemsize > 4:
+        with np.errstate(invalid="ignore"):
+            beyond = np.abs(X) > _FLOAT32_MAX          # NaN compares False; inf is kept
+        beyond &= np.isfinite(X)
+        if beyond.any():
+            row, col = (int(i) for i in np.argwhere(beyond)[0])
+            name = (repr(names[col]) if names is not None and len(names) == X.shape[1]
+                    else str(col))
+            power = 10.0 ** np.floor(np.log10(np.abs(X[beyond]).max()))
+            raise DataError(f"X column {name} holds {X[row, col]:.3g} at row {row}: finite, "
+                            f"but beyond the range of float32 (+-{_FLOAT32_MAX:.3g}), which "
+                            f"data sets are stored in, so it would become inf. Rescale that "
+                            f"column first (e.g. divide it by {power:.0e}), or pass the "
+                            "float64 arrays to an estimator with dtype='float64'.")
+    return X.astype(np.float32)
 
 
 def _encode_target(col: Any, task: str | None, name: str) -> tuple[np.ndarray, str, list[str] | None]:
@@ -285,7 +310,7 @@ def _read_npz(p: Path, target: str | None, task: str | None) -> Dataset:
         y, target_names = raw.astype(np.int64), names
     feature_names = ([str(v) for v in arrays["feature_names"]] if "feature_names" in arrays
                      else None)
-    return Dataset(name=p.stem, task=task, X=X.astype(np.float32), y=y,
+    return Dataset(name=p.stem, task=task, X=as_float32(X, feature_names), y=y,
                    feature_names=feature_names, target_names=target_names,
                    image_shape=image_shape,
                    description=f"arrays from {p.name}: X {X.shape}, {key!r} ({task}).",

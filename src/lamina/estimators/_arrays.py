@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import numpy as np
+import torch
 from sklearn.utils.validation import _check_feature_names, check_array
 
 from .._errors import DataError, ParameterError
@@ -24,13 +25,93 @@ def first_nonfinite(X: Any) -> tuple[tuple[int, ...], int] | None:
     return tuple(int(i) for i in np.argwhere(bad)[0]), int(bad.sum())
 
 
-def check_float_array(est: Any, X: Any, fitting: bool) -> np.ndarray:
-    """``X`` as a finite float array with at least 2 dims (sklearn's messages, plus a fix)."""
+def dtype_limit(dtype: Any) -> float:
+    """The largest finite value of a float dtype (torch or numpy): 3.4e38 for float32."""
+    if isinstance(dtype, torch.dtype):
+        return float(torch.finfo(dtype).max)
+    return float(np.finfo(dtype).max)
+
+
+def first_beyond(values: np.ndarray, limit: float) -> tuple[tuple[int, ...], int] | None:
+    """``(index of the first value beyond +-limit, how many there are)``; None when all fit.
+
+    A value beyond the limit of a dtype is finite here but becomes inf when cast to it."""
+    if values.size == 0 or dtype_limit(values.dtype) <= limit:
+        return None                                   # nothing of this dtype can be beyond
+    if values.max() <= limit and values.min() >= -limit:
+        return None                                   # two passes, no temporary: the hot path
+    beyond = np.abs(values) > limit
+    return tuple(int(i) for i in np.argwhere(beyond)[0]), int(beyond.sum())
+
+
+def where_in(index: tuple[int, ...], columns: Any = None) -> str:
+    """``"row 5, column 'age'"`` for a table's index, ``"sample 5, position (0, 3, 4)"``
+    for an image's (the words of :func:`check_float_array`'s NaN/inf message)."""
+    if len(index) == 2:
+        name = repr(str(columns[index[1]])) if columns is not None else str(index[1])
+        return f"row {index[0]}, column {name}"
+    return f"sample {index[0]}, position {index[1:]}"
+
+
+def check_fits_dtype(values: np.ndarray, dtype: Any, fix: str, *, raw: np.ndarray | None = None,
+                     columns: Any = None, how: str = "") -> None:
+    """Refuse finite ``values`` that the cast to a model's float ``dtype`` would make inf.
+
+    Without this the cast is silent and the data checks further on report "NaN or infinite
+    values" in data the user knows to be finite. ``raw`` is the user's ``X`` that ``values``
+    were computed from (same layout; default ``values``), so the message quotes what the user
+    passed; ``how`` says how it became what the network reads (e.g. ``" after
+    scale='none'"``); ``fix`` is the advice that ends the message."""
+    limit = dtype_limit(dtype)
+    found = first_beyond(values, limit)
+    if found is None:
+        return
+    index, n = found
+    if values.ndim == 2:       # the column's extreme value, not a bystander shifted by its mean
+        index = (int(np.argmax(np.abs(values[:, index[1]]))), index[1])
+    given = (values if raw is None else raw)[index]
+    read = "" if raw is None else f", which the network reads as {values[index]:.3g}{how}"
+    name = str(dtype).replace("torch.", "") if isinstance(dtype, torch.dtype) \
+        else np.dtype(dtype).name
+    more = f" ({n} values in all)" if n > 1 else ""
+    raise DataError(f"X holds {given:.3g} at {where_in(index, columns)}{read}: finite, but "
+                    f"beyond the range of the model's {name} (+-{limit:.3g}), so it would "
+                    f"become inf when cast{more}. {fix}")
+
+
+def rescale_hint(values: np.ndarray, index: tuple[int, ...], columns: Any = None) -> str:
+    """``"Rescale column 1 (e.g. divide it by 1e+300)"``: a power of ten of the size of its
+    largest value (or of the sample's, for images)."""
+    part = values[:, index[1]] if len(index) == 2 else values[index[0]]
+    peak = float(np.max(np.abs(part)))
+    power = 10.0 ** math.floor(math.log10(peak)) if peak > 0 else 1.0
+    if len(index) != 2:
+        return f"Rescale the inputs (e.g. divide them by {power:.0e})"
+    name = repr(str(columns[index[1]])) if columns is not None else index[1]
+    return f"Rescale column {name} (e.g. divide it by {power:.0e})"
+
+
+def check_fits_model(X: np.ndarray, dtype: Any, *, columns: Any = None,
+                     wider: str = " or fit with dtype='float64'") -> None:
+    """:func:`check_fits_dtype` for a model that casts the raw ``X`` to ``dtype``; the fix is
+    to rescale the column, or ``wider`` (a dtype that holds the value; "" when none helps)."""
+    found = first_beyond(X, dtype_limit(dtype))
+    if found is not None:
+        fix = rescale_hint(X, found[0], columns) + (f",{wider}" if wider else "")
+        check_fits_dtype(X, dtype, fix + ".", columns=columns)
+
+
+def check_float_array(est: Any, X: Any, fitting: bool, cast: Any = np.float32) -> np.ndarray:
+    """``X`` as a finite float array with at least 2 dims (sklearn's messages, plus a fix).
+
+    ``cast``: the dtype the estimator casts ``X`` to as it is; a finite value beyond its range
+    is refused by position (see :func:`check_fits_dtype`). None skips that check, for an
+    estimator that scales ``X`` first and checks what the network reads itself."""
     if hasattr(X, "columns"):
         _check_feature_names(est, X, reset=fitting)   # DataFrame column names, as sklearn does
     try:
-        return check_array(X, allow_nd=True, dtype=(np.float32, np.float64),
-                           ensure_all_finite=True, estimator=est, input_name="X")
+        arr = check_array(X, allow_nd=True, dtype=(np.float32, np.float64),
+                          ensure_all_finite=True, estimator=est, input_name="X")
     except ValueError as err:
         msg = str(err)
         low = msg.lower()
@@ -48,6 +129,9 @@ def check_float_array(est: Any, X: Any, fitting: bool) -> np.ndarray:
                    f"shape {shape}. Reshape your data: X[None] for a single sample, "
                    "X.reshape(-1, 1) for a single feature.")
         raise DataError(msg) from None
+    if cast is not None:
+        check_fits_model(arr, cast, columns=getattr(X, "columns", None), wider="")
+    return arr
 
 
 def check_image_shape(value: Any) -> tuple[int, ...] | None:
@@ -138,5 +222,5 @@ def reshape_to(X: np.ndarray, shape: tuple[int, ...], what: str = "the fitted sh
     raise DataError(f"{msg}. {fix}")
 
 
-__all__ = ["check_float_array", "check_image_shape", "first_nonfinite", "infer_shape",
-           "reshape_to"]
+__all__ = ["check_fits_dtype", "check_fits_model", "check_float_array", "check_image_shape",
+           "dtype_limit", "first_beyond", "first_nonfinite", "infer_shape", "reshape_to"]

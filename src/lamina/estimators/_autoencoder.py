@@ -11,15 +11,51 @@ import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 
 from .._errors import DataError
-from .._validation import check_choice, check_int
+from .._validation import check_choice, check_int, resolve_dtype
 from ..nn import Autoencoder as AutoencoderModule
 from ..nn import build_autoencoder
 from ..spec import canonical_activation
-from ._arrays import check_float_array, check_image_shape, reshape_to
+from ._arrays import check_fits_dtype, check_float_array, check_image_shape, reshape_to
 from ._deep import DeepEstimator, register_deep
 from ._samples import Samples
 
-SCALINGS = ("standard", "center", "none")
+SCALINGS = ("bounded", "standard", "center", "none")
+
+#: ``scale="bounded"`` divides each feature by at least ``1 / BOUND`` of its range, so every
+#: scaled training value lies within ``+-BOUND``
+BOUND = 4.0
+
+
+def scaling_stats(X: np.ndarray, scale: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(mean_, scale_)`` of float64 rows ``X`` for ``scale`` (one of :data:`SCALINGS`): the
+    network reads ``(X - mean_) / scale_``. A constant feature gets ``scale_`` 1."""
+    n = X.shape[1]
+    if scale == "none":
+        return np.zeros(n), np.ones(n)
+    mean, std, span = column_stats(X)
+    if scale == "center":
+        return mean, np.ones(n)
+    spread = np.maximum(std, span / BOUND) if scale == "bounded" else std
+    return mean, np.where(spread > 0, spread, 1.0)
+
+
+def column_stats(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each column's mean, standard deviation and range (max - min), in float64.
+
+    Finite values near float64's limit (a column of 1e300) overflow ``X.std()``; those
+    columns are measured again in units of a power of two near their largest magnitude
+    (exact: scaling by a power of two does not round)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, std = X.mean(axis=0), X.std(axis=0)
+        span = X.max(axis=0) - X.min(axis=0)
+    bad = ~(np.isfinite(mean) & np.isfinite(std) & np.isfinite(span))
+    if bad.any():
+        unit = np.ldexp(1.0, np.frexp(np.abs(X[:, bad]).max(axis=0))[1])
+        Z = X[:, bad] / unit
+        mean[bad] = Z.mean(axis=0) * unit
+        std[bad] = Z.std(axis=0) * unit
+        span[bad] = (Z.max(axis=0) - Z.min(axis=0)) * unit   # inf only beyond float64 itself
+    return mean, std, span
 
 
 def neg_mse(out: torch.Tensor, y: torch.Tensor) -> float:
@@ -43,9 +79,18 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, DeepEstimat
     bottleneck_activation, output_activation : str
         Activation of the code (default ``identity``) and of the reconstruction (default
         ``identity``; ``sigmoid`` suits data in [0, 1] with ``scale="none"``).
-    scale : {"standard", "center", "none"}
-        Preprocessing learned at fit and undone by ``inverse_transform``: standardise each
-        feature, only subtract its mean, or leave ``X`` as it is.
+    scale : {"bounded", "standard", "center", "none"}
+        Preprocessing learned at fit and undone by ``inverse_transform`` (errors are always
+        reported in the original units). ``"bounded"`` (default): subtract each feature's mean
+        and divide by its standard deviation or a quarter of its range (max - min), whichever
+        is larger, so every scaled training value lies within +-4. On tables each column
+        still comes out a few units wide, as with ``"standard"`` (a normal-looking column is
+        divided by about 1.5 standard deviations); on flat images a rarely-lit border pixel
+        is no longer blown up to tens of units by its tiny standard deviation, nor the code
+        spent on it.
+        ``"standard"``: mean and standard deviation (the default of earlier versions; a
+        single gross outlier shrinks a feature less than with ``"bounded"``). ``"center"``: only
+        subtract the mean (for features in one unit, e.g. pixels). ``"none"``: ``X`` as it is.
     image_shape : tuple, optional
         Per-sample shape for conv encoders fed flat rows, e.g. ``(1, 28, 28)``.
     **common
@@ -56,7 +101,11 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, DeepEstimat
     ----------
     module_ : lamina.nn.Autoencoder
         ``encoder`` and ``decoder`` HiddenNets (``module_.code_name`` names the bottleneck).
-    n_features_in_, mean_, scale_, history_, stop_reason_, n_iter_
+    mean_, scale_ : ndarray of shape (n_features_in_,)
+        The network reads ``(X - mean_) / scale_`` (flattened rows).
+    scale_method_ : str
+        The ``scale`` they were fitted with (saved with the model).
+    n_features_in_, history_, stop_reason_, n_iter_
 
     Notes
     -----
@@ -79,7 +128,7 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, DeepEstimat
 
     def __init__(self, spec: Any = None, *, bottleneck: Any = 2, decoder_spec: Any = "mirror",
                  bottleneck_activation: str = "identity", output_activation: str = "identity",
-                 scale: str = "standard", image_shape: Any = None, epochs: int = 30,
+                 scale: str = "bounded", image_shape: Any = None, epochs: int = 30,
                  batch_size: int = 128, lr: float = 1e-3, optimizer: str = "adam",
                  weight_decay: float = 0.0, schedule: str = "constant",
                  clip_norm: float | None = None, early_stopping: bool = True,
@@ -112,8 +161,9 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, DeepEstimat
 
     # ------------------------------------------------------------------ data
     def _rows(self, X: Any, fitting: bool) -> np.ndarray:
-        """Validated, scaled ``(N, *in_shape_)`` float32 inputs."""
-        X = check_float_array(self, X, fitting)
+        """Validated, scaled ``(N, *in_shape_)`` inputs: float64 for a float64 model, else
+        float32."""
+        X = check_float_array(self, X, fitting, cast=None)     # the scaled rows are checked
         if fitting:
             p = self._check_params()
             shape = p["image_shape"] or tuple(int(d) for d in X.shape[1:])
@@ -124,13 +174,30 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, DeepEstimat
                        type(self).__name__)
         flat = X.reshape(len(X), -1).astype(np.float64, copy=False)
         if fitting:
-            scale = check_choice("scale", self.scale, SCALINGS)
-            self.mean_ = flat.mean(axis=0) if scale != "none" else np.zeros(flat.shape[1])
-            std = flat.std(axis=0)
-            self.scale_ = (np.where(std > 0, std, 1.0) if scale == "standard"
-                           else np.ones(flat.shape[1]))
+            self.scale_method_ = check_choice("scale", self.scale, SCALINGS)
+            self.mean_, self.scale_ = scaling_stats(flat, self.scale_method_)
         scaled = (flat - self.mean_) / self.scale_
-        return scaled.astype(np.float32).reshape(len(X), *self.in_shape_)
+        dtype = resolve_dtype(self.dtype) if fitting else next(self.module_.parameters()).dtype
+        check_fits_dtype(scaled, dtype, self._overflow_fix(dtype), raw=flat,
+                         how=f" after scale={self._fitted_scale()!r}")
+        cast = np.float64 if dtype == torch.float64 else np.float32
+        return scaled.astype(cast, copy=False).reshape(len(X), *self.in_shape_)
+
+    def _fitted_scale(self) -> str:
+        """The scaling ``mean_``/``scale_`` were fitted with (``scale`` may have been set
+        since; a model saved before lamina recorded it: its ``scale`` parameter)."""
+        return str(getattr(self, "scale_method_", self.scale))
+
+    def _overflow_fix(self, dtype: torch.dtype) -> str:
+        """How to get rid of a value the model's dtype cannot hold."""
+        narrow = dtype != torch.float64
+        if self._fitted_scale() in ("none", "center"):
+            return ("Rescale that feature, or fit with scale='bounded' (the default: every "
+                    "feature scaled to a few units)" + (", or dtype='float64'." if narrow
+                                                        else "."))
+        return ("That is far outside the values the feature held at fit (mean_, scale_): "
+                "check its units, or refit on data that includes such values"
+                + (" or with dtype='float64'." if narrow else "."))
 
     def _prepare(self, X: Any, y: Any, fitting: bool) -> Samples:
         rows = torch.from_numpy(np.ascontiguousarray(self._rows(X, fitting)))
@@ -206,11 +273,16 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, DeepEstimat
     # ------------------------------------------------------------------ persistence
     def _fitted_state(self) -> dict[str, Any]:
         return {"in_shape_": list(self.in_shape_), "flat_input": self._flat_input,
+                "scale_method_": self._fitted_scale(),
                 "mean_": self.mean_.tolist(), "scale_": self.scale_.tolist()}
 
     def _restore_state(self, state: dict[str, Any]) -> None:
         self.in_shape_ = tuple(state["in_shape_"])
         self._flat_input = bool(state["flat_input"])
+        # runs saved before scale_method_ was recorded: their scale parameter is complete in
+        # config.json ("standard", the old default, written out), and mean_/scale_ are the
+        # fitted statistics, so they load and transform exactly as before
+        self.scale_method_ = str(state.get("scale_method_", self.scale))
         self.mean_ = np.asarray(state["mean_"], dtype=np.float64)
         self.scale_ = np.asarray(state["scale_"], dtype=np.float64)
 
@@ -222,4 +294,4 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, DeepEstimat
 
 register_deep(Autoencoder)
 
-__all__ = ["Autoencoder", "neg_mse"]
+__all__ = ["Autoencoder", "BOUND", "SCALINGS", "column_stats", "neg_mse", "scaling_stats"]

@@ -27,7 +27,7 @@ from ..train import (
     check_sample_weight,
     readable_tensor,
 )
-from ._arrays import first_nonfinite
+from ._arrays import check_fits_model, first_nonfinite
 from ._inference import DenseInference, plain_rows
 from ._params import validate_params
 from ._scaling import first_affine, fold, standard_stats
@@ -99,6 +99,15 @@ class BaseMLP(BaseEstimator):
         except ValueError as err:
             raise DataError(_with_fix(str(err), X)) from None
 
+    def _check_fits(self, X: np.ndarray, dtype: torch.dtype) -> None:
+        """The network reads the raw columns (``scale="standard"`` is folded into its first
+        layer), so a finite value beyond ``dtype``'s range (1e300 for float32 weights) would
+        become inf: refuse it by row and column rather than report NaN/inf in finite data."""
+        check_fits_model(X, dtype, columns=getattr(self, "feature_names_in_", None))
+
+    def _model_dtype(self) -> torch.dtype:
+        return next(self.module_.parameters()).dtype
+
     def _to_tensor(self, X: np.ndarray) -> torch.Tensor:
         p = next(self.module_.parameters())
         return readable_tensor(np.ascontiguousarray(X)).to(device=p.device, dtype=p.dtype)
@@ -128,6 +137,8 @@ class BaseMLP(BaseEstimator):
                             "None. Pass the labels/targets as fit(X, y).")
         first = not (incremental and hasattr(self, "module_"))
         X, y = self._check_X(X, reset=first, y=y)
+        continued = hasattr(self, "module_") and (incremental or p["warm_start"])
+        self._check_fits(X, self._model_dtype() if continued else p["dtype"])
         sw = None if sample_weight is None else check_sample_weight(sample_weight, X.shape[0])
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -309,14 +320,18 @@ class BaseMLP(BaseEstimator):
     def _forward(self, X: Any) -> np.ndarray:
         """Raw outputs (logits / values) for ``X``, as float64 numpy."""
         self._check_fitted()
-        if not (plain_rows(X, self.n_features_in_) and not hasattr(self, "feature_names_in_")):
+        plain = plain_rows(X, self.n_features_in_) and not hasattr(self, "feature_names_in_")
+        if not plain:
             X = self._check_X(X, reset=False)
+            self._check_fits(X, self._model_dtype())
         net: HiddenNet = self.module_
         fast_path = getattr(self, "_fast", None)
         if fast_path is not None and not net.training:  # a fitted module is left in eval mode
             fast = fast_path.forward(net, X)
             if fast is not None:
                 return fast.astype(np.float64, copy=False)
+        if plain:       # plain rows fit float32 (and float64); float16 weights hold less
+            self._check_fits(X, self._model_dtype())
         was_training = net.training
         if was_training:
             net.eval()

@@ -68,9 +68,14 @@ class DenseInference:
         return {"_key": None, "_layers": []}  # views of the module's memory: rebuild on load
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def plain_rows(X: Any, n_features: int) -> bool:
-    """True when ``X`` is a finite 2-D float ndarray of the fitted width: sklearn's validation
-    would accept it unchanged, so it can be skipped on the hot path."""
+    """True when ``X`` is a finite 2-D float ndarray of the fitted width whose values a float32
+    model can hold: sklearn's validation would accept it unchanged and the cast to float32 or
+    float64 keeps it finite, so both checks can be skipped on the hot path. (No copy of X: NaN
+    fails the comparisons, and inf or 1e300 exceed the bounds.)"""
     return (isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == n_features
             and X.dtype in (np.float32, np.float64) and X.shape[0] > 0
-            and bool(np.isfinite(X).all()))
+            and bool(X.max() <= _FLOAT32_MAX) and bool(X.min() >= -_FLOAT32_MAX))
