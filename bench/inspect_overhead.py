@@ -11,7 +11,7 @@
 
 Timings repeat (>= 3, interleaved) and report medians and ratios; machine noise is common.
 
-    python bench/inspect_overhead.py [--quick] [--threads N]
+    python bench/inspect_overhead.py [--quick] [--threads N] [--repeats N]
 """
 
 from __future__ import annotations
@@ -160,6 +160,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes (smoke run)")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--only", choices=["overhead", "memory", "ablation"], default=None)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="interleaved bare/inspect rounds for the overhead ratio (median)")
     parser.add_argument("--mem-repeats", type=int, default=3,
                         help="fresh processes per size for the memory figure (median)")
     args = parser.parse_args()
@@ -169,7 +171,7 @@ def main() -> None:
     if args.only in (None, "overhead"):
         rows = 20_000 if args.quick else 200_000
         print(f"[1] inspect overhead, (512, 512, 512) MLP, {rows:,} rows:")
-        res = overhead(rows, 3)
+        res = overhead(rows, max(1, args.repeats))
         print(f"    median ratio {res['wall_ratio_median']:.3f} (target <= 1.25), "
               f"cpu-time ratio {res['cpu_ratio_median']:.3f}")
         report["overhead"] = res
