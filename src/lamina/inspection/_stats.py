@@ -190,7 +190,7 @@ class LayerStats:
             b = buf[: x.shape[0]]
             row = outs[c]                                          # this chunk's sums, by name
             torch.sum(torch.sub(x, shift, out=b), 0, out=row[0])
-            torch.linalg.vecdot(b, b, dim=0, out=row[1])           # sum of squares, one pass
+            torch.sum(b.square_(), 0, out=row[1])
             j = 2
             if not self.nonnegative:                              # |x| = x otherwise
                 torch.sum(torch.abs(x, out=b), 0, out=row[j])
