@@ -6,6 +6,7 @@ Every function imports torch/lamina lazily so ``lamina --help`` stays instant.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,25 +34,21 @@ def _columns(text: str | None) -> list[str]:
 
 
 def _load_data(data: str, target: str | None, drop: list[str] | None = None, *,
-               for_training: bool = False, notes: list[str] | None = None) -> Any:
+               for_training: bool = False, notes: list[str] | None = None,
+               run: str | None = None, info: dict[str, Any] | None = None) -> Any:
     """Load DATA (leaving ``drop`` out); ``for_training``: a table/image task only, and the
     data checks that would break training (not for tables to predict on or score); their
-    warnings go into ``notes``."""
+    warnings go into ``notes``. ``run``/``info`` (the run and its record): the run the data
+    is for, whose features a non-numeric column's fix names."""
     from .._errors import DataError
     from ..datasets import load
+    from ..datasets._table import NotNumericError
 
     try:
         ds = load(data, target=target, drop=drop) if drop else load(data, target=target)
-    except DataError as err:        # the loader's fix names its Python argument drop=[...]
-        def option(m: re.Match[str]) -> str:
-            cols = m.group(1).replace("'", "")
-            if for_training:
-                return "--drop " + cols
-            # predict/evaluate have no --drop: the run's own --drop is applied already
-            return (f"remove the column(s) {cols} from this file (or retrain with --drop {cols}; "
-                    "predict and evaluate then leave them out)")
-
-        raise DataError(re.sub(r"drop=\[([^\]]*)\]", option, str(err))) from None
+    except NotNumericError as err:  # its fix names the Python argument drop=[...]
+        raise _not_numeric(err, drop or [], for_training=for_training, run=run,
+                           info=info) from None
     if not for_training:
         return ds
     if ds.task not in ("classification", "regression", "multilabel"):
@@ -72,6 +69,44 @@ def _load_data(data: str, target: str | None, drop: list[str] | None = None, *,
     if notes is not None:
         notes.extend(str(w.message) for w in caught if issubclass(w.category, DataQualityWarning))
     return ds
+
+
+def _not_numeric(err: Any, drop: list[str], *, for_training: bool, run: str | None = None,
+                 info: dict[str, Any] | None = None) -> Any:
+    """The DataError of a table's non-numeric feature columns (``err``: the reader's
+    NotNumericError), with the fix in the command's own terms: `lamina train`'s --drop
+    (``drop``: the columns it leaves out already); for predict and evaluate, which have no
+    --drop, what to do with the file, by whether RUN (``info``: its record) was trained on
+    those columns."""
+    from .._errors import DataError
+
+    cols = list(err.columns)
+    it = "it" if len(cols) == 1 else "them"
+    if for_training:
+        listed = ",".join([*drop, *cols])
+        return DataError(f"{err.problem}. Encode {it} as numbers (e.g. with sklearn."
+                         "preprocessing.OneHotEncoder or OrdinalEncoder), or leave "
+                         f"{it} out with --drop {listed}.")
+    features = (info or {}).get("features")
+    if not features:            # a run saved from Python: which columns it read is unknown
+        return DataError(f"{err.problem}. Remove the column(s) {','.join(cols)} from this file "
+                         f"if the run was not trained on {it}; otherwise write {it} as "
+                         "numbers, as in the training data.")
+    known = [c for c in cols if c in features]
+    extra = [c for c in cols if c not in features]
+    fixes = []
+    if known:
+        fixes.append(f"Run {run} was trained on {', '.join(map(repr, known))} as numbers: "
+                     f"write {'its' if len(known) == 1 else 'their'} values in this file as "
+                     "numbers, as in the training data.")
+    if extra:
+        them = "it" if len(extra) == 1 else "them"
+        listed = ",".join(extra)
+        which = ", ".join(map(repr, extra)) if known else them   # both kinds: name them
+        fixes.append(f"Run {run} was not trained on {which}: remove the column(s) {listed} from "
+                     f"this file, or retrain with --drop {listed} (predict and evaluate then "
+                     f"leave {them} out).")
+    return DataError(f"{err.problem}. " + " ".join(fixes))
 
 
 def _scale_hint(ds: Any) -> None:
@@ -174,8 +209,10 @@ def train_run(data: str, *, hidden: str = "256,128", activation: str = "relu",
               epochs: int = 50, lr: float = 1e-3, batch_size: int = 256,
               out: str | None = None, target: str | None = None, seed: int = 0,
               device: str = "cpu", verbose: bool = True, drop: list[str] | None = None,
-              scale: str = "none") -> tuple[Any, Path, dict[str, float]]:
-    """Train an MLP on a data set; save the run; return (estimator, run dir, test metrics)."""
+              scale: str = "none", advice: list[str] | None = None,
+              ) -> tuple[Any, Path, dict[str, float]]:
+    """Train an MLP on a data set; save the run; return (estimator, run dir, test metrics).
+    ``advice``: gets a warning when the test score is no better than a constant guess."""
     from ..estimators import MLPClassifier, MLPRegressor
 
     if drop and not _rows.is_file(data):
@@ -220,7 +257,59 @@ def train_run(data: str, *, hidden: str = "256,128", activation: str = "relu",
     metrics = _metrics(est, Xte, yte)
     print(f"data: {ds.name} ({len(ytr)} train rows; evaluated on {how}, {len(yte)} rows)")
     print(f"stopped after {est.n_iter_} epochs: {est.stop_reason_}")
+    warning = _no_better_than_a_guess(est, ytr, yte, metrics, epochs=epochs, lr=lr)
+    if warning and advice is not None:
+        advice.append(warning)
     return est, run, metrics
+
+
+def _no_better_than_a_guess(est: Any, ytr: Any, yte: Any, metrics: dict[str, float], *,
+                            epochs: int, lr: float) -> str | None:
+    """A warning when the test score (hold-out or test split) is no better than a constant
+    guess: R² <= 0 (the training mean scores about 0), or an accuracy no higher than always
+    answering the most common training class; it names what to try, most likely first. None
+    otherwise (and for multi-label runs)."""
+    import numpy as np
+
+    tips: list[str] = []
+    if "r2" in metrics:
+        if metrics["r2"] > 0:
+            return None
+        what = (f"the test R² is {metrics['r2']:.4g}, no better than always predicting "
+                "the training mean (R² 0)")
+        y = np.asarray(ytr, dtype=np.float64)
+        mean, std = float(y.mean()), float(y.std())
+        if std > 5.0 or abs(mean) > 5.0:      # the network's outputs start near 0, std ~1
+            tips.append(f"scale the target (mean {mean:.4g}, std {std:.4g}, while the "
+                        "network's outputs start near 0): standardise the target column "
+                        "((y - mean) / std) before training, or from Python wrap the model "
+                        "in sklearn.compose.TransformedTargetRegressor(lamina.MLPRegressor("
+                        "...), transformer=StandardScaler())")
+    elif "accuracy" in metrics and _single_label(est):
+        labels, counts = np.unique(np.asarray(ytr), return_counts=True)
+        common = labels[int(np.argmax(counts))]
+        guess = float(np.mean(np.asarray(yte) == common))
+        if metrics["accuracy"] > guess or guess >= 1.0:
+            return None
+        label = common.item() if isinstance(common, np.generic) else common
+        what = (f"the test accuracy is {metrics['accuracy']:.4g}, no better than always "
+                f"predicting the most common training class {label!r} ({guess:.4g})")
+    else:
+        return None
+    if str(est.stop_reason_).startswith("training diverged") or lr >= 0.05:
+        tips.append(f"lower the learning rate (--lr {lr / 10:g})")
+    else:
+        if est.n_iter_ >= epochs:
+            tips.append(f"train longer (--epochs {epochs * 4}; it stopped at the limit of "
+                        f"{epochs})")
+        if lr < 0.01:
+            tips.append(f"raise the learning rate (--lr {lr * 10:g})")
+    if est.scale is None or est.scale == "none":
+        tips.append("train on standardised columns (--scale standard)")
+    if not tips:                        # nothing in the setup to blame
+        tips.append("a wider network (--hidden 512,256) or more rows; else the features may "
+                    "not predict the target")
+    return f"warning: {what}. To do better, try: " + "; ".join(tips) + "."
 
 
 @app.command()
@@ -238,45 +327,107 @@ def train(
     target: str = typer.Option(None, help="Target column, for files."),
     seed: int = typer.Option(0, help="Random seed."),
     device: str = typer.Option("cpu", help="cpu, cuda, cuda:N."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     drop: str = typer.Option(None, help="Columns to leave out, for files: 'id,name' (predict "
                              "and evaluate leave them out too)."),
     scale: str = typer.Option("none", help="'standard': train on standardised columns (folded "
                               "into the first layer, so the saved model reads raw ones)."),
 ) -> None:
     """Train a network of hidden layers on DATA and save the run directory."""
+    advice: list[str] = []
     _, run, metrics = train_run(data, hidden=hidden, activation=activation, epochs=epochs,
                                 lr=lr, batch_size=batch_size, out=out, target=target,
                                 seed=seed, device=device, verbose=not quiet,
-                                drop=_columns(drop), scale=scale)
+                                drop=_columns(drop), scale=scale, advice=advice)
     _print_metrics("test metrics", metrics)
+    for line in advice:                 # after the scores it is about, on stderr
+        print(line, file=sys.stderr)
     print(f"run saved to {run}")
 
 
 def _predict_rows(run: str, data: str, target: str | None, est: Any) -> tuple[Any, str]:
     """``(X, description)``: the rows to predict on: the data set's test split if it has one,
-    else all rows. A table whose columns (less those `lamina train --drop` left out) are
-    exactly the run's features has no target column (the usual table to predict on);
-    otherwise its target column is found and left out, as in training. A TextClassifier run
-    reads a table's one text column."""
-    from ..datasets import read_features, table_columns
-
+    else all rows. A table's target column (the one the run was trained to predict, as its
+    record names it, or ``target``) is left out; a table without it is read as features only
+    (the usual table to predict on). A TextClassifier run reads a table's one text column.
+    NaN/inf in the rows is refused, naming the column."""
     kind = _rows.reads(est)
     if kind == "text" and _rows.is_table(data):
         texts, _, how = _rows.text_table(est, data, target, labelled=False)
         return texts, how
     info = _rows.read_record(run)
-    dropped = _rows.dropped(info, data)
-    n_features = getattr(est, "n_features_in_", None)
-    if target is None and kind == "rows" and _rows.is_table(data) \
-            and len([c for c in table_columns(data) if c not in dropped]) == n_features:
-        X, names = read_features(data, drop=dropped)
-        order = _rows.check_features(info, run, names, data)
-        return (X if order is None else X[:, order]), f"all {len(X)} rows of {data}"
+    if kind == "rows" and _rows.is_table(data):
+        target, has_target = _table_target(run, data, target, est, info, scoring=False)
+        if not has_target:
+            X, names = _read_features(run, data, info)
+            _check_finite(X, names, data)
+            return X, f"all {len(X)} rows of {data}"
     ds = _run_data(run, data, target, est, info)
-    if ds.X_test is not None:
-        return ds.X_test, f"{data}'s test split, {len(ds.X_test)} rows"
-    return ds.X, f"all {len(ds.X)} rows of {data}"
+    X, how = ((ds.X_test, f"{data}'s test split, {len(ds.X_test)} rows")
+              if ds.X_test is not None else (ds.X, f"all {len(ds.X)} rows of {data}"))
+    if kind == "rows":
+        _check_finite(X, ds.feature_names, data)
+    return X, how
+
+
+def _table_target(run: str, data: str, target: str | None, est: Any, info: Any, *,
+                  scoring: bool) -> tuple[str | None, bool]:
+    """``(target, has_it)`` for a table of numeric rows read for RUN (``info``: its record):
+    ``target`` when given; else the column the run was trained to predict (see
+    ``_rows.table_target``). ``scoring`` (evaluate): a table without it is refused, naming
+    the column."""
+    if target is not None:
+        return target, True
+    from ..datasets import table_columns
+
+    dropped = _rows.dropped(info, data)
+    columns = [c for c in table_columns(data) if c not in dropped]
+    target, has_it = _rows.table_target(info, columns, getattr(est, "n_features_in_", None))
+    if has_it or not scoring:
+        return target, has_it
+    from .._errors import DataError
+
+    if target is not None:
+        raise DataError(f"target column {target!r} (the run's target) not found in {data!r}; "
+                        "evaluate needs it to score the predictions. Pass a file with that "
+                        "column, or name the file's target column with --target NAME.")
+    raise DataError(f"{data!r} has no target column besides the run's features; evaluate "
+                    "needs one to score the predictions. Pass a file with the target column "
+                    "(--target NAME names it).")
+
+
+def _check_header(info: Any, run: str, columns: list[str], data: str) -> None:
+    """Refuse, before reading its rows, a table that lacks some of the run's feature columns
+    (``columns``: its header less the target and `lamina train --drop` columns): the columns
+    are the problem then, not a value in them."""
+    if _rows.missing_features(info, columns):
+        _rows.check_features(info, run, columns, data)
+
+
+def _read_features(run: str, data: str, info: Any) -> tuple[Any, list[str]]:
+    """A table without a target as RUN's features (``info``: its record), less the columns
+    `lamina train --drop` left out, in training order: ``(X, names)``."""
+    from ..datasets import read_features, table_columns
+    from ..datasets._table import NotNumericError
+
+    dropped = _rows.dropped(info, data)
+    _check_header(info, run, [c for c in table_columns(data) if c not in dropped], data)
+    try:
+        X, names = read_features(data, drop=dropped)
+    except NotNumericError as err:
+        raise _not_numeric(err, dropped, for_training=False, run=run, info=info) from None
+    order = _rows.check_features(info, run, names, data)
+    if order is None:
+        return X, names
+    return X[:, order], [names[i] for i in order]
+
+
+def _check_finite(X: Any, names: Any, data: str) -> None:
+    """Refuse NaN/inf in rows to predict on or score, naming the column as training does
+    (the estimator itself could only give its index)."""
+    from ..datasets._quality import check_finite
+
+    check_finite(X, names, what=repr(data))
 
 
 def _run_data(run: str, data: str, target: str | None, est: Any, info: Any) -> Any:
@@ -285,7 +436,15 @@ def _run_data(run: str, data: str, target: str | None, est: Any, info: Any) -> A
     record)."""
     if _rows.reads(est) != "rows" and _rows.is_file(data):
         _rows.check_task(est, run, data, None)
-    ds = _load_data(data, target, _rows.dropped(info, data))
+    dropped = _rows.dropped(info, data)
+    if target is not None and _rows.reads(est) == "rows" and _rows.is_table(data):
+        from ..datasets import table_columns
+
+        columns = table_columns(data)
+        if target in columns:       # else the reader names the missing target
+            _check_header(info, run, [c for c in columns if c not in dropped and c != target],
+                          data)
+    ds = _load_data(data, target, dropped, run=run, info=info)
     _rows.check_task(est, run, data, ds.task)
     order = _rows.check_features(info, run, ds.feature_names, data)
     if order is None or info is None:
@@ -379,8 +538,14 @@ def evaluate(
     if _rows.reads(est) == "text" and _rows.is_table(data):
         X, y, how = _rows.text_table(est, data, target, labelled=True)
     else:
-        ds = _run_data(run, data, target, est, info)
+        rows = _rows.reads(est) == "rows"
+        column: str | None = target
+        if rows and _rows.is_table(data):   # the run's target column, or a clear refusal
+            column, _ = _table_target(run, data, target, est, info, scoring=True)
+        ds = _run_data(run, data, column, est, info)
         X, y, how = _rows.eval_rows(info, data, ds)
+        if rows:
+            _check_finite(X, ds.feature_names, data)
         y = _rows.as_labels(ds, y, getattr(est, "classes_", None))
     if y is None:
         from .._errors import DataError

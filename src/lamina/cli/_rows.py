@@ -55,17 +55,22 @@ def split(ds: Any, seed: int) -> tuple[Any, Any, Any, Any, str, str]:
         return ds.X, ds.X_test, ds.y, ds.y_test, "test_split", "the data set's test split"
     from sklearn.model_selection import train_test_split
 
-    stratify = ds.y if ds.task == "classification" else None
+    # classes keep their shares in both parts; a regression (or multi-label) target has
+    # nothing to stratify on: its hold-out is a plain random one
+    stratified = ds.task == "classification"
     try:
         Xtr, Xte, ytr, yte = train_test_split(ds.X, ds.y, test_size=TEST_SIZE,
-                                              random_state=seed, stratify=stratify)
+                                              random_state=seed,
+                                              stratify=ds.y if stratified else None)
     except ValueError as err:               # too few rows (per class) to hold any out
         from .._errors import DataError
 
         raise DataError(f"cannot hold out {_PCT} of {ds.name}'s {len(ds.X)} rows for testing "
-                        f"({err}). Pass more rows: a stratified hold-out needs at least one "
-                        "test row per class.") from None
-    return Xtr, Xte, ytr, yte, "holdout", f"a stratified {_PCT} hold-out (seed {seed})"
+                        f"({err}). Pass more rows" + (": a stratified hold-out needs at least "
+                                                      "one test row per class." if stratified
+                                                      else ".")) from None
+    return (Xtr, Xte, ytr, yte, "holdout",
+            f"a {'stratified' if stratified else 'random'} {_PCT} hold-out (seed {seed})")
 
 
 def as_labels(ds: Any, y: Any, classes: Any = None) -> Any:
@@ -84,9 +89,13 @@ def as_labels(ds: Any, y: Any, classes: Any = None) -> Any:
 def record(run: Path, data: str, target: str | None, ds: Any, seed: int, kind: str,
            drop: list[str]) -> None:
     """Write ``RUN/train_data.json`` (atomically); ``kind``: ``"holdout"``, ``"test_split"``
-    or ``ALL_ROWS`` (no rows held out)."""
+    or ``ALL_ROWS`` (no rows held out). ``target`` is recorded as the column the table's
+    reader took, whether named (``--target``) or found (``target``/``label``/``y``, else the
+    last column), so that predict and evaluate know it in later tables."""
     from ..train import atomic_write_text
 
+    if is_table(data) and ds.extras.get("target") is not None:
+        target = str(ds.extras["target"])
     info = {"data": str(data), "target": target, "drop": list(drop), "split": kind,
             "seed": int(seed),
             "test_size": 0.0 if kind == ALL_ROWS else TEST_SIZE, "rows": int(len(ds.X)),
@@ -125,6 +134,36 @@ def dropped(info: dict[str, Any] | None, data: str) -> list[str]:
     return [c for c in drop if c in have]
 
 
+def table_target(info: dict[str, Any] | None, columns: list[str],
+                 n_features: int | None) -> tuple[str | None, bool]:
+    """``(target, has_it)``: the target column of a table with ``columns`` (those `lamina
+    train --drop` left out already gone) for a run of numeric rows (``info``: its record;
+    ``n_features``: its ``n_features_in_``). The column the record names, when the table has
+    it; for a record from before targets were recorded, the one column besides the run's
+    features; ``(None, True)`` where nothing tells (the reader's default then: ``target``,
+    ``label``, ``y``, else the last column); ``has_it`` False for a table of features only."""
+    recorded = (info or {}).get("target")
+    features = (info or {}).get("features")
+    if recorded is not None:
+        return (str(recorded), True) if recorded in columns else (str(recorded), False)
+    if features:
+        rest = [c for c in columns if c not in features]
+        if not rest:
+            return None, False
+        if len(rest) == 1 and set(features) <= set(columns):
+            return rest[0], True
+        return None, True
+    if n_features is not None and len(columns) == n_features:    # a run saved from Python
+        return None, False
+    return None, True
+
+
+def missing_features(info: dict[str, Any] | None, columns: list[str]) -> list[str]:
+    """The run's feature columns (``info``: its record) that ``columns`` lacks."""
+    want = (info or {}).get("features") or []
+    return [str(c) for c in want if c not in columns]
+
+
 def check_features(info: dict[str, Any] | None, run: str | Path, names: Any,
                    data: str) -> list[int] | None:
     """Refuse a table whose feature columns ``names`` are not the ones the run trained on
@@ -142,8 +181,12 @@ def check_features(info: dict[str, Any] | None, run: str | Path, names: Any,
     extra = [c for c in have if c not in want]
     what = (f"missing {missing[:5]}" if missing else "") + ("; " if missing and extra else "") \
         + (f"not trained on {extra[:5]}" if extra else "")
-    fix = (f"Leave out {extra[:5]} (or retrain with them)" if extra and not missing
-           else "Rename the columns as in training")
+    if not missing:
+        fix = f"Leave out {extra[:5]} (or retrain with them)"
+    elif not extra:
+        fix = f"Pass a file with {'that column' if len(missing) == 1 else 'those columns'}"
+    else:
+        fix = "Rename the columns as in training"
     raise DataError(f"the feature columns of {data!r} are not the ones {run} was trained on ("
                     + what + f"; expected {want[:8]}" + ("..." if len(want) > 8 else "")
                     + f"). {fix}.")

@@ -163,7 +163,19 @@ def _raise_non_numeric(j: int, names: list[str] | None, example: list[Any]) -> N
                     "sklearn.preprocessing.OneHotEncoder or OrdinalEncoder) or drop the column.")
 
 
-def _check_finite(X: np.ndarray, names: list[str] | None, rows: Any) -> None:
+def check_finite(X: Any, feature_names: Sequence[str] | None = None, *,
+                 what: str = "X") -> None:
+    """Raise a :class:`~lamina.DataError` where 2-D ``X`` holds NaN or inf, naming the columns
+    by ``feature_names`` (else by index) and the rows, as :func:`check_data` does; ``what``
+    names ``X`` in the message (e.g. the file it was read from). Data to predict on or score
+    gets this check only (none of the training ones)."""
+    arr = np.asarray(X)
+    if arr.ndim > 2:
+        arr = arr.reshape(len(arr), -1)
+    _check_finite(arr, list(feature_names) if feature_names is not None else None, None, what)
+
+
+def _check_finite(X: np.ndarray, names: list[str] | None, rows: Any, what: str = "X") -> None:
     if X.dtype.kind not in "fc":
         return  # integers and booleans cannot hold NaN/inf
     bad = ~np.isfinite(X)
@@ -193,7 +205,7 @@ def _check_finite(X: np.ndarray, names: list[str] | None, rows: Any) -> None:
                                              else ""))
     if n_inf:
         fix += "; replace inf first (np.nan_to_num or clip to a finite range)"
-    raise DataError(f"X has {kinds} values in {where}. {fix}.")
+    raise DataError(f"{what} has {kinds} values in {where}. {fix}.")
 
 
 def _check_y(y: Any, task: str, rows: Any) -> None:

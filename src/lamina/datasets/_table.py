@@ -14,12 +14,35 @@ from .._validation import check_choice
 from ._dataset import Dataset
 from ._task import guess_task
 
-__all__ = ["read_table", "TABLE_SUFFIXES", "TARGET_NAMES"]
+__all__ = ["read_table", "TABLE_SUFFIXES", "TARGET_NAMES", "NotNumericError"]
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".npz")
 #: column names taken as the target when ``target`` is not given (case-insensitive)
 TARGET_NAMES = ("target", "label", "y")
 # An integral numeric target with at most this many distinct values is read as class labels.
+
+
+class NotNumericError(DataError):
+    """Feature columns of a table are not numbers: ``columns`` names them (in table order),
+    ``example`` is a value of the first one (None when it holds only missing values).
+
+    ``problem`` says what is wrong without a fix, for callers (the CLI) whose fix is another
+    option than ``drop=[...]``.
+    """
+
+    def __init__(self, columns: Sequence[str], example: Any = None) -> None:
+        self.columns = list(columns)
+        self.example = example
+        super().__init__(f"{self.problem}. Encode it (e.g. sklearn.preprocessing.OneHotEncoder "
+                         f"or OrdinalEncoder) or leave it out with drop=[{self.columns[0]!r}].")
+
+    @property
+    def problem(self) -> str:
+        """``"feature column 'city' (e.g. 'Paris') is not numeric (also: 'name')"``."""
+        sample = f" (e.g. {self.example!r})" if self.example is not None else ""
+        others = self.columns[1:6]
+        also = f" (also: {', '.join(map(repr, others))})" if others else ""
+        return f"feature column {self.columns[0]!r}{sample} is not numeric{also}"
 
 
 def read_table(path: str | Path, *, target: str | None = None, task: str | None = None,
@@ -222,11 +245,7 @@ def _numeric_features(features: Any) -> np.ndarray:
                    or pd.api.types.is_bool_dtype(features[c]))]
     if bad:
         example = features[bad[0]].dropna()
-        sample = f" (e.g. {example.iloc[0]!r})" if len(example) else ""
-        raise DataError(f"feature column {bad[0]!r}{sample} is not numeric"
-                        + (f" (also: {', '.join(map(repr, bad[1:6]))})" if len(bad) > 1 else "")
-                        + ". Encode it (e.g. sklearn.preprocessing.OneHotEncoder or "
-                          f"OrdinalEncoder) or leave it out with drop=[{bad[0]!r}].")
+        raise NotNumericError([str(c) for c in bad], example.iloc[0] if len(example) else None)
     return as_float32(features.to_numpy(dtype=np.float64, na_value=np.nan),
                       [str(c) for c in features.columns])
 
