@@ -9,7 +9,12 @@ The objective follows the data set's own task (``--objective`` overrides it). Cl
 data set's label names, as for ``lamina train``, so the saved model predicts label names and
 ``lamina evaluate`` matches another file's labels by name. The model is refit on every row
 searched; its ``train_data.json`` says so, and ``lamina evaluate`` on that data says the score
-includes training rows.
+includes training rows. A file is read as ``lamina train`` reads it, ``--target`` and ``--drop``
+included (the same loader), and the saved record names them for ``predict`` and ``evaluate``.
+
+A bad ``--storage`` URL is refused before the output folder is made; with ``--objective
+accuracy,params`` (or ``,latency``) ``best.json`` holds the Pareto front as well as the best
+score.
 """
 
 from __future__ import annotations
@@ -61,25 +66,33 @@ def search_command(
     space: str = typer.Option("", "--space", help="Search space as JSON (or a .json file): "
                               '{"n_layers": {"low": 1, "high": 3}, "width": {"low": 32, '
                               '"high": 512, "log": true}, "activation": ["relu", "tanh"]}. '
-                              "Keys left out keep the default ranges."),
+                              "Keys left out keep the default ranges; batch sizes above the "
+                              "training rows are clipped to them."),
     heartbeat: int = typer.Option(5, "--heartbeat", help="Seconds between heartbeats of running "
                                   "trials in a database; a worker silent for 4x this long is "
                                   "presumed dead and its trials are retried."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    target: str | None = typer.Option(None, "--target", help="Target column, for files."),
+    drop: str | None = typer.Option(None, "--drop", help="Columns to leave out, for files: "
+                                    "'id,name' (predict and evaluate leave them out too)."),
 ) -> None:
     """Search depth, widths, activation, learning rate, batch size, dropout and L2 penalty."""
+    from ._core import _columns
+
     with _named_options():
         _search(ctx, data, budget=budget, n_trials=n_trials, storage=storage, study=study,
                 objective=objective, resume=resume, out=out, n_samples=n_samples,
                 device=device, seed=seed, population=population, batch=batch, refit=refit,
-                space=space, heartbeat=heartbeat, quiet=quiet)
+                space=space, heartbeat=heartbeat, quiet=quiet, target=target,
+                drop=_columns(drop))
 
 
 # the search parameter each option sets, for errors that name the option (`--n-trials -1`)
 _SEARCH_FLAGS = {"budget": "--budget", "n_trials": "--n-trials", "objective": "--objective",
                  "space": "--space", "study": "--study", "storage": "--storage",
                  "device": "--device", "random_state": "--seed", "seed": "--seed",
-                 "n_samples": "--n-samples", "population": "--population", "batch": "--batch"}
+                 "n_samples": "--n-samples", "population": "--population", "batch": "--batch",
+                 "target": "--target", "drop": "--drop"}
 
 
 @contextlib.contextmanager
@@ -96,10 +109,10 @@ def _named_options() -> Iterator[None]:
 def _search(ctx: typer.Context, data: str, *, budget: str, n_trials: int, storage: str,
             study: str, objective: str, resume: bool, out: str, n_samples: int, device: str,
             seed: int, population: int, batch: int, refit: bool, space: str, heartbeat: int,
-            quiet: bool) -> None:
+            quiet: bool, target: str | None = None, drop: list[str] | None = None) -> None:
     from .._validation import check_int
-    from ..datasets import load
     from ..search import check_options, open_storage, search
+    from ..search._storage import check_url
 
     # every option, then the data, are checked before the storage is touched: a bad command
     # leaves no study behind and prints nothing but its error
@@ -109,7 +122,7 @@ def _search(ctx: typer.Context, data: str, *, budget: str, n_trials: int, storag
     check_options(budget=budget, n_trials=n_trials or None, objective=given, space=the_space,
                   study=study or None, device=device, random_state=seed,
                   population=population, batch=batch, resume=resume, refit=refit)
-    ds = load(data, n_samples=n_samples or None, seed=seed)
+    ds = _load(data, target, drop or [], n_samples or None, seed)
     if ds.task not in ("classification", "regression"):
         from .._errors import ParameterError
 
@@ -124,10 +137,18 @@ def _search(ctx: typer.Context, data: str, *, budget: str, n_trials: int, storag
     notes = _check_rows(ds, X, y, objectives)
     name = study or ds.name
     folder = Path(out or f"runs/search-{ds.name}").resolve()
-    made = [p for p in (folder, folder / "search.db") if not storage and not p.exists()]
+    if storage:
+        check_url(storage)         # a malformed URL or a missing driver: before any folder
+    own_db = not storage
+    made = [p for p in (folder, folder / "search.db") if (own_db or p == folder)
+            and not p.exists()]
     folder.mkdir(parents=True, exist_ok=True)
     url = storage or f"sqlite:///{folder / 'search.db'}"
-    store = open_storage(url, heartbeat_interval=heartbeat, grace_period=4 * heartbeat)
+    try:
+        store = open_storage(url, heartbeat_interval=heartbeat, grace_period=4 * heartbeat)
+    except Exception:              # e.g. the server cannot be reached: leave no empty folder
+        _tidy(None, made)
+        raise
 
     held = _trials_held(store, name)
     if held and not resume:   # said after the search: a study it cannot join is refused first
@@ -151,17 +172,39 @@ def _search(ctx: typer.Context, data: str, *, budget: str, n_trials: int, storag
               file=sys.stderr)
         raise typer.Exit(130) from None
     except Exception:
-        _tidy(store, made)
+        _tidy(store if own_db else None, made)
         raise
     finally:
         if bar is not None:
             bar.stop()
-    _write_outputs(res, folder, ds, data, seed)
+    _write_outputs(res, folder, ds, data, seed, target, drop or [])
     print(res.summary())
     for note in notes:
         print(f"note: {note}")
-    print(f"trials: {folder / 'trials.csv'}  best: {folder / 'best.json'}  study: {name} in "
-          f"{_masked(url)}")
+    front = " (with the pareto front)" if len(res.objective_) > 1 else ""
+    print(f"trials: {folder / 'trials.csv'}  best: {folder / 'best.json'}{front}  study: {name} "
+          f"in {_masked(url)}")
+
+
+def _load(data: str, target: str | None, drop: list[str], n_samples: int | None,
+          seed: int) -> Any:
+    """DATA as ``lamina train`` reads it: a file through the same loader (``--target``,
+    ``--drop``, and a column that is not numeric named with the ``--drop`` that leaves it
+    out), then the ``--n-samples`` subsample; a data set by name with its fixed target."""
+    from ..datasets import load
+
+    if not _rows.is_file(data):
+        if drop:
+            from .._errors import ParameterError
+
+            raise ParameterError("--drop", ",".join(drop), f"it applies to files only; {data!r} "
+                                 "has fixed columns", "Remove --drop.")
+        return load(data, target=target, n_samples=n_samples, seed=seed)
+    from ..datasets._subsample import subsample
+    from ._core import _load_data
+
+    ds = _load_data(data, target, drop, for_training=True)
+    return subsample(ds, n_samples, seed) if n_samples else ds
 
 
 def _objective(text: str) -> str | tuple[str, ...] | None:
@@ -195,10 +238,12 @@ def _check_rows(ds: Any, X: Any, y: Any, objective: str | tuple[str, ...]) -> li
 
 def _tidy(store: Any, made: list[Path]) -> None:
     """After a failed search, remove the SQLite file and folder this run created when no
-    study was left in them (a refused budget deletes the study it created)."""
-    if not made or store.get_all_studies():
+    study was left in them (a refused budget deletes the study it created); ``store``: the
+    run's own SQLite storage, None when there is none (only a folder left empty goes)."""
+    if not made or (store is not None and store.get_all_studies()):
         return
-    store.engine.dispose()                    # close the file (WAL mode: and its -wal, -shm)
+    if store is not None:
+        store.engine.dispose()                # close the file (WAL mode: and its -wal, -shm)
     for path in reversed(made):               # the file, then its folder
         with contextlib.suppress(OSError):
             if path.is_dir():
@@ -248,7 +293,14 @@ def _parse_space(text: str) -> Any:
     range, a list is a set of choices, a single value is fixed."""
     from .._errors import ParameterError
 
-    raw = Path(text).read_text() if text.strip().endswith(".json") else text
+    raw = text
+    if text.strip().endswith(".json"):
+        try:
+            raw = Path(text.strip()).read_text()
+        except OSError as err:
+            raise ParameterError("--space", text, f"cannot read the file ({err.strerror or err})",
+                                 "Pass an existing .json file, or the JSON text itself."
+                                 ) from None
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as err:
@@ -271,8 +323,10 @@ def _parse_space(text: str) -> Any:
     return space
 
 
-def _write_outputs(res: Any, folder: Path, ds: Any, data: str, seed: int) -> None:
-    """``best.json``, ``trials.csv`` and the refit model, with its training-data record."""
+def _write_outputs(res: Any, folder: Path, ds: Any, data: str, seed: int,
+                   target: str | None = None, drop: list[str] | None = None) -> None:
+    """``best.json`` (with a multi-objective search's Pareto front: the trade-off, not only
+    the best score), ``trials.csv`` and the refit model, with its training-data record."""
     best = {"score": res.best_score_, "objective": list(res.objective_),
             "params": {k: (list(v) if isinstance(v, tuple) else v)
                        for k, v in res.best_params_.items()},
@@ -280,13 +334,16 @@ def _write_outputs(res: Any, folder: Path, ds: Any, data: str, seed: int) -> Non
             "trials_this_run": res.n_trials_, "elapsed_s": res.elapsed_,
             "configs_per_minute": res.configs_per_minute_,
             "overhead_ms_per_trial": res.overhead_ms_, "states": res.states_}
+    if len(res.objective_) > 1:
+        best["pareto"] = res.pareto_front()
     if res.best_estimator_ is not None:
         res.best_estimator_.save(folder / "model")
         best["model"] = str(folder / "model")
         has_test = ds.X_test is not None and ds.y_test is not None
-        # the refit saw every row searched (a data set's own test split excepted)
-        _rows.record(folder / "model", data, None, ds, seed,
-                     "test_split" if has_test else _rows.ALL_ROWS, [])
+        # the refit saw every row searched (a data set's own test split excepted); the
+        # target and dropped columns, so predict and evaluate read a file as it did
+        _rows.record(folder / "model", data, target, ds, seed,
+                     "test_split" if has_test else _rows.ALL_ROWS, drop or [])
         if has_test:
             Xt = ds.X_test.reshape(len(ds.X_test), -1)
             yt = _rows.as_labels(ds, ds.y_test)

@@ -13,7 +13,7 @@ import os
 import socket
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ._candidate import Candidate
@@ -49,7 +49,8 @@ class Book:
 
     def __init__(self, study: Any, space: SearchSpace | FunctionSpace, objective: tuple[str, ...],
                  heartbeat: Any, random_state: int, consult_pruner: bool, n_train: int,
-                 sibling_sampler: TimedSampler, timed: bool = True) -> None:
+                 sibling_sampler: TimedSampler, timed: bool = True,
+                 max_batch_size: int | None = None) -> None:
         self.study = study
         self.sampler: TimedSampler = study.sampler
         self.sibling_sampler = sibling_sampler
@@ -61,6 +62,9 @@ class Book:
         self.random_state = random_state
         self.consult_pruner = consult_pruner and not self.multi
         self.n_train = n_train
+        # batch sizes above the training rows train as one full batch: a space function's
+        # (or a resumed study's stored space's) larger ones are recorded as that
+        self.max_batch_size = max_batch_size
         self.seconds = 0.0               # wall time spent in bookkeeping
         self.asked = 0
         self.finished = 0
@@ -106,6 +110,8 @@ class Book:
         self.asked += 1
         try:
             candidate = self.space.suggest(trial)
+            if self.max_batch_size is not None and candidate.batch_size > self.max_batch_size:
+                candidate = replace(candidate, batch_size=self.max_batch_size)
         except BaseException:
             self.heartbeat.discard(trial._trial_id)
             self.study.tell(trial, state=_state("FAIL"))
@@ -116,8 +122,9 @@ class Book:
     def _sibling_choice(self) -> TimedSampler:
         """The sampler (TPE) picks siblings' training settings too while its time stays under
         5 % of the training time; when training is fast and trials many (TPE's cost grows
-        with them), the random sampler takes over so the sampler cannot dominate. Only under a
-        time budget: a search by ``n_trials`` alone stays reproducible, timing-independent."""
+        with them), the random sampler takes over so the sampler cannot dominate. Only when
+        the budget alone ends the search: one with ``n_trials`` stays reproducible,
+        timing-independent (while the budget does not cut it short)."""
         if not self.timed or self.sampler.seconds <= 0.05 * self.train_seconds:
             return self.sampler
         return self.sibling_sampler

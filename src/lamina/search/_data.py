@@ -79,6 +79,11 @@ class SearchData:
         return int(self.splits[0].X_train.shape[0])
 
     @property
+    def min_train(self) -> int:
+        """Training rows of the smallest split (cv folds differ by a row)."""
+        return min(int(s.X_train.shape[0]) for s in self.splits)
+
+    @property
     def n_val(self) -> int:
         return int(self.splits[0].X_val.shape[0])
 
@@ -169,18 +174,16 @@ def prepare(X: Any, y: Any, objective: tuple[str, ...], *, validation_fraction: 
         if cv is not None:
             raise ParameterError("validation_data", "(X_val, y_val)", "cannot be combined with "
                                  "cv", "Pass either cv=k or validation_data=(X_val, y_val).")
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise ParameterError("validation_data", validation_data, "a pair (X_val, y_val)",
-                                 "Pass validation_data=(X_val, y_val).")
-        n_given = len(np.asarray(X))
-        X = np.concatenate([np.asarray(X), np.asarray(validation_data[0])])
-        y = np.concatenate([np.asarray(y), np.asarray(validation_data[1])])
+        n_given = int(np.shape(X)[0]) if np.ndim(X) else 0
+        X, y = join_validation(X, y, validation_data)
     Xa, ya, task = check_xy(X, y, objective)
     dt = dtype or torch.float32
     classes = None
     if task == "classification":
         classes, target = np.unique(ya, return_inverse=True)
         n_out = len(classes)
+        if n_given is not None:
+            _check_val_labels(classes, target, n_given)
     else:
         target = ya.reshape(len(ya), -1)
         n_out = target.shape[1]
@@ -223,6 +226,68 @@ def prepare(X: Any, y: Any, objective: tuple[str, ...], *, validation_fraction: 
     return SearchData(task, Xa.shape[1], n_out, len(Xa), classes, splits)
 
 
+def join_validation(X: Any, y: Any, validation_data: Any) -> tuple[Any, Any]:
+    """``X``, ``y`` with ``validation_data = (X_val, y_val)`` appended, after checking that
+    they fit together (same columns, one label per row). A DataFrame ``X`` stays one (its
+    column names are the model's feature names); ``X_val`` must then have the same columns.
+    """
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        raise ParameterError("validation_data", short_repr(validation_data),
+                             "a pair (X_val, y_val)", "Pass validation_data=(X_val, y_val).")
+    X_val, y_val = validation_data
+    for name, a in (("X", X), ("X_val", X_val)):
+        if hasattr(a, "toarray") and not isinstance(a, np.ndarray):
+            raise DataError(f"Invalid {name}={type(a).__name__}: sparse matrices are not "
+                            f"supported by the search. Pass {name}.toarray() (dense) instead.")
+    cols, val_cols = _columns(X), _columns(X_val)
+    shape, val_shape = np.shape(X), np.shape(X_val)
+    if len(val_shape) != len(shape) or val_shape[1:] != shape[1:]:
+        what = (f"{val_shape[1]} columns" if len(val_shape) == 2 else f"shape {val_shape}")
+        want = f"{shape[1]} columns" if len(shape) == 2 else f"shape {shape}"
+        raise DataError(f"Invalid validation_data: X_val has {what}, X has {want}. Pass X_val "
+                        "with the same features (columns, in the same order) as X.")
+    if cols is not None and val_cols is not None and cols != val_cols:
+        diff = [f"{a!r} (X) vs {b!r} (X_val)" for a, b in zip(cols, val_cols) if a != b]
+        raise DataError(f"Invalid validation_data: X_val's columns differ from X's ("
+                        f"{', '.join(diff[:3])}{', ...' if len(diff) > 3 else ''}). Pass X_val "
+                        "with X's columns in X's order, e.g. X_val[X.columns].")
+    if np.ndim(y_val) == 0 or len(y_val) != val_shape[0] or np.ndim(y_val) != np.ndim(y):
+        raise DataError(f"Invalid validation_data: y_val with shape {np.shape(y_val)} does not "
+                        f"match X_val's {val_shape[0]} rows and y's shape {np.shape(y)}. Pass "
+                        "one target per row of X_val, shaped as y.")
+    if cols is not None:
+        import pandas as pd
+
+        if val_cols is None:
+            X_val = pd.DataFrame(np.asarray(X_val), columns=X.columns)
+        X_all = pd.concat([X, X_val], ignore_index=True)
+    else:
+        X_all = np.concatenate([np.asarray(X), np.asarray(X_val)])
+    return X_all, np.concatenate([np.asarray(y), np.asarray(y_val)])
+
+
+def _columns(X: Any) -> list[str] | None:
+    """A DataFrame's column names (as text), else None."""
+    columns = getattr(X, "columns", None)
+    return None if columns is None else [str(c) for c in columns]
+
+
+def _check_val_labels(classes: np.ndarray, target: np.ndarray, n_train: int) -> None:
+    """Refuse validation labels no training row has: no model can predict a class it never
+    trained on, so those rows only lower every trial's score alike."""
+    unseen = np.setdiff1d(np.unique(target[n_train:]), np.unique(target[:n_train]))
+    if unseen.size:
+        rows = int(np.isin(target[n_train:], unseen).sum())
+        names = ", ".join(short_repr(c.item() if hasattr(c, "item") else c)
+                          for c in classes[unseen[:5]])
+        raise DataError(f"Invalid validation_data: y_val holds {unseen.size} class"
+                        f"{'es' if unseen.size > 1 else ''} that y never has ({names}"
+                        f"{', ...' if unseen.size > 5 else ''}; {rows} of "
+                        f"{len(target) - n_train} validation rows). A model cannot learn a "
+                        "class it never trains on: drop those rows from the validation data, "
+                        "or move some of them into X, y.")
+
+
 def score(name: str, outputs: Any, target: Any) -> Any:
     """Score of each member: ``outputs`` (P, N, out) raw, ``target`` (N,) ids or (N, out).
 
@@ -254,5 +319,5 @@ def _is_continuous(y: np.ndarray) -> bool:
     return bool(finite.size) and bool(np.any(finite != np.round(finite)))
 
 
-__all__ = ["parse_objective", "guess_task", "prepare", "score", "SearchData", "Split",
-           "check_xy", "DIRECTIONS", "PRIMARY", "SECONDARY", "MAX_CLASSES_GUESS"]
+__all__ = ["parse_objective", "guess_task", "prepare", "join_validation", "score", "SearchData",
+           "Split", "check_xy", "DIRECTIONS", "PRIMARY", "SECONDARY", "MAX_CLASSES_GUESS"]

@@ -25,10 +25,12 @@ class SearchResult:
     best_estimator_ : MLPClassifier or MLPRegressor or None
         The best configuration refit on all the data (None with ``refit=False``).
     trials_ : pandas.DataFrame
-        One row per trial of the study (all workers): params, state, score per rung
+        One row per trial of the study (all workers): params, state, score (a pruned trial's:
+        its last scored rung, with one objective or several), score per rung
         (``score_rung_0`` ...), epochs, seconds, ``n_params``, ``latency_ms``, worker.
     pareto_ : pandas.DataFrame or None
-        Pareto-optimal trials of a multi-objective search.
+        Pareto-optimal trials of a multi-objective search (:meth:`pareto_front` gives them as
+        dicts, with every objective's value; :meth:`summary` lists them).
     overhead_ms_ : float
         Bookkeeping milliseconds per trial: Optuna ask/enqueue/report/tell, storage writes,
         heartbeats, grouping and halving (the sampler's own time is ``sampler_ms_``).
@@ -129,7 +131,39 @@ class SearchResult:
                 f"{p['batch_size']}, {p['max_iter']} epochs | {self.n_trials_} trials in "
                 f"{self.elapsed_:.1f}s ({self.configs_per_minute_:.0f}/min), bookkeeping "
                 f"{self.overhead_ms_:.2f} ms/trial (+ sampler {self.sampler_ms_:.1f} ms)"
+                + self._pareto_summary()
                 + (f"\nwarning: {self.warning_}" if self.warning_ else ""))
+
+    def pareto_front(self) -> list[dict[str, Any]]:
+        """The Pareto-optimal trials of a multi-objective search, best primary score first:
+        ``{"trial", "values": {objective: value}, "params", "spec"}`` each ([] for one
+        objective). ``best_params_`` is the first one's: the best score, whatever it costs."""
+        if len(self.objective_) == 1:
+            return []
+        front = sorted(self.study_.best_trials, key=lambda t: (-t.values[0], t.number))
+        return [{"trial": t.number,
+                 "values": {name: float(v) for name, v in zip(self.objective_, t.values)},
+                 "params": {k: (list(v) if isinstance(v, tuple) else v)
+                            for k, v in best_params(t).items()},
+                 "spec": _spec(t.user_attrs["lamina"])} for t in front]
+
+    def _pareto_summary(self, shown: int = 5) -> str:
+        front = self.pareto_front()
+        if not front:
+            return ""
+        rest = self.objective_[1:]
+        units = {"params": "params", "latency": "ms"}
+
+        def point(p: dict[str, Any]) -> str:
+            costs = ", ".join(f"{p['values'][o]:,.0f} {units[o]}" if o == "params" else
+                              f"{p['values'][o]:.3g} {units[o]}" for o in rest)
+            widths = "x".join(map(str, p["params"]["hidden_layer_sizes"]))
+            return f"{p['values'][self.objective_[0]]:.4f} at {costs} ({widths})"
+
+        more = f"; +{len(front) - shown} more" if len(front) > shown else ""
+        return (f"\npareto front ({self.objective_[0]} vs {', '.join(rest)}): {len(front)} "
+                f"trial{'s' if len(front) != 1 else ''}: "
+                + "; ".join(point(p) for p in front[:shown]) + more)
 
     def plot(self, path: Any = None) -> Any:
         """Score vs trial, parameter importance, and (multi-objective) the Pareto front."""
@@ -166,12 +200,27 @@ def refit_estimator(trial: Any, task: str, X: Any, y: Any, device: Any, dtype: A
 
     from sklearn.exceptions import ConvergenceWarning
 
+    # a DataFrame stays one, so the model learns its column names (feature_names_in_) and
+    # predicting on a DataFrame later does not warn
+    Xf = X.astype(np.float32) if hasattr(X, "columns") else np.asarray(X, dtype=np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)     # max_iter is the plan here
         yy = np.asarray(y)
-        est.fit(np.asarray(X, dtype=np.float32), yy.astype(np.float32) if task == "regression"
-                else yy)
+        est.fit(Xf, yy.astype(np.float32) if task == "regression" else yy)
     return est
+
+
+def trial_score(trial: Any) -> float:
+    """The primary score of a trial: its value once complete; for a pruned trial its last
+    reported rung, as Optuna records it in a single-objective study (a multi-objective study
+    takes no reports: there the rungs lamina stored stand in); NaN when none was scored."""
+    if trial.values:
+        return float(trial.values[0])
+    if trial.state.name == "PRUNED":
+        scored = [s for s in trial.user_attrs.get("lamina", {}).get("scores", []) if s == s]
+        if scored:
+            return float(scored[-1])
+    return float("nan")
 
 
 def trials_frame(trials: list[Any], objective: tuple[str, ...]) -> Any:
@@ -183,8 +232,7 @@ def trials_frame(trials: list[Any], objective: tuple[str, ...]) -> Any:
         a = t.user_attrs.get("lamina", {})
         row: dict[str, Any] = {"number": t.number, "state": t.state.name,
                                "stopped": a.get("stopped")}
-        values = t.values or []
-        row["score"] = values[0] if values else float("nan")
+        row["score"] = trial_score(t)
         if "widths" in a:
             row.update({"hidden_layer_sizes": tuple(a["widths"]), "activation": a["activation"],
                         "batch_size": a["batch_size"], "learning_rate_init": a["lr"],
@@ -202,4 +250,4 @@ def trials_frame(trials: list[Any], objective: tuple[str, ...]) -> Any:
     return pd.DataFrame(rows)
 
 
-__all__ = ["SearchResult", "trials_frame", "best_params", "refit_estimator"]
+__all__ = ["SearchResult", "trials_frame", "trial_score", "best_params", "refit_estimator"]

@@ -9,12 +9,11 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import numpy as np
-
 from .._errors import ParameterError
 from ._book import Book, Member
 from ._budget import format_seconds
-from ._data import DIRECTIONS, SearchData, prepare
+from ._caller import caller_stacklevel, warnings_to_caller
+from ._data import DIRECTIONS, SearchData, join_validation, prepare
 from ._heartbeat import Heartbeat
 from ._latency import measure_latency
 from ._options import check_options
@@ -23,8 +22,9 @@ from ._probe import calibrate, typical_weights
 from ._result import SearchResult
 from ._rounds import train_round
 from ._sampler import TimedSampler
-from ._storage import is_rdb, open_storage
-from ._study import make_sampler, make_sibling_sampler, open_study, storage_label, study_exists
+from ._space import fit_batch_size
+from ._storage import open_storage
+from ._study import create_or_join, make_sampler, make_sibling_sampler, storage_label
 
 
 def search(X: Any, y: Any, space: Any = None, *, budget: Any = None, n_trials: int | None = None,
@@ -51,7 +51,10 @@ def search(X: Any, y: Any, space: Any = None, *, budget: Any = None, n_trials: i
         ``None``: 1-4 layers, width 16-1024 (log), activation relu/gelu/tanh/silu, lr 1e-4-1e-1
         (log), batch size 64-512, dropout 0-0.5, alpha 1e-6-1e-2 (log). A dict overrides some
         keys, e.g. ``{"n_layers": (1, 3), "width": (32, 512, "log"), "activation": ["relu"]}``;
-        a function ``space(trial) -> dict`` is used as an Optuna objective-style space.
+        a function ``space(trial) -> dict`` is used as an Optuna objective-style space. Batch
+        sizes above the training rows are clipped to them (a larger batch is one full batch):
+        on 120 training rows, ``[64, 128, 256, 512]`` becomes ``[64, 120]``; the study stores
+        the clipped space.
     budget : str or float, optional
         Wall-clock limit of the search: ``"30s"``, ``"5m"``, ``"1h"`` or seconds. Default
         ``"5m"`` unless ``n_trials`` is given. It starts once the study is open (database
@@ -67,13 +70,20 @@ def search(X: Any, y: Any, space: Any = None, *, budget: Any = None, n_trials: i
     cv : int, optional
         k-fold cross-validation per trial instead of a hold-out ``validation_fraction``.
     validation_data : (X_val, y_val), optional
-        Score on these rows instead of splitting ``X``; the refit then uses both.
+        Score on these rows instead of splitting ``X``; the refit then uses both. ``X_val``
+        must have ``X``'s columns (a DataFrame: the same names, in order) and, for
+        classification, ``y_val`` only classes that ``y`` has.
     storage : str or optuna storage, optional
         ``None`` (in memory), ``"sqlite:///lamina.db"``, or ``"postgresql://..."`` so several
         workers (processes, machines) share one study.
     study : str, optional
         Study name. Workers with the same space join it; a different space is refused unless
         ``resume=True``, which continues the study with its stored space.
+    random_state : int
+        Seeds the sampler, the split and the networks. A search that creates its study (in
+        memory, or a new study in a database) with ``n_trials`` is reproducible, as long as
+        the budget does not cut it short; a worker joining an existing study (another worker's,
+        or a resumed one) adds a term of its own, so workers with one seed try other trials.
     population, batch : int
         Candidates per shape (trained as one population) and shapes per round.
     eta, min_epochs, max_epochs
@@ -83,7 +93,8 @@ def search(X: Any, y: Any, space: Any = None, *, budget: Any = None, n_trials: i
     sampler, pruner : optuna objects, optional
         Replace TPE; add an Optuna pruner consulted at every rung (halving always applies).
     refit : bool
-        Refit the best configuration on all of ``X``, ``y`` as ``best_estimator_``.
+        Refit the best configuration on all of ``X``, ``y`` as ``best_estimator_`` (from a
+        DataFrame ``X``, it learns the column names: ``feature_names_in_``).
     callback : callable, optional
         Called after every rung with ``{"elapsed", "budget", "trials", "best"}``.
 
@@ -109,27 +120,30 @@ def search(X: Any, y: Any, space: Any = None, *, budget: Any = None, n_trials: i
     dev, dt, space_obj, random_state = opts.device, opts.dtype, opts.space, opts.random_state
     population, batch, eta, resume, refit = (opts.population, opts.batch, opts.eta, opts.resume,
                                              opts.refit)
-    data = prepare(X, y, names, validation_fraction=validation_fraction, cv=cv,
-                   random_state=random_state, device=dev, dtype=dt,
-                   validation_data=validation_data)
-    if validation_data is not None:        # "all the data" for the refit
-        X = np.concatenate([np.asarray(X), np.asarray(validation_data[0])])
-        y = np.concatenate([np.asarray(y), np.asarray(validation_data[1])])
-    first, last = _epochs(min_epochs, max_epochs, data.n_train, eta)
-    rungs = Rungs.geometric(data.n_train, first, last, eta)
+    # warnings name the caller's line: lamina.search(...) passes through the callable
+    # module, SearchCV.fit adds a frame; the data checks' and the refit's would name lamina's
+    level = caller_stacklevel()
+    with warnings_to_caller(level):
+        data = prepare(X, y, names, validation_fraction=validation_fraction, cv=cv,
+                       random_state=random_state, device=dev, dtype=dt,
+                       validation_data=validation_data)
+        if validation_data is not None:        # "all the data" for the refit
+            X, y = join_validation(X, y, validation_data)
+        first, last = _epochs(min_epochs, max_epochs, data.n_train, eta)
+        rungs = Rungs.geometric(data.n_train, first, last, eta)
 
-    store = open_storage(storage)
-    with _quiet_optuna():
-        optuna_study, book, rounds, space_obj, resumed, t_start = _run(
-            store, study, space_obj, names, data, rungs, sampler, pruner, random_state, resume,
-            seconds, budget, n_trials, population, batch, eta, dev, dt, callback)
-    elapsed = time.perf_counter() - t_start
-    with _quiet_optuna():
-        result = SearchResult.build(optuna_study, names, data, book, elapsed=elapsed,
-                                    rounds=rounds, X=X, y=y, refit=refit, device=dev, dtype=dt,
-                                    resumed=resumed)
+        store = open_storage(storage)
+        with _quiet_optuna():
+            optuna_study, book, rounds, space_obj, resumed, t_start = _run(
+                store, study, space_obj, names, data, rungs, sampler, pruner, random_state,
+                resume, seconds, budget, n_trials, population, batch, eta, dev, dt, callback)
+        elapsed = time.perf_counter() - t_start
+        with _quiet_optuna():
+            result = SearchResult.build(optuna_study, names, data, book, elapsed=elapsed,
+                                        rounds=rounds, X=X, y=y, refit=refit, device=dev,
+                                        dtype=dt, resumed=resumed)
     if result.warning_:                # a model at chance level is still returned (and saved)
-        warnings.warn(result.warning_, UserWarning, stacklevel=2)
+        warnings.warn(result.warning_, UserWarning, stacklevel=level)
     return result
 
 
@@ -146,14 +160,19 @@ def _run(store: Any, study: str | None, space_obj: Any, names: tuple[str, ...],
     import optuna
 
     directions = [DIRECTIONS[n] for n in names]
-    shared = is_rdb(store)
-    the_sampler = TimedSampler(make_sampler(sampler, random_state, shared))
+    # a batch larger than the training rows is one full batch: the space (as the study stores
+    # it) offers none larger; a resumed study's stored space may, its trials are capped below
+    space_obj = fit_batch_size(space_obj, data.min_train)
+    the_sampler = TimedSampler(make_sampler(sampler, random_state, joined=False))
     the_pruner = pruner if pruner is not None else optuna.pruners.NopPruner()
-    fresh = study is None or not study_exists(store, study)
-    optuna_study, space_obj, resumed = open_study(
+    optuna_study, space_obj, resumed, created = create_or_join(
         store, study, space=space_obj, objective=names, directions=directions,
         data=data.describe(), sampler=the_sampler, pruner=the_pruner, resume=resume,
         storage_label=storage_label(store))
+    if not created:
+        # other workers share this study (or it is resumed): seeded by random_state alone,
+        # this worker would propose what a worker started with the same seed proposes
+        the_sampler.inner = make_sampler(sampler, random_state, joined=True)
 
     t_start = time.perf_counter()
     make_engine = _engine_factory(data, dev, dt)
@@ -165,7 +184,7 @@ def _run(store: Any, study: str | None, space_obj: Any, names: tuple[str, ...],
     setup = time.perf_counter() - t_start
     # twice the estimate: the probes' error, and the study's bookkeeping they do not time
     if 2 * quickest > deadline - time.perf_counter():
-        _forget(store, optuna_study, fresh, 0)
+        _forget(store, optuna_study, created, 0)
         raise _budget_too_small(budget, seconds, setup, quickest, data.n_train)
 
     latency = None
@@ -176,8 +195,9 @@ def _run(store: Any, study: str | None, space_obj: Any, names: tuple[str, ...],
     heartbeat = Heartbeat(store)
     book = Book(optuna_study, space_obj, names, heartbeat, random_state,
                 consult_pruner=pruner is not None, n_train=data.n_train,
-                sibling_sampler=TimedSampler(make_sibling_sampler(random_state, shared)),
-                timed=math.isfinite(seconds))
+                max_batch_size=data.min_train,
+                sibling_sampler=TimedSampler(make_sibling_sampler(random_state, not created)),
+                timed=math.isfinite(seconds) and n_trials is None)
     rounds = 0
 
     def progress() -> None:
@@ -210,7 +230,7 @@ def _run(store: Any, study: str | None, space_obj: Any, names: tuple[str, ...],
     if math.isfinite(seconds) and not book.all_diverged and not _has_complete(optuna_study):
         # the estimate said one rung fits, but the machine was slower than its probes (load):
         # the same answer as above; the failed trials go with the study this run created
-        _forget(store, optuna_study, fresh, book.asked)
+        _forget(store, optuna_study, created, book.asked)
         raise _budget_too_small(budget, seconds, setup, quickest, data.n_train,
                                 spent=time.perf_counter() - t_start - setup)
     return optuna_study, book, rounds, space_obj, resumed, t_start
@@ -236,12 +256,12 @@ def _budget_too_small(budget: Any, seconds: float, setup: float, quickest: float
         f"{format_seconds(setup)}, {what}", f"Pass budget='{need}s' or more, or fewer rows.")
 
 
-def _forget(store: Any, optuna_study: Any, fresh: bool, asked: int) -> None:
+def _forget(store: Any, optuna_study: Any, created: bool, asked: int) -> None:
     """Delete the study this run created when it holds only this run's trials, none complete:
     a refused budget leaves nothing behind (a study others created or joined is kept)."""
     import optuna
 
-    if fresh and len(optuna_study.get_trials(deepcopy=False)) == asked:
+    if created and len(optuna_study.get_trials(deepcopy=False)) == asked:
         optuna.delete_study(study_name=optuna_study.study_name, storage=store)
 
 

@@ -21,8 +21,14 @@ class SearchCV(BaseEstimator):
     ----------
     best_params_, best_score_, best_estimator_ : as in sklearn's ``*SearchCV``
     cv_results_ : dict of arrays
-        One entry per scored trial: ``params``, ``mean_test_score``, ``rank_test_score``,
+        One entry per scored trial: ``params`` (as ``best_params_``, ``max_iter`` being the
+        epochs the trial trained), ``mean_test_score``, ``rank_test_score``,
         ``param_<name>``, ``n_resources`` (epochs), ``state``, ``mean_fit_time``.
+    best_index_ : int
+        The best trial's entry in ``cv_results_`` (rank 1; its ``params`` are
+        ``best_params_``).
+    feature_names_in_ : ndarray of str
+        The column names of a DataFrame ``X`` (the best estimator's), as sklearn sets them.
     search_result_ : SearchResult
 
     Examples
@@ -65,13 +71,14 @@ class SearchCV(BaseEstimator):
         self.search_result_ = res
         self.best_params_ = res.best_params_
         self.best_score_ = res.best_score_
-        self.best_index_ = 0
-        self.n_features_in_ = np.asarray(X).shape[1]
-        self.cv_results_ = _cv_results(res.trials_)
+        self.n_features_in_ = np.shape(X)[1]
+        self.cv_results_, self.best_index_ = _cv_results(res)
         if self.refit:
             self.best_estimator_ = res.best_estimator_
             if hasattr(self.best_estimator_, "classes_"):
                 self.classes_ = self.best_estimator_.classes_
+            if hasattr(self.best_estimator_, "feature_names_in_"):
+                self.feature_names_in_ = self.best_estimator_.feature_names_in_
         return self
 
     def _best(self) -> Any:
@@ -90,29 +97,42 @@ class SearchCV(BaseEstimator):
         return float(self._best().score(X, y))
 
 
-def _cv_results(trials: Any) -> dict[str, Any]:
-    """sklearn-style ``cv_results_``: complete trials rank before pruned ones, then by score."""
+def _cv_results(res: Any) -> tuple[dict[str, Any], int]:
+    """sklearn-style ``cv_results_`` and ``best_index_`` (the best trial's row: rank 1, its
+    ``params`` equal to ``best_params_``): complete trials rank before pruned ones, then by
+    score; among equal scores the best trial comes first, then by trial number."""
+    from ._result import best_params
+
+    trials = res.trials_
     df = trials[trials["state"].isin(["COMPLETE", "PRUNED"])].copy()
     df = df[df["score"].notna()]
+    numbers = df["number"].to_numpy()
     complete = (df["state"] == "COMPLETE").to_numpy()
-    order = np.lexsort((-df["score"].to_numpy(), ~complete))
+    not_best = numbers != res.best_trial_.number
+    order = np.lexsort((numbers, not_best, -df["score"].to_numpy(dtype=float), ~complete))
     ranks = np.empty(len(df), dtype=np.int32)
     ranks[order] = np.arange(1, len(df) + 1)
+    by_number = {t.number: t for t in res.study_.get_trials(deepcopy=False)}
     names = ["hidden_layer_sizes", "activation", "batch_size", "learning_rate_init", "alpha",
-             "dropout"]
+             "dropout", "max_iter"]
+    # the same settings best_params_ holds, max_iter being the epochs the trial trained
+    params = [best_params(by_number[int(n)]) for n in numbers]
     out: dict[str, Any] = {
-        "params": [{n: row[n] for n in names} for _, row in df.iterrows()],
+        "params": params,
         "mean_test_score": df["score"].to_numpy(dtype=float),
         "rank_test_score": ranks,
         "n_resources": df["epochs"].to_numpy(dtype=float),
         "mean_fit_time": df["seconds"].to_numpy(dtype=float),
         "state": df["state"].to_numpy(dtype=object),
-        "trial_number": df["number"].to_numpy(),
+        "trial_number": numbers,
     }
     for n in names:
-        out[f"param_{n}"] = np.array(list(df[n]) if n != "hidden_layer_sizes" else
-                                     [tuple(v) for v in df[n]], dtype=object)
-    return out
+        column = np.empty(len(params), dtype=object)
+        for i, p in enumerate(params):              # one tuple per entry, not a 2-D array
+            column[i] = p[n]
+        out[f"param_{n}"] = column
+    best = np.flatnonzero(~not_best)
+    return out, int(best[0])
 
 
 __all__ = ["SearchCV"]

@@ -212,6 +212,30 @@ class FunctionSpace:
         return {}                                  # unknown which of fn's params fix the shape
 
 
+def fit_batch_size(space: SearchSpace | FunctionSpace, n_rows: int,
+                   ) -> SearchSpace | FunctionSpace:
+    """``space`` with its batch sizes clipped to ``n_rows`` (the training rows): a batch larger
+    than the data is one full batch, so ``[64, 128, 256, 512]`` on 120 rows becomes
+    ``[64, 120]`` and ``(32, 1024)`` becomes ``(32, 120)``, and no two values train alike.
+    A function space is returned as it is (the search caps the batch sizes it returns).
+
+    Examples
+    --------
+    >>> fit_batch_size(SearchSpace.from_dict(), 120).dims["batch_size"]
+    Choice(values=(64, 120))
+    """
+    if isinstance(space, FunctionSpace):
+        return space
+    dim = space.dims["batch_size"]
+    if isinstance(dim, Choice):
+        clipped: Dim = Choice(tuple(dict.fromkeys(min(int(v), n_rows) for v in dim.values)))
+    else:
+        clipped = Range(min(dim.low, n_rows), min(dim.high, n_rows), dim.log, dim.integer)
+    if clipped == dim:
+        return space
+    return SearchSpace({**space.dims, "batch_size": clipped})
+
+
 def resolve_space(space: Any) -> SearchSpace | FunctionSpace:
     """``None`` / dict / ``SearchSpace`` / function -> a space object."""
     if isinstance(space, (SearchSpace, FunctionSpace)):
@@ -288,4 +312,4 @@ def _check_number(key: str, v: Any, rule: _Rule) -> Any:
 
 
 __all__ = ["SearchSpace", "FunctionSpace", "Range", "Choice", "DEFAULT_SPACE",
-           "ARCHITECTURE_KEYS", "MEMBER_KEYS", "resolve_space"]
+           "ARCHITECTURE_KEYS", "MEMBER_KEYS", "resolve_space", "fit_batch_size"]

@@ -60,21 +60,14 @@ def open_storage(storage: Any, *, heartbeat_interval: int = HEARTBEAT_INTERVAL,
         return optuna.storages.InMemoryStorage()
     if isinstance(storage, optuna.storages.BaseStorage):
         return storage
-    if not isinstance(storage, str) or "://" not in storage:
-        raise ParameterError("storage", storage, "expected None (in memory), 'sqlite:///FILE' or a "
-                             "database URL such as 'postgresql://user:pass@host:5432/db'",
-                             "Pass e.g. storage='sqlite:///lamina.db'.")
+    url = check_url(storage)
     given = storage
     dialect = storage.split("://", 1)[0].split("+", 1)[0].lower()
     engine_kwargs: dict[str, Any] = {}
     if dialect == "sqlite":
         from sqlalchemy.engine import make_url
 
-        try:
-            path = make_url(storage).database or ""
-        except Exception:
-            raise ParameterError("storage", storage, "not a valid SQLite URL",
-                                 "Write sqlite:///relative.db or sqlite:////abs/path.db.") from None
+        path = make_url(storage).database or ""
         folder = os.path.dirname(os.path.abspath(path)) if path and path != ":memory:" else ""
         if folder and not os.path.isdir(folder):
             raise ParameterError("storage", storage, f"the folder {folder!r} does not exist",
@@ -88,10 +81,46 @@ def open_storage(storage: Any, *, heartbeat_interval: int = HEARTBEAT_INTERVAL,
         _sync_normal(storage_obj.engine)
         return storage_obj
     elif dialect in ("postgresql", "postgres", "mysql"):
-        storage = _with_driver(storage, dialect)
         engine_kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
         engine_kwargs["pool_pre_ping"] = True
-    return _rdb_storage(storage, engine_kwargs, heartbeat_interval, grace_period, given)
+    return _rdb_storage(url, engine_kwargs, heartbeat_interval, grace_period, given)
+
+
+def check_url(storage: Any) -> str:
+    """Check a storage URL without connecting to anything: its form, and that SQLAlchemy
+    knows its kind of database and (PostgreSQL, MySQL) an installed driver. Returns the URL
+    with that driver named. ``lamina search`` calls it before it creates its output folder.
+
+    Examples
+    --------
+    >>> check_url("sqlite:///lamina.db")
+    'sqlite:///lamina.db'
+    """
+    if not isinstance(storage, str) or "://" not in storage:
+        raise ParameterError("storage", storage, "expected None (in memory), 'sqlite:///FILE' or a "
+                             "database URL such as 'postgresql://user:pass@host:5432/db'",
+                             "Pass e.g. storage='sqlite:///lamina.db'.")
+    from sqlalchemy.engine import make_url
+
+    dialect = storage.split("://", 1)[0].split("+", 1)[0].lower()
+    if dialect == "sqlite":
+        try:
+            make_url(storage)
+        except Exception:
+            raise ParameterError("storage", storage, "not a valid SQLite URL",
+                                 "Write sqlite:///relative.db or sqlite:////abs/path.db.") from None
+        return storage
+    given = storage
+    if dialect in ("postgresql", "postgres", "mysql"):
+        storage = _with_driver(storage, dialect)
+    try:
+        make_url(storage).get_dialect()
+    except Exception as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ParameterError("storage", mask_url(given), f"not a database URL SQLAlchemy can "
+                             f"open ({reason})", "Pass e.g. storage='sqlite:///lamina.db' or "
+                             "'postgresql://user:pass@host:5432/db'.") from None
+    return storage
 
 
 def _wal(path: str) -> None:
@@ -204,5 +233,5 @@ def is_sqlite(storage: Any) -> bool:
     return is_rdb(storage) and str(storage.url).startswith("sqlite")
 
 
-__all__ = ["open_storage", "mask_url", "is_rdb", "is_sqlite", "HEARTBEAT_INTERVAL",
+__all__ = ["open_storage", "check_url", "mask_url", "is_rdb", "is_sqlite", "HEARTBEAT_INTERVAL",
            "GRACE_PERIOD"]

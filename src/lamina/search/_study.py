@@ -4,13 +4,21 @@ A lamina study stores what defines it in the user attribute ``"lamina"``: the se
 objective and the shape of the data. Workers with the same definition join the study (that is how
 several machines share one search); a different space is refused unless ``resume=True``, which
 continues the study with the space it was created with.
+
+Seeds: the worker that creates a study seeds its sampler with ``random_state`` alone, so a fresh
+search (in memory or in a new database, as ``lamina search`` makes) is reproducible; a worker
+that joins an existing study mixes a term of its own into the seed (see :func:`worker_seed`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from typing import Any
+import secrets
+import socket
+import threading
+import zlib
+from typing import Any, NamedTuple
 
 from .._errors import DataError, ParameterError
 from ._space import FunctionSpace, SearchSpace
@@ -36,6 +44,31 @@ def open_study(storage: Any, name: str | None, *, space: SearchSpace | FunctionS
                sampler: Any, pruner: Any, resume: bool, storage_label: str
                ) -> tuple[Any, SearchSpace | FunctionSpace, bool]:
     """Return ``(study, space, resumed)``; ``space`` is the stored one when resuming."""
+    opened = create_or_join(storage, name, space=space, objective=objective,
+                            directions=directions, data=data, sampler=sampler, pruner=pruner,
+                            resume=resume, storage_label=storage_label)
+    return opened.study, opened.space, opened.resumed
+
+
+class Opened(NamedTuple):
+    """What :func:`create_or_join` found: ``created`` is True only for the one worker whose
+    call created the study (every other worker, and a resumed or continued study, joined)."""
+
+    study: Any
+    space: SearchSpace | FunctionSpace
+    resumed: bool
+    created: bool
+
+
+def create_or_join(storage: Any, name: str | None, *, space: SearchSpace | FunctionSpace,
+                   objective: tuple[str, ...], directions: list[Any], data: dict[str, Any],
+                   sampler: Any, pruner: Any, resume: bool, storage_label: str) -> Opened:
+    """Create the study, or join (``resume``: continue) the one of that name.
+
+    Of several workers started at once on a new study, exactly one creates it: the others'
+    creation fails with Optuna's ``DuplicatedStudyError`` and they join, so ``created`` tells
+    the worker that is alone in its study so far from the ones that share it.
+    """
     import optuna
 
     definition: dict[str, Any] = {"space": space.to_json(), "space_kind": type(space).__name__,
@@ -46,16 +79,22 @@ def open_study(storage: Any, name: str | None, *, space: SearchSpace | FunctionS
             raise ParameterError(
                 "resume", True, f"there is no study named {name!r} in {storage_label} to resume",
                 "Drop --resume (resume=False) to start it, or check --study and --storage.")
-        study = optuna.create_study(storage=storage, study_name=name, directions=directions,
-                                    sampler=sampler, pruner=pruner, load_if_exists=True)
-        if ATTR not in study.user_attrs:     # another worker may have just created it
+        try:
+            study = optuna.create_study(storage=storage, study_name=name, directions=directions,
+                                        sampler=sampler, pruner=pruner)
             study.set_user_attr(ATTR, definition)
-        stored = study.user_attrs[ATTR]
-        if stored == definition:
-            return study, space, False
-        # lost a creation race to a worker with another definition: judge it as existing
-    study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
-    stored = study.user_attrs.get(ATTR)
+            return Opened(study, space, False, True)
+        except optuna.exceptions.DuplicatedStudyError:
+            # another worker created it a moment ago: join it; should that worker not have
+            # stored its definition yet, store this one (the same when it may be joined)
+            study = optuna.load_study(study_name=name, storage=storage, sampler=sampler,
+                                      pruner=pruner)
+            if ATTR not in study.user_attrs:
+                study.set_user_attr(ATTR, definition)
+    else:
+        study = optuna.load_study(study_name=name, storage=storage, sampler=sampler,
+                                  pruner=pruner)
+    stored = _definition(study)
     if stored is None:
         raise ParameterError("study", name, f"{storage_label} holds a study of that name that "
                              "lamina did not create", "Choose another --study name.")
@@ -67,7 +106,7 @@ def open_study(storage: Any, name: str | None, *, space: SearchSpace | FunctionS
         raise DataError(f"Invalid data for study {name!r}: it was created for {stored['data']}, "
                         f"this data is {data}. Use the same data, or choose another --study name.")
     if stored["space"] == definition["space"]:
-        return study, space, resume
+        return Opened(study, space, resume, False)
     if not resume:
         raise ParameterError(
             "study", name, f"it exists in {storage_label} with a different search space "
@@ -78,7 +117,20 @@ def open_study(storage: Any, name: str | None, *, space: SearchSpace | FunctionS
         raise ParameterError("space", space, f"study {name!r} was made with another space "
                              "function; a function cannot be restored from storage",
                              "Pass the same function to resume it.")
-    return study, SearchSpace.from_json(stored["space"]), True
+    return Opened(study, SearchSpace.from_json(stored["space"]), True, False)
+
+
+def _definition(study: Any, wait: float = 2.0) -> dict[str, Any] | None:
+    """The study's stored definition; a study created a moment ago by another worker may not
+    have it yet (creating a study and storing its definition are two writes): wait a little."""
+    import time
+
+    deadline = time.monotonic() + wait
+    while True:
+        stored = study.user_attrs.get(ATTR)
+        if stored is not None or time.monotonic() > deadline:
+            return stored
+        time.sleep(0.1)
 
 
 def _diff(old: dict[str, Any], new: dict[str, Any]) -> str:
@@ -88,10 +140,14 @@ def _diff(old: dict[str, Any], new: dict[str, Any]) -> str:
     return "; ".join(parts[:3]) + ("; ..." if len(parts) > 3 else "")
 
 
-def make_sampler(sampler: Any, random_state: int, shared: bool) -> Any:
+def make_sampler(sampler: Any, random_state: int, joined: bool) -> Any:
     """TPE by default (univariate, with the constant liar so a batch of asks spreads out).
-    Workers of a shared study mix their pid into the seed so that two workers started with the
-    same ``random_state`` do not propose the same trials."""
+
+    Seeded with ``random_state`` alone in a study this worker created, so a search that starts
+    a study (in memory, or a new SQLite file as ``lamina search`` makes) is reproducible. A
+    worker that ``joined`` a study (several workers, or a resumed or continued study) mixes a
+    worker-specific term into the seed, so that two workers started with the same
+    ``random_state`` do not propose the same trials (their history differs anyway)."""
     import optuna
 
     if sampler is not None:
@@ -100,19 +156,27 @@ def make_sampler(sampler: Any, random_state: int, shared: bool) -> Any:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")                 # constant_liar is "experimental"
-        return optuna.samplers.TPESampler(seed=_seed(random_state, shared), constant_liar=True)
+        return optuna.samplers.TPESampler(seed=worker_seed(random_state, joined),
+                                          constant_liar=True)
 
 
-def make_sibling_sampler(random_state: int, shared: bool) -> Any:
+def make_sibling_sampler(random_state: int, joined: bool) -> Any:
     """A random sampler for siblings (the other members of a population) when TPE's time per
     trial would rival the training time: then the sampler's cost is paid once per shape."""
     import optuna
 
-    return optuna.samplers.RandomSampler(seed=_seed(random_state + 1, shared))
+    return optuna.samplers.RandomSampler(seed=worker_seed(random_state + 1, joined))
 
 
-def _seed(random_state: int, shared: bool) -> int:
-    return random_state if not shared else (random_state * 1_000_003 + os.getpid()) % 2**31
+def worker_seed(random_state: int, joined: bool) -> int:
+    """``random_state`` for the worker that created its study; for one that joined, the seed
+    mixed with this worker's host and process and a random draw (two threads of one process,
+    or processes with one pid on two machines, must differ too)."""
+    if not joined:
+        return random_state
+    worker = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+    term = zlib.crc32(worker.encode()) ^ secrets.randbits(31)
+    return (random_state * 1_000_003 + term) % 2**31
 
 
 def storage_label(storage: Any) -> str:
@@ -120,4 +184,5 @@ def storage_label(storage: Any) -> str:
     return mask_url(str(url)) if url else "memory"
 
 
-__all__ = ["open_study", "make_sampler", "make_sibling_sampler", "study_exists", "storage_label", "ATTR"]
+__all__ = ["open_study", "create_or_join", "Opened", "worker_seed", "make_sampler",
+           "make_sibling_sampler", "study_exists", "storage_label", "ATTR"]
