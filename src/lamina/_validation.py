@@ -219,8 +219,44 @@ def check_low_precision_eps(name: str, eps: float, params: Sequence[Any]) -> Non
             raise ParameterError("eps", eps, f"a value that {p.dtype} can hold for {name} "
                                  f"(which updates in the parameters' dtype; the smallest normal "
                                  f"positive {p.dtype} is {_tiny(p.dtype):.2g})",
-                                 "Use optimizer 'adam' (its fused update runs in float32), "
-                                 "dtype='float32', or eps=1e-4.")
+                                 "Use eps=1e-4 (or larger), or dtype='float32'.")
+
+
+# solvers that divide by sqrt(second moment) + epsilon, the moment kept in the model's dtype
+EPSILON_SOLVERS = ("adam", "adamw", "rmsprop", "adagrad")
+
+
+def check_epsilon_fits_dtype(solver: str, epsilon: float, dtype: Any,
+                             param: str = "epsilon") -> None:
+    """Refuse, before training, an ``epsilon`` that rounds to 0 in a half-precision ``dtype``
+    for a solver that divides by ``sqrt(second moment) + epsilon``.
+
+    The second moment is kept in the model's dtype, where a small squared gradient underflows
+    to 0 (float16 holds nothing below 6e-8); the step is then about ``lr * gradient /
+    epsilon``, and with ``epsilon=1e-8`` (0 in float16) training diverges at once, where
+    ``epsilon=1e-4`` trains as float32 does. bfloat16 has float32's range: 1e-8 is fine there.
+    """
+    if solver not in EPSILON_SOLVERS or str(dtype) not in ("torch.float16", "torch.bfloat16"):
+        return
+    if not _rounds_to_zero(epsilon, dtype):
+        return
+    name = str(dtype).replace("torch.", "")
+    raise ParameterError(param, epsilon,
+                         f"solver={solver!r} with dtype={name!r} needs an {param} that {name} "
+                         f"can hold, and {epsilon:g} rounds to 0 there (the smallest positive "
+                         f"{name} is {_smallest(dtype):.2g}); {solver} keeps its second moment "
+                         f"in {name}, where small squared gradients underflow to 0, so each "
+                         f"step would be about learning_rate * gradient / {param} and training "
+                         "diverges",
+                         f"Pass {param}=1e-4 (or larger) with dtype={name!r}, or train in "
+                         "dtype='float32'.")
+
+
+def _smallest(dtype: Any) -> float:
+    """The smallest positive value ``dtype`` holds (a subnormal where it has them)."""
+    import torch
+
+    return float(torch.nextafter(torch.zeros((), dtype=dtype), torch.ones((), dtype=dtype)))
 
 
 def _rounds_to_zero(value: float, dtype: Any) -> bool:

@@ -15,7 +15,11 @@ Mapping from :class:`lamina.spec.OptimizerSpec` (``opt``) to the torch optimizer
 
 SGD, Adam, AdamW and Adagrad run torch's fused multi-tensor kernels (``torch._fused_*_``, one
 call per step for every parameter); RMSprop, which has none, runs ``torch._foreach_*`` ops.
-Every tensor shares one step counter (a 0-d float32 tensor, as torch's fused path keeps it).
+SGD on float16/bfloat16 tensors runs torch's single-tensor SGD instead: the fused CPU kernel
+(torch 2.13) leaves every element of a half tensor's full 16-element vector chunks unchanged,
+so a network with more than a few weights would not learn. (The fused Adam, AdamW and Adagrad
+kernels compute half updates in float32 and store them correctly: they stay fused.) Every
+tensor shares one step counter (a 0-d float32 tensor, as torch's fused path keeps it).
 """
 
 from __future__ import annotations
@@ -31,6 +35,12 @@ from .._validation import check_low_precision_eps
 
 ENGINE_OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 RMSPROP_ALPHA = 0.99
+
+
+def is_half(t: Tensor) -> bool:
+    """float16 or bfloat16 (torch's fused CPU SGD kernel mis-updates these)."""
+    return t.dtype in (torch.float16, torch.bfloat16)
+
 
 _STATE_NAMES: dict[str, tuple[str, ...]] = {
     "sgd": ("momentum_buffer",),
@@ -111,6 +121,11 @@ class FusedOptimizer:
 
             def run(lr: float) -> None:
                 fused(params, grads, m, v, [], steps, lr=lr, **kw)
+        elif name == "sgd" and any(is_half(p) for p in params):
+            unfused = self._unfused_sgd(params, grads)
+
+            def run(lr: float) -> None:
+                unfused(lr)
         elif name == "sgd":
             buf = state.get("momentum_buffer", [])
             kw = {"weight_decay": wd, "momentum": self.momentum, "dampening": 0.0,
@@ -141,6 +156,28 @@ class FusedOptimizer:
             counter.fill_(self._t)
             run(lr)
         return step
+
+    def _unfused_sgd(self, params: list[Tensor], grads: list[Tensor]) -> Callable[[float], None]:
+        """SGD as torch.optim.SGD's single-tensor path (``foreach=False, fused=False``), for
+        half-precision tensors, which torch's fused CPU SGD kernel does not update correctly
+        (see the module docstring). Tensor by tensor, as torch: ``_foreach_mul_`` would round
+        the momentum to the tensors' dtype first (0.9 -> 0.8999 in float16)."""
+        buf = self.state.get("momentum_buffer", [])
+        wd, momentum, nesterov = self.weight_decay, self.momentum, self.nesterov
+
+        def run(lr: float) -> None:
+            first = self._t == 1                 # torch: the buffer starts as the gradient
+            for i, (p, g) in enumerate(zip(params, grads)):
+                d = g.add(p, alpha=wd) if wd else g
+                if buf:
+                    b = buf[i]
+                    if first:
+                        b.copy_(d)
+                    else:
+                        b.mul_(momentum).add_(d)
+                    d = d.add(b, alpha=momentum) if nesterov else b
+                p.add_(d, alpha=-lr)
+        return run
 
     # ---- checkpoints -------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Tensor]:

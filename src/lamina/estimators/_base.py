@@ -15,7 +15,12 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import column_or_1d, validate_data
 
 from .._errors import DataError, NotFittedError, ParameterError
-from .._validation import available_bytes, check_random_state_param, format_bytes
+from .._validation import (
+    available_bytes,
+    check_epsilon_fits_dtype,
+    check_random_state_param,
+    format_bytes,
+)
 from ..nn import DenseLayer, HiddenNet, build
 from ..spec import OptimizerSpec
 from ..train import (
@@ -82,6 +87,10 @@ class BaseMLP(BaseEstimator):
     def _encode_y(self, y: np.ndarray, incremental: bool, classes: Any = None) -> np.ndarray:
         raise NotImplementedError
 
+    def _check_continued_y(self, y: np.ndarray) -> None:
+        """Refuse targets a warm_start ``fit`` cannot continue the fitted model on (called
+        before anything changes)."""
+
     def _validation_y(self, y: np.ndarray) -> np.ndarray:
         return y
 
@@ -136,12 +145,18 @@ class BaseMLP(BaseEstimator):
             raise DataError(f"{type(self).__name__} requires y to be passed, but the target y is "
                             "None. Pass the labels/targets as fit(X, y).")
         first = not (incremental and hasattr(self, "module_"))
-        X, y = self._check_X(X, reset=first, y=y)
         continued = hasattr(self, "module_") and (incremental or p["warm_start"])
-        self._check_fits(X, self._model_dtype() if continued else p["dtype"])
+        model_dtype = self._model_dtype() if continued else p["dtype"]
+        # before anything changes: an epsilon the model's half dtype rounds to 0 would diverge
+        check_epsilon_fits_dtype(p["solver"], p["epsilon"], model_dtype)
+        # a continued model keeps its columns (sklearn: reset only on a first fit)
+        X, y = self._check_X(X, reset=not continued, y=y)
+        self._check_fits(X, model_dtype)
         sw = None if sample_weight is None else check_sample_weight(sample_weight, X.shape[0])
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if continued and not incremental:
+            self._check_continued_y(y)
         Y = self._encode_y(y, incremental=not first, classes=classes)
         n_samples = X.shape[0]
         if incremental and p["early_stopping"]:
@@ -267,13 +282,17 @@ class BaseMLP(BaseEstimator):
     def _make_trainer(self, p: dict[str, Any], batch: int, incremental: bool,
                       rng: np.random.RandomState) -> Trainer:
         solver = p["solver"]
-        opt = OptimizerSpec(solver, lr=p["learning_rate_init"], momentum=p["momentum"],
+        # as sklearn, L-BFGS ignores learning_rate_init (and learning_rate): its line search
+        # tries the unit quasi-Newton step first, as scipy's does, so max_fun evaluations
+        # buy as many iterations as sklearn's
+        lr = 1.0 if solver == "lbfgs" else p["learning_rate_init"]
+        opt = OptimizerSpec(solver, lr=lr, momentum=p["momentum"],
                             nesterov=p["nesterovs_momentum"], beta1=p["beta_1"],
                             beta2=p["beta_2"], eps=p["epsilon"], alpha=p["alpha"])
         schedule = "constant"
         if solver == "sgd" and p["learning_rate"] in ("invscaling", "adaptive"):
             schedule = p["learning_rate"]
-        elif p["learning_rate"] == "cosine":
+        elif p["learning_rate"] == "cosine" and solver != "lbfgs":
             schedule = "cosine"
         epochs = 1 if incremental else p["max_iter"]
         stop: list[Any] = [MaxEpochs(epochs)]
@@ -284,7 +303,7 @@ class BaseMLP(BaseEstimator):
                 adaptive_lr=(schedule == "adaptive"), restore_best=p["early_stopping"]))
         return Trainer(self.module_, loss=self._loss, optimizer=opt, batch_size=batch,
                        stop=stop,
-                       schedule=Schedule(schedule, lr0=p["learning_rate_init"],
+                       schedule=Schedule(schedule, lr0=lr,
                                          power_t=p["power_t"], t_max=p["max_iter"]),
                        metrics=[self._val_metric()], shuffle=p["shuffle"],
                        seed=int(rng.randint(0, 2**31 - 1)), verbose=p["verbose"],
@@ -351,16 +370,16 @@ class BaseMLP(BaseEstimator):
     # ----------------------------------------------------------- sklearn attributes
     @property
     def coefs_(self) -> list[np.ndarray]:
-        """Weight matrices, ``coefs_[i]`` of shape (n_in, n_out), as in sklearn."""
+        """Weight matrices, ``coefs_[i]`` of shape (n_in, n_out), as in sklearn (in the model's
+        dtype; float32 for bfloat16 weights, which numpy has no type for)."""
         self._check_fitted()
-        return [w.detach().cpu().numpy().T.copy() for w in self._weights()]
+        return [_numpy(w).T.copy() for w in self._weights()]
 
     @property
     def intercepts_(self) -> list[np.ndarray]:
         self._check_fitted()
         return [
-            (b.detach().cpu().numpy().copy() if b is not None
-             else np.zeros(w.shape[0], dtype=np.float32))
+            (_numpy(b) if b is not None else np.zeros(w.shape[0], dtype=_numpy(w[:0]).dtype))
             for w, b in zip(self._weights(), self._biases())]
 
     def _affine(self) -> list[torch.nn.Linear]:
@@ -405,6 +424,14 @@ class BaseMLP(BaseEstimator):
         tags.input_tags.sparse = True
         tags.non_deterministic = False
         return tags
+
+
+def _numpy(t: torch.Tensor) -> np.ndarray:
+    """A copy of ``t`` as numpy; bfloat16, which numpy cannot hold, as float32 (exactly)."""
+    t = t.detach().cpu()
+    if t.dtype == torch.bfloat16:
+        t = t.float()
+    return t.numpy().copy()
 
 
 def _dense(X: Any) -> Any:

@@ -23,14 +23,29 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def _check_known(y: np.ndarray, classes: np.ndarray) -> None:
+    """Every label in ``y`` must be one of partial_fit's ``classes`` (sklearn refuses the
+    others; encoded, an unknown label would become an all-zero row, i.e. train as class 0)."""
+    allowed = set(classes)
+    new = [c for c in unique_labels(y) if c not in allowed]
+    if new:
+        raise DataError(f"`y` has classes not in `self.classes_`: y contains labels "
+                        f"{np.asarray(new).tolist()!r} that were not in classes "
+                        f"{np.asarray(classes).tolist()!r} of the first partial_fit call. "
+                        "Pass all labels y can contain as classes=... on the first call.")
+
+
 class MLPClassifier(ClassifierMixin, BaseMLP):
     """Multi-layer perceptron classifier; same parameters, defaults and fitted attributes as
     ``sklearn.neural_network.MLPClassifier``, trained by lamina's engine in float32 by default.
 
-    Extra parameters: ``device`` ('cpu', 'cuda', ...), ``dtype`` ('float32' or 'float64') and
+    Extra parameters: ``device`` ('cpu', 'cuda', ...), ``dtype`` ('float32', 'float64', or
+    'float16'/'bfloat16'; in float16, adam/adamw/rmsprop/adagrad need an ``epsilon`` float16
+    can hold, e.g. 1e-4: the default 1e-8 rounds to 0 and is refused) and
     ``scale`` (None, or 'standard': train on standardised columns, then fold the
     standardisation into the first layer, so the fitted network reads raw features; the
-    statistics are ``scale_mean_`` and ``scale_std_``).
+    statistics are ``scale_mean_`` and ``scale_std_``). ``solver='lbfgs'`` ignores
+    ``learning_rate_init`` and ``learning_rate``, as sklearn does.
     Extra attributes: ``module_`` (the torch ``HiddenNet``), ``history_`` (per-epoch records),
     ``stop_reason_`` (why training stopped), ``engine_`` ('explicit' or 'autograd').
     ``hidden_layer_sizes`` also accepts a lamina spec string such as ``"256:tanh-128"``.
@@ -56,7 +71,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     _y_numeric = False
 
-    def _encode_y(self, y: np.ndarray, incremental: bool, classes: Any = None) -> np.ndarray:
+    def _target_kind(self, y: np.ndarray) -> str:
         kind = type_of_target(y, input_name="y")
         if kind not in ("binary", "multiclass", "multilabel-indicator"):
             raise DataError(f"Unknown label type: MLPClassifier cannot fit a target of type "
@@ -64,14 +79,38 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                             f"{np.asarray(y).ravel()[:3]!r}); allowed: binary, multiclass or "
                             "multilabel-indicator labels. For continuous targets use "
                             "MLPRegressor.")
+        return str(kind)
+
+    def _check_continued_y(self, y: np.ndarray) -> None:
+        """A warm_start ``fit`` continues the output layer, one unit per class: ``y`` must have
+        the previous fit's classes (refused before anything changes, as sklearn does)."""
+        self._target_kind(y)
+        seen = unique_labels(y)
+        if set(seen) != set(self.classes_):
+            raise DataError("warm_start can only be used where `y` has the same classes as in "
+                            f"the previous call to fit. Previously got {self.classes_}, `y` has "
+                            f"{seen}. The output layer has one unit per previous class; pass y "
+                            "with exactly those classes, or set warm_start=False to fit anew.")
+
+    def _encode_y(self, y: np.ndarray, incremental: bool, classes: Any = None) -> np.ndarray:
+        kind = self._target_kind(y)
         if not incremental:
-            self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(classes if classes is not None else y)
-            self.classes_ = self._label_binarizer.classes_
-            if kind != "multilabel-indicator" and len(self.classes_) < 2:
-                raise DataError(f"y has only one class ({self.classes_[0]!r}): a classifier "
+            binarizer = LabelBinarizer()
+            if classes is None:
+                binarizer.fit(y)
+                known = binarizer.classes_
+            else:                       # the first partial_fit call: classes names every label
+                known = unique_labels(classes)
+                # as sklearn: a multilabel indicator y keeps its columns (classes only checks
+                # them); other targets are encoded over all the classes
+                binarizer.fit(y if kind == "multilabel-indicator" else classes)
+                _check_known(y, known)
+            if kind != "multilabel-indicator" and len(known) < 2:
+                raise DataError(f"y has only one class ({known[0]!r}): a classifier "
                                 "needs at least 2 classes to learn to tell them apart. Check "
                                 "the labels or the split that produced y.")
+            self._label_binarizer = binarizer
+            self.classes_ = known
         else:
             if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
                 # sklearn: "`classes=...` is not the same as on last call to partial_fit"
@@ -79,12 +118,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                                 f"classes {self.classes_.tolist()!r} of the first partial_fit "
                                 "call; the output layer has one unit per first-call class. Pass "
                                 "the same classes (or none) on later calls, or fit anew.")
-            seen = unique_labels(y)
-            if not set(seen).issubset(set(self.classes_)):
-                new = sorted(set(seen) - set(self.classes_), key=str)
-                raise DataError(f"y contains labels {np.asarray(new).tolist()!r} that were not "
-                                f"in classes {self.classes_.tolist()!r} of the first partial_fit "
-                                "call. Pass all labels as classes=... on the first call.")
+            _check_known(y, self.classes_)
         self._multilabel = self._label_binarizer.y_type_ == "multilabel-indicator"
         Y = self._label_binarizer.transform(y).astype(np.float64)
         self._loss = "cross_entropy" if Y.shape[1] > 1 and not self._multilabel \

@@ -141,6 +141,17 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         self.out_activation_ = "exp" if self._loss == "poisson" else "identity"
         return Y
 
+    def _check_continued_y(self, y: np.ndarray) -> None:
+        """A warm_start ``fit`` continues the output layer: ``y`` keeps its number of columns."""
+        y = np.asarray(y)
+        n = 1 if y.ndim == 1 else int(np.prod(y.shape[1:]))
+        if n != self.n_outputs_:
+            raise DataError(
+                f"y has {n} output(s) but the model warm_start continues was fitted with "
+                f"{self.n_outputs_}. Pass targets with the same columns, or set "
+                "warm_start=False to fit anew."
+            )
+
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
         """One epoch over ``(X, y)``, continuing from the current weights; ``sample_weight``
         weighs the samples as in :meth:`fit`."""
