@@ -88,6 +88,9 @@ class LayerStats:
         self.s1, self.s2, self.s_abs, self.active, self.saturated = self._sums.unbind(0)
         self._sum_rows: dict[tuple[str, ...], torch.Tensor] = {}
         self._batch_names: tuple[str, ...] = ()        # the sums of the last batch's totals
+        # ReLU: every unit's running minimum is 0, the floor (then batch minima are not needed)
+        self._at_floor = False
+        self._batches = 0
         self.vmin = torch.full((width,), float("inf"), dtype=dtype, device=device)
         self.vmax = torch.full((width,), float("-inf"), dtype=dtype, device=device)
         self.nonfinite = torch.zeros(width, dtype=torch.int64, device=device)
@@ -233,8 +236,11 @@ class LayerStats:
             if self.saturating:
                 self.saturated += saturation_mask(elements, self.activation, ebuf).sum(0)
         bmax = passes["bmax"]
+        bmin: torch.Tensor | None
         if "bmin" in passes:
             bmin = passes["bmin"]
+        elif self._at_floor:
+            bmin = None           # every unit's minimum is already 0: no batch can lower it
         elif elements is pooled:
             # a ReLU unit's batch minimum is 0 unless it was active on every row
             full = (active == batch).nonzero().flatten()
@@ -244,7 +250,11 @@ class LayerStats:
         else:
             bmin = pooled.amin(0)
         torch.maximum(self.vmax, bmax, out=self.vmax)
-        torch.minimum(self.vmin, bmin, out=self.vmin)
+        if bmin is not None:
+            torch.minimum(self.vmin, bmin, out=self.vmin)
+            if self.exact_zero and self._batches % 8 == 0:
+                self._at_floor = bool((self.vmin == 0).all())
+        self._batches += 1
         rows, weight = self._sketch_rows(pooled, start)
         if rows is not None:
             # the grids grow to the range of every row seen so far, skipped batches included,

@@ -60,6 +60,7 @@ class TopK:
         self._pending: dict[bool, list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]] = {
             True: [], False: []}
         self._batches = 0                     # updates since the last fold
+        self._arange: torch.Tensor | None = None
 
     def settle(self) -> None:
         """Fold every value set aside into the heaps (the properties below do it)."""
@@ -136,7 +137,7 @@ class TopK:
             return False
         unit, grp = pairs[:, 0], pairs[:, 1]
         # the groups' rows (n, group), clamped at the end of a short last group
-        row = grp[:, None] * group + torch.arange(group, device=values.device)
+        row = grp[:, None] * group + self._offsets(group, values.device)
         short = rows % group != 0
         if short:
             row.clamp_(max=rows - 1)
@@ -156,6 +157,13 @@ class TopK:
             self._pending[largest].append((unit.index_select(0, pick), cand[pick, col],
                                            row[pick, col] + start))
         return True
+
+    def _offsets(self, group: int, device: torch.device) -> torch.Tensor:
+        """``arange(group)`` on ``device``, made once."""
+        ar = self._arange
+        if ar is None or ar.shape[0] != group or ar.device != device:
+            ar = self._arange = torch.arange(group, device=device)
+        return ar
 
     def _flush(self, largest: bool) -> None:
         """Fold the values set aside by :meth:`_collect` into the heaps."""
