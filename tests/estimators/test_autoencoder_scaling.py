@@ -4,12 +4,10 @@ explicit options, and runs saved before the scaling was recorded in ``config.jso
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 
@@ -18,17 +16,7 @@ from lamina.estimators import Autoencoder
 from lamina.estimators._autoencoder import BOUND, column_stats, scaling_stats
 from lamina.estimators._persist import _content_digest
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Tiny networks gain nothing from more threads (and spin against each other on a shared
-    2-core box)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")     # see conftest.py
 
 
 def _split(name: str) -> tuple[np.ndarray, np.ndarray]:

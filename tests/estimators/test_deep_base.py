@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,17 +15,7 @@ from lamina.estimators._deep_persist import decode_param, encode_param
 from lamina.estimators._samples import BatchStream, Samples
 from lamina.spec import parse_spec
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Tiny networks gain nothing from more threads; on a shared 2-core box (or under
-    ``pytest -n 2``) intra-op threads spin against each other and run 10-50x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")     # see conftest.py
 
 
 def _blobs(n: int = 120, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

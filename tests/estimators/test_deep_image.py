@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 import lamina
 from lamina import DataError, ParameterError
 from lamina.estimators import ImageClassifier
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Tiny networks gain nothing from more threads; on a shared 2-core box (or under
-    ``pytest -n 2``) intra-op threads spin against each other and run 10-50x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")     # see conftest.py
 
 SPEC = "conv(8,3,1,same)-pool-dense(32)"
 

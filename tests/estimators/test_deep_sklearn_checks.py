@@ -7,28 +7,14 @@ Slow (every check trains networks): run by ``make test-slow`` and CI.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import torch
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import lamina.estimators as est
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """Tiny networks gain nothing from more threads; on a shared 2-core box (or under
-    ``pytest -n 2``) intra-op threads spin against each other and run 10-50x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-pytestmark = [pytest.mark.slow,
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread"),
               pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")]
 
 # Small but real networks, trained without a validation split so every sample counts.

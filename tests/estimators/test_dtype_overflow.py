@@ -4,26 +4,16 @@ refused by row and column with a fix, never reported as NaN/inf after the silent
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 import lamina
 from lamina import DataError
 from lamina.estimators import Autoencoder, ImageClassifier, MLPClassifier
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")     # see conftest.py
 
 
 @pytest.fixture(scope="module")
