@@ -11,14 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from lamina._threads import few_threads
+
 
 @contextmanager
 def single_thread() -> Iterator[None]:
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with few_threads(1):
         yield
-    finally:
-        torch.set_num_threads(previous)

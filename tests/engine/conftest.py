@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
+
+from lamina._threads import few_threads
 
 # the tests import their shared references (_engine_ref.py) by name, also under
 # --import-mode=importlib, which does not put test directories on sys.path
@@ -17,12 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 @pytest.fixture(autouse=True)
 def _one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with few_threads(1):
         yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -10,6 +10,8 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from lamina._threads import few_threads
+
 
 def param_gradcheck(module: nn.Module, *args: Any, **kwargs: Any) -> bool:
     """``torch.autograd.gradcheck`` (fast mode: random projections of the Jacobian, which any wrong
@@ -46,9 +48,5 @@ def assert_all_params_get_gradient(module: nn.Module, loss: torch.Tensor) -> Non
 @pytest.fixture
 def single_thread() -> Iterator[None]:
     """Tiny tensors run fastest on one thread, and the test machines' cores are shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with few_threads(1):
         yield
-    finally:
-        torch.set_num_threads(before)

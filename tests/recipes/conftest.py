@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from lamina._threads import few_threads
+
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -16,11 +18,5 @@ if str(ROOT) not in sys.path:
 @pytest.fixture(autouse=True)
 def _single_thread() -> Iterator[None]:
     """Quick recipe runs use tiny networks; one thread avoids oversubscribing shared cores."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with few_threads(1):
         yield
-    finally:
-        torch.set_num_threads(before)

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lamina._threads import few_threads
+
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
@@ -87,14 +89,8 @@ def postgres_url() -> Iterator[str]:
 def _one_torch_thread() -> Iterator[None]:
     """Two OpenMP threads on a busy shared 2-core machine spin against each other and run
     10-100x slower; the search's timing-based tests need the steady single-thread speed."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with few_threads(1):
         yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @pytest.fixture
