@@ -102,7 +102,7 @@ def test_save_load_and_a_tampered_scale(cancer, tmp_path) -> None:
 
 def test_bad_values_are_named(cancer) -> None:
     Xtr, _, ytr, _ = cancer
-    with pytest.raises(ParameterError, match=r"Invalid scale='minmax': 'standard', or None for the raw"):
+    with pytest.raises(ParameterError, match=r"Invalid scale='minmax': 'standard', or None / 'none' for the raw"):
         lamina.MLPClassifier(scale="minmax").fit(Xtr, ytr)
     with pytest.raises(ParameterError, match=r"Invalid scale='standard': only when the first "
                        r"layer has a bias"):

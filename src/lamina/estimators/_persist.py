@@ -113,6 +113,30 @@ def _version() -> str:
 def load(path: Any, *, device: Any = None) -> Any:
     """Load a run directory written by ``est.save(path)``; returns the fitted estimator.
 
+    Nothing is unpickled or executed: ``config.json`` names the estimator class from a fixed
+    registry, and the weights are read from ``weights.safetensors`` after their SHA-256 is
+    checked against the one ``config.json`` recorded.
+
+    Parameters
+    ----------
+    path : str or Path
+        The run directory (``config.json``, ``weights.safetensors``, ``history.jsonl``), as
+        written by ``est.save(path)`` or ``lamina train --out``.
+    device : str or torch.device, optional
+        Move the loaded model there and set the estimator's ``device`` to it; None leaves the
+        weights where they are read (the CPU).
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, lamina
+    >>> X, y = np.random.default_rng(0).normal(size=(40, 3)), np.arange(40) % 2
+    >>> clf = lamina.MLPClassifier((4,), max_iter=5, random_state=0).fit(X, y)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = clf.save(d + "/run")
+    ...     same = lamina.load(d + "/run")
+    >>> bool((same.predict_proba(X) == clf.predict_proba(X)).all())
+    True
+
     Raises
     ------
     RunDirError

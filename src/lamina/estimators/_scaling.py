@@ -86,6 +86,6 @@ def check_scale(value: Any) -> str | None:
         return None
     if isinstance(value, str) and value in SCALES:
         return value
-    raise ParameterError("scale", value, "'standard', or None for the raw columns",
+    raise ParameterError("scale", value, "'standard', or None / 'none' for the raw columns",
                          "Pass scale='standard' to train on standardised columns (the fitted "
-                         "network still reads raw features), or scale=None.")
+                         "network still reads raw features), or scale=None ('none').")

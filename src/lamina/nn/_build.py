@@ -29,8 +29,21 @@ def build(spec: Any, in_features: int | None = None, out: int | None = None, *,
         Width of a flat input (or give ``in_shape`` for images/sequences).
     out : int or None
         Number of outputs of the linear head; None builds a feature extractor.
+    in_shape : tuple of int, optional
+        Per-example input shape instead of ``in_features``: ``(C, H, W)`` for images,
+        ``(T, F)`` for sequences (T may vary between batches for recurrent layers).
+    activation : str, optional
+        Default activation of layers whose spec names none (``"relu"`` when None).
+    init : str, optional
+        Default initialisation (``"he"``, ``"xavier"``, ``"default"``, ``"sklearn"``) of layers
+        whose spec names none.
     seed : int, optional
         Seeds the initialisation (same seed -> identical weights), without touching the global RNG.
+    dtype : str or torch.dtype
+        Parameter dtype, ``"float32"`` (default), ``"float64"``, ``"float16"``, ``"bfloat16"``.
+    device : str or torch.device
+        ``"cpu"`` (default) or e.g. ``"cuda"``; a device that is not there is a clear error.
+        A network too large for the device's memory is refused before anything is allocated.
 
     Examples
     --------
