@@ -25,8 +25,10 @@ from ..nn import DenseLayer, HiddenNet, build
 from ..spec import OptimizerSpec
 from ..train import (
     History,
+    IterationLog,
     LossTolerance,
     MaxEpochs,
+    Progress,
     Schedule,
     Trainer,
     check_sample_weight,
@@ -301,12 +303,20 @@ class BaseMLP(BaseEstimator):
                 p["tol"], p["n_iter_no_change"],
                 monitor="val_score" if p["early_stopping"] else "train_loss",
                 adaptive_lr=(schedule == "adaptive"), restore_best=p["early_stopping"]))
+        # verbose: sklearn's lines (IterationLog), and on a terminal a bar without the losses
+        # they already print; the Trainer's own progress output is off
+        callbacks: list[Any] = []
+        if p["verbose"]:
+            callbacks = [Progress(epochs, details=False),
+                         IterationLog(p["tol"], p["n_iter_no_change"],
+                                      early_stopping=p["early_stopping"] and not incremental,
+                                      adaptive=schedule == "adaptive")]
         return Trainer(self.module_, loss=self._loss, optimizer=opt, batch_size=batch,
-                       stop=stop,
+                       stop=stop, callbacks=callbacks,
                        schedule=Schedule(schedule, lr0=lr,
                                          power_t=p["power_t"], t_max=p["max_iter"]),
                        metrics=[self._val_metric()], shuffle=p["shuffle"],
-                       seed=int(rng.randint(0, 2**31 - 1)), verbose=p["verbose"],
+                       seed=int(rng.randint(0, 2**31 - 1)), verbose=False,
                        max_fun=p["max_fun"])
 
     def _set_fitted_attributes(self, p: dict[str, Any], history: History,

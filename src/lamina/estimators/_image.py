@@ -10,7 +10,7 @@ import torch
 from sklearn.utils.validation import _num_samples
 
 from .._errors import DataError
-from .._validation import check_bool
+from .._validation import check_bool, resolve_dtype
 from ..nn import build
 from ._arrays import check_float_array, check_image_shape, infer_shape, reshape_to
 from ._deep import DeepEstimator, register_deep
@@ -84,15 +84,24 @@ class ImageClassifier(DeepClassifierMixin, DeepEstimator):
         return {"image_shape": check_image_shape(self.image_shape),
                 "normalize": check_bool("normalize", self.normalize)}
 
-    def _images(self, X: Any, fitting: bool) -> np.ndarray:
-        """Validated ``(N, *image_shape_)`` float32 images, normalised."""
+    def _model_dtype(self, fitting: bool) -> torch.dtype:
+        """The dtype the network computes in: ``dtype`` while fitting, the fitted module's
+        after (a loaded or moved model's own)."""
+        module = None if fitting else getattr(self, "module_", None)
+        param = None if module is None else next(module.parameters(), None)
+        return param.dtype if param is not None else resolve_dtype(self.dtype)
+
+    def _images(self, X: Any, fitting: bool, dtype: torch.dtype = torch.float32) -> np.ndarray:
+        """Validated ``(N, *image_shape_)`` images, normalised: float64 for a float64 model
+        (no float32 rounding on the way), float32 otherwise (half dtypes are cast in torch)."""
+        np_dtype = np.float64 if dtype == torch.float64 else np.float32
         X = check_float_array(self, X, fitting)
         if fitting:
             self.image_shape_ = infer_shape(X, check_image_shape(self.image_shape))
             self.n_features_in_ = math.prod(self.image_shape_)
         X = reshape_to(X, self.image_shape_, "the shape the model was fitted on",
                        type(self).__name__)
-        X = X.astype(np.float32, copy=False)
+        X = X.astype(np_dtype, copy=False)
         if fitting:
             axes = (0, *range(2, X.ndim))                  # all but the channel axis
             if self.normalize:
@@ -103,19 +112,21 @@ class ImageClassifier(DeepClassifierMixin, DeepEstimator):
                 self.channel_mean_ = np.zeros(X.shape[1])
                 self.channel_std_ = np.ones(X.shape[1])
         bshape = (1, -1) + (1,) * (X.ndim - 2)
-        mean = self.channel_mean_.reshape(bshape).astype(np.float32)
-        std = self.channel_std_.reshape(bshape).astype(np.float32)
+        mean = self.channel_mean_.reshape(bshape).astype(np_dtype)
+        std = self.channel_std_.reshape(bshape).astype(np_dtype)
         return (X - mean) / std
 
     def _prepare(self, X: Any, y: Any, fitting: bool) -> Samples:
         if fitting and y is None:
             self._encode_labels(None, fitting)          # raises the "requires y" message
-        images = self._images(X, fitting)
+        dtype = self._model_dtype(fitting)
+        images = self._images(X, fitting, dtype)
         if y is not None and _num_samples(y) != len(images):
             raise DataError(f"Found input variables with inconsistent numbers of samples: X "
                             f"has {len(images)}, y has {_num_samples(y)}. Pass one label per image.")
         labels = None if y is None else torch.from_numpy(self._encode_labels(y, fitting))
-        return Samples(torch.from_numpy(np.ascontiguousarray(images)), labels)
+        # in the model's dtype (before: float32 whatever the dtype)
+        return Samples(torch.from_numpy(np.ascontiguousarray(images)).to(dtype), labels)
 
     def _build_module(self, p: dict[str, Any], samples: Samples, seed: int) -> torch.nn.Module:
         return build(p["spec"], in_shape=self.image_shape_, out=len(self.classes_), seed=seed,

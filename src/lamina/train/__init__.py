@@ -1,6 +1,6 @@
 """Training: ``Trainer``, stopping rules, callbacks, ``History``, losses, schedules."""
 
-from ._callbacks import Callback, Progress
+from ._callbacks import Callback, IterationLog, Progress
 from ._checkpoint import load_checkpoint, save_checkpoint
 from ._data import check_sample_weight, readable_tensor
 from ._history import History, atomic_write, atomic_write_bytes, atomic_write_text
@@ -22,7 +22,7 @@ from ._stopping import (
 from ._trainer import Trainer
 
 __all__ = [
-    "Trainer", "History", "Callback", "Progress", "TrainState", "StopRule", "MaxEpochs",
+    "Trainer", "History", "Callback", "IterationLog", "Progress", "TrainState", "StopRule", "MaxEpochs",
     "MaxSteps", "TimeBudget", "LossTolerance", "EarlyStopping", "TargetMetric", "Divergence",
     "Schedule", "get_loss", "l2_penalty", "make_optimizer", "evaluate", "save_checkpoint",
     "load_checkpoint", "atomic_write", "atomic_write_bytes", "atomic_write_text", "check_sample_weight",

@@ -74,14 +74,21 @@ class LBFGS(torch.optim.LBFGS):
     the same function over the same data (same tensors, unmodified: a new fit's data, or
     parameters changed in between, are evaluated anew). ``state["func_evals"]`` counts only
     real evaluations.
+
+    After a step, :attr:`end_loss` is the loss at the parameters the step ended on (the line
+    search's evaluation of that point), and the parameters' ``.grad`` are that evaluation's
+    gradients, so a caller reporting the loss and gradient norms need not evaluate the point
+    again; it is None when the step ended on a point it did not evaluate (evaluate it then).
     """
 
     _end: tuple[list[Any], torch.Tensor, torch.Tensor, list[torch.Tensor | None]] | None = None
+    end_loss: torch.Tensor | None = None
 
     def step(self, closure: Any) -> Any:  # type: ignore[override]
         params: list[torch.Tensor] = self._params      # type: ignore[attr-defined]
         key = _closure_key(closure)
         end, self._end = self._end, None
+        self.end_loss = None
         reused = False
         first = True
         last: tuple[torch.Tensor, torch.Tensor, list[torch.Tensor | None]] | None = None
@@ -114,6 +121,11 @@ class LBFGS(torch.optim.LBFGS):
         for record in (last, best):
             if record is not None and torch.equal(record[0], x):
                 self._end = (key, *record)
+                self.end_loss = record[1]
+                if record is not last:
+                    # .grad holds the last evaluation's gradients: those of the end point
+                    for p, g in zip(params, record[2]):
+                        p.grad = None if g is None else g.clone()
                 break
         return out
 

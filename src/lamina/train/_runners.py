@@ -205,7 +205,12 @@ class AutogradRunner:
         self.optimizer.step(closure)  # type: ignore[arg-type]
         state = self.optimizer.state[self.optimizer.param_groups[0]["params"][0]]
         self.exhausted = int(state.get("func_evals", 0)) >= self.max_fun
-        # report the loss at the new point, with gradients there for the norms
+        # report the loss at the new point, with gradients there for the norms: the line
+        # search evaluated it already (LBFGS.end_loss, .grad left at that point); evaluate it
+        # only when the step ended on a point it did not evaluate
+        end_loss = getattr(self.optimizer, "end_loss", None)
+        if end_loss is not None:
+            return end_loss
         return closure().detach()
 
     def _group_norms(self) -> torch.Tensor:

@@ -10,7 +10,12 @@ from typing import Any
 import torch
 
 from .._errors import ParameterError, did_you_mean
-from .._validation import check_choice, check_int, check_writable_folder
+from .._validation import (
+    check_choice,
+    check_epsilon_fits_dtype,
+    check_int,
+    check_writable_folder,
+)
 from ..spec import LOSSES, OptimizerSpec
 from ._callbacks import Callback, Progress
 from ._checkpoint import load_checkpoint, load_trainer_state, save_checkpoint
@@ -183,6 +188,7 @@ class Trainer:
         ``MaxEpochs(n)`` may be raised to train longer). The same weights and History come out,
         bit for bit on CPU, apart from the ``seconds`` of each epoch.
         """
+        self._check_eps()              # before anything changes
         device, dtype = model_device_dtype(self.model)
         pair = as_tensor_data(train, self.loss_name, device, dtype, "train")
         val_pair = as_tensor_data(val, self.loss_name, device, dtype, "val") if val is not None \
@@ -322,6 +328,18 @@ class Trainer:
                     cb.on_train_end(state)
         self.state_ = state
         return hist
+
+    def _check_eps(self) -> None:
+        """Refuse an Adam/AdamW/Adagrad ``eps`` that a half-precision parameter's dtype rounds to
+        0, as the estimators refuse their ``epsilon``: the second moment is kept in that dtype,
+        where small squared gradients underflow to 0, and each step is then about
+        ``lr * gradient / eps`` (training diverges). RMSprop is refused when its optimizer is
+        built, with its own message."""
+        name = self.opt_spec.name
+        if name == "rmsprop":
+            return
+        for dtype in {p.dtype for p in self.model.parameters() if p.requires_grad}:
+            check_epsilon_fits_dtype(name, self.opt_spec.eps, dtype, param="eps")
 
     def _resume_from(self, history: History | None
                      ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
