@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import DataError, ParameterError, did_you_mean
+from .._ranges import FLOAT32_MAX, first_beyond
 from .._validation import check_choice
 from ._dataset import Dataset
 from ._task import guess_task
@@ -250,27 +251,21 @@ def _numeric_features(features: Any) -> np.ndarray:
                       [str(c) for c in features.columns])
 
 
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
 def as_float32(X: np.ndarray, names: Sequence[str] | None = None) -> np.ndarray:
     """``X`` (2-D) as the float32 that data sets hold, refusing a finite value float32 cannot
     hold: the cast would make it inf, and the data checks would then report an infinite
     value in a column the user knows to be finite."""
-    if X.dtype.kind == "f" and X.dtype.itemsize > 4:
-        with np.errstate(invalid="ignore"):
-            beyond = np.abs(X) > _FLOAT32_MAX          # NaN compares False; inf is kept
-        beyond &= np.isfinite(X)
-        if beyond.any():
-            row, col = (int(i) for i in np.argwhere(beyond)[0])
-            name = (repr(names[col]) if names is not None and len(names) == X.shape[1]
-                    else str(col))
-            power = 10.0 ** np.floor(np.log10(np.abs(X[beyond]).max()))
-            raise DataError(f"X column {name} holds {X[row, col]:.3g} at row {row}: finite, "
-                            f"but beyond the range of float32 (+-{_FLOAT32_MAX:.3g}), which "
-                            f"data sets are stored in, so it would become inf. Rescale that "
-                            f"column first (e.g. divide it by {power:.0e}), or pass the "
-                            "float64 arrays to an estimator with dtype='float64'.")
+    found = first_beyond(X, FLOAT32_MAX)
+    if found is not None:
+        (row, col), _ = found
+        name = (repr(names[col]) if names is not None and len(names) == X.shape[1]
+                else str(col))
+        power = 10.0 ** np.floor(np.log10(np.abs(X[np.isfinite(X)]).max()))
+        raise DataError(f"X column {name} holds {X[row, col]:.3g} at row {row}: finite, "
+                        f"but beyond the range of float32 (+-{FLOAT32_MAX:.3g}), which "
+                        f"data sets are stored in, so it would become inf. Rescale that "
+                        f"column first (e.g. divide it by {power:.0e}), or pass the "
+                        "float64 arrays to an estimator with dtype='float64'.")
     return X.astype(np.float32)
 
 

@@ -10,6 +10,7 @@ import torch
 from sklearn.utils.validation import _check_feature_names, check_array
 
 from .._errors import DataError, ParameterError
+from .._ranges import dtype_limit, first_beyond
 
 
 def first_nonfinite(X: Any) -> tuple[tuple[int, ...], int] | None:
@@ -23,25 +24,6 @@ def first_nonfinite(X: Any) -> tuple[tuple[int, ...], int] | None:
     if arr.ndim < 2 or not bad.any():
         return None
     return tuple(int(i) for i in np.argwhere(bad)[0]), int(bad.sum())
-
-
-def dtype_limit(dtype: Any) -> float:
-    """The largest finite value of a float dtype (torch or numpy): 3.4e38 for float32."""
-    if isinstance(dtype, torch.dtype):
-        return float(torch.finfo(dtype).max)
-    return float(np.finfo(dtype).max)
-
-
-def first_beyond(values: np.ndarray, limit: float) -> tuple[tuple[int, ...], int] | None:
-    """``(index of the first value beyond +-limit, how many there are)``; None when all fit.
-
-    A value beyond the limit of a dtype is finite here but becomes inf when cast to it."""
-    if values.size == 0 or dtype_limit(values.dtype) <= limit:
-        return None                                   # nothing of this dtype can be beyond
-    if values.max() <= limit and values.min() >= -limit:
-        return None                                   # two passes, no temporary: the hot path
-    beyond = np.abs(values) > limit
-    return tuple(int(i) for i in np.argwhere(beyond)[0]), int(beyond.sum())
 
 
 def where_in(index: tuple[int, ...], columns: Any = None) -> str:

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from scipy.special import erf, expit
 
+from .._ranges import FLOAT32_MAX
+
 SMALL_BATCH = 64  # rows at or below which numpy beats torch's dispatch overhead
 
 _ACT: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -68,9 +70,6 @@ class DenseInference:
         return {"_key": None, "_layers": []}  # views of the module's memory: rebuild on load
 
 
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
 def plain_rows(X: Any, n_features: int) -> bool:
     """True when ``X`` is a finite 2-D float ndarray of the fitted width whose values a float32
     model can hold: sklearn's validation would accept it unchanged and the cast to float32 or
@@ -78,4 +77,4 @@ def plain_rows(X: Any, n_features: int) -> bool:
     fails the comparisons, and inf or 1e300 exceed the bounds.)"""
     return (isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == n_features
             and X.dtype in (np.float32, np.float64) and X.shape[0] > 0
-            and bool(X.max() <= _FLOAT32_MAX) and bool(X.min() >= -_FLOAT32_MAX))
+            and bool(X.max() <= FLOAT32_MAX) and bool(X.min() >= -FLOAT32_MAX))
