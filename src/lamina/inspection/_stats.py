@@ -87,7 +87,6 @@ class LayerStats:
         self._sums = torch.zeros(len(_SUMS), width, dtype=torch.float64, device=device)
         self.s1, self.s2, self.s_abs, self.active, self.saturated = self._sums.unbind(0)
         self._sum_rows: dict[tuple[str, ...], torch.Tensor] = {}
-        self._batch_names: tuple[str, ...] = ()        # the sums of the last batch's totals
         # ReLU: every unit's running minimum is 0, the floor (then batch minima are not needed)
         self._at_floor = False
         self._batches = 0
@@ -213,8 +212,8 @@ class LayerStats:
         if not math.isfinite(float(totals[0].sum())):          # a NaN/inf in the batch
             return None
         out = dict(zip(names, totals))
-        out["totals"] = totals
-        self._batch_names = tuple(names)
+        # the totals and the rows of _sums they add to
+        out["totals"], out["sum_rows"] = totals, self._rows_of(tuple(names), totals.device)
         out["gmax"], out["bmax"] = gmax, gmax.amax(0)
         if gmin is not None:
             out["gmin"], out["bmin"] = gmin, gmin.amin(0)
@@ -225,8 +224,7 @@ class LayerStats:
         batch = pooled.shape[0]
         self._finite_rows += batch
         # s1, s2, s_abs (|x| = x for non-negative outputs: see finalize), active, saturated
-        totals = passes["totals"]
-        self._sums.index_add_(0, self._rows_of(self._batch_names, totals.device), totals)
+        self._sums.index_add_(0, passes["sum_rows"], passes["totals"])
         if "active" in passes:
             active = passes["active"]
         else:                                             # several elements per example

@@ -59,7 +59,7 @@ class TopK:
         # values set aside by the group path, per side, not yet folded into the heaps
         self._pending: dict[bool, list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]] = {
             True: [], False: []}
-        self._batches = 0                     # updates since the last fold
+        self._batches = 0                     # updates since the last periodic fold
         self._arange: torch.Tensor | None = None
 
     def settle(self) -> None:
@@ -116,6 +116,7 @@ class TopK:
                 self._merge(data, start, cols, largest)
         self._batches += 1
         if self._batches >= _FOLD_EVERY:
+            self._batches = 0
             self._flush(True)
             self._flush(False)
             if self.floor is not None and not self._bottom_full:
@@ -171,7 +172,6 @@ class TopK:
         if not pending:
             return
         self._pending[largest] = []
-        self._batches = 0
         units, vals, rows = (torch.cat(part) for part in zip(*pending))
         if len(pending) > 1:                  # by unit; batch and row order kept within one
             order = torch.sort(units, stable=True).indices
