@@ -164,11 +164,10 @@ class BaseMLP(BaseEstimator):
         if incremental and p["early_stopping"]:
             raise DataError("partial_fit does not support early_stopping=True; set "
                             "early_stopping=False or use fit().")
-        if not hasattr(self, "_rng") or not (incremental or p["warm_start"]) \
-                or not hasattr(self, "module_"):
+        reuse = continued           # the fitted network trains on (else a fresh one is built)
+        if not hasattr(self, "_rng") or not reuse:
             self._rng = check_random_state_param(self.random_state)
         rng = self._rng
-        reuse = hasattr(self, "module_") and (incremental or p["warm_start"])
         X = self._standardize(X, p["scale"], reuse, sw)
         if not reuse:
             # a fresh fit that fails leaves no model behind (never an untrained one that
