@@ -230,8 +230,6 @@ PYTHON_ONLY = {"Recommender": ".predict(user_item_pairs) or .recommend(user, k=1
                "Forecaster": ".predict(history), or .predict() for the steps after the "
                              "training series",
                "Seq2Seq": ".predict(source_texts)"}
-#: what `lamina train`'s --target falls back on, as the table reader does
-_TARGET_NAMES = ("target", "label", "y")
 
 
 def reads(est: Any) -> str:
@@ -278,7 +276,10 @@ def text_table(est: Any, data: str, target: str | None, *,
     import numpy as np
 
     from .._errors import DataError, ParameterError
-    from ..datasets._table import _read_frame  # the table reader's separators and errors
+    from ..datasets._table import (  # the table reader's separators and errors
+        _read_frame,
+        default_target,
+    )
 
     path = Path(data)
     if not path.is_file():
@@ -292,8 +293,7 @@ def text_table(est: Any, data: str, target: str | None, *,
                              + ", ".join(columns[:20]) + ")",
                              (did_you_mean(target, columns) + " Pass --target NAME.").strip())
     if target is None and (labelled or len(columns) > 1):
-        lowered = {c.lower(): c for c in reversed(columns)}
-        target = next((lowered[t] for t in _TARGET_NAMES if t in lowered), columns[-1])
+        target = default_target(columns)       # as the table reader chooses it
     texts = [c for c in columns if c != target]
     if len(texts) != 1:
         raise DataError(f"the {type(est).__name__} run reads one text column, but {data!r} has "

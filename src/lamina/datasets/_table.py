@@ -214,13 +214,19 @@ def read_features(path: str | Path, drop: Sequence[str] = ()) -> tuple[np.ndarra
     return _numeric_features(frame), list(frame.columns)
 
 
+def default_target(columns: Sequence[str]) -> str:
+    """The target column of a table when none is named: the first column called ``target``,
+    ``label`` or ``y`` (in that order, any case), else the last column."""
+    lowered = {str(c).lower(): c for c in reversed(columns)}
+    return next((lowered[t] for t in TARGET_NAMES if t in lowered), columns[-1])
+
+
 def _from_frame(frame: Any, name: str, target: str | None, task: str | None,
                 drop: Sequence[str]) -> Dataset:
     frame = _drop_columns(frame, drop)
     columns = list(frame.columns)
     if target is None:
-        lowered = {c.lower(): c for c in reversed(columns)}
-        target = next((lowered[t] for t in TARGET_NAMES if t in lowered), columns[-1])
+        target = default_target(columns)
     elif target not in columns:
         raise ParameterError("target", target, "not a column of the table (columns: "
                              + ", ".join(columns[:20]) + ")",
