@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     "MLPClassifier": "lamina.estimators", "MLPRegressor": "lamina.estimators",
     "ImageClassifier": "lamina.estimators", "SequenceClassifier": "lamina.estimators",
     "TextClassifier": "lamina.estimators", "Autoencoder": "lamina.estimators",
+    "HiddenKNNDetector": "lamina.estimators",
     "Forecaster": "lamina.estimators", "Recommender": "lamina.estimators",
     "Seq2Seq": "lamina.estimators", "load": "lamina.estimators",
     # inspection and report

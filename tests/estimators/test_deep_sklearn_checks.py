@@ -29,6 +29,8 @@ def _estimators() -> list[object]:
         # rows are read as one-feature sequences whose length is the number of columns
         est.SequenceClassifier("gru(8)", epochs=20, **_FAST),
         est.Autoencoder("8", bottleneck=2, epochs=10, **_FAST),
+        est.HiddenKNNDetector(est.ImageClassifier("conv(8,3,1,same)-gap-dense(16)", epochs=3,
+                                                  **_FAST), n_neighbors=2),
     ]
 
 
@@ -47,6 +49,7 @@ _EXPECTED: dict[str, dict[str, str]] = {
                               "(a ValueError naming the item), not TypeError",
     },
     "Autoencoder": {},
+    "HiddenKNNDetector": {},
 }
 
 

@@ -74,9 +74,10 @@ def test_autoencoder() -> None:
     res = autoencoder.run(full=False, seed=0)
     _check_record(res, "autoencoder")
     m = res["metrics"]
-    # written: 2-D MSE 0.043 (PCA 0.044), 32-D 0.029, AUROC 0.86 over classes 1 and 8
+    # written: 2-D MSE 0.041 (PCA 0.044), 32-D 0.028; AUROC over classes 1 and 8: hidden-layer
+    # 10-NN 0.874, autoencoder 0.863
     assert m["ae2_test_mse"] < 0.06 and m["ae32_test_mse"] < m["ae2_test_mse"]
-    assert m["anomaly_mean_auroc"] > 0.7
+    assert m["anomaly_mean_auroc"] > 0.75 and m["ae_anomaly_mean_auroc"] > 0.7
 
 
 @pytest.mark.slow

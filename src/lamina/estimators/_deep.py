@@ -326,6 +326,77 @@ class DeepEstimator(BaseEstimator):
             targets = None if samples.y is None else samples.y[torch.as_tensor(idx)]
             yield samples._inputs(idx), targets
 
+    def hidden_features(self, X: Any, layer: int | str = -1) -> np.ndarray:
+        """The activations of one hidden layer's units for ``X``, shape ``(n_samples, n_units)``.
+
+        ``X`` is validated and preprocessed exactly as ``predict`` does; the network runs in
+        evaluation mode (no dropout). A layer whose output has more axes (a conv layer's
+        channels x height x width) is flattened to one row per sample, in torch's order.
+
+        Parameters
+        ----------
+        layer : int or str, default=-1
+            The hidden layer: an index into ``module_.hidden`` (negative counts from the end:
+            -1 is the last hidden layer, the one the output head reads) or its module name,
+            ``"hidden.3"``.
+
+        Returns
+        -------
+        ndarray of float64, shape (n_samples, n_units)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from lamina.estimators import ImageClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X, y = rng.random((40, 1, 8, 8)), np.arange(40) % 2
+        >>> clf = ImageClassifier("conv(4,3)-pool-dense(6)", epochs=1,
+        ...                       random_state=0).fit(X, y)
+        >>> clf.hidden_features(X).shape, clf.hidden_features(X, "hidden.0").shape
+        ((40, 6), (40, 144))
+        """
+        self._check_fitted()
+        target, name = self._hidden_layer(layer)
+        samples = self._prepare(X, None, fitting=False)
+        sequences = samples.is_sequence
+
+        def run(module: torch.nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
+            seen: list[torch.Tensor] = []
+            handle = target.register_forward_hook(lambda _m, _i, out: seen.append(out))
+            try:
+                module(*inputs)
+            finally:
+                handle.remove()
+            out = seen[-1]
+            if sequences and out.dim() > 2:            # (B, T, H): one vector per time step
+                raise DataError(
+                    f"hidden layer {name!r} outputs one vector per time step (shape "
+                    f"{tuple(out.shape)} for a batch), and padding makes that number differ "
+                    "between sequences, so a sample has no fixed set of units there. Pick a "
+                    "layer after the sequence readout (e.g. layer=-1).")
+            return out.flatten(1)                      # (B, units)
+        return self._outputs(samples, run)
+
+    def _hidden_layer(self, layer: Any) -> tuple[torch.nn.Module, str]:
+        """The module of hidden layer ``layer`` (index or ``"hidden.i"``) and its name."""
+        hidden = getattr(self.module_, "hidden", None)
+        if not isinstance(hidden, torch.nn.ModuleList) or len(hidden) == 0:
+            raise ParameterError("layer", layer, f"{type(self).__name__}'s network has no "
+                                 "named hidden layers (module_.hidden)",
+                                 "Read the activations with lamina.inspect instead.")
+        names = [f"hidden.{i}" for i in range(len(hidden))]
+        n = len(hidden)
+        if isinstance(layer, str) and layer in names:
+            index = names.index(layer)
+        elif isinstance(layer, numbers.Integral) and not isinstance(layer, bool) and \
+                -n <= int(layer) < n:
+            index = int(layer) % n
+        else:
+            raise ParameterError("layer", layer, f"an index in [-{n}, {n}) or one of "
+                                 f"{', '.join(names)}", "Pass layer=-1 for the last hidden "
+                                 "layer, the one the output head reads.")
+        return hidden[index], names[index]
+
     def _outputs(self, samples: Samples, fn: Any = None) -> np.ndarray:
         """Run the fitted module (or ``fn(module, *inputs)``) over ``samples``; float64 numpy
         outputs in the input order."""

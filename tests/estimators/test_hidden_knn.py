@@ -1,0 +1,169 @@
+"""hidden_features of the deep estimators, and HiddenKNNDetector (k-NN novelty scores in a hidden
+layer): hand-computed activations, sklearn's own neighbour search, a real held-out-class floor."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.decomposition import PCA
+from sklearn.metrics import roc_auc_score
+from sklearn.neighbors import NearestNeighbors
+
+import lamina
+from lamina import DataError, NotFittedError, ParameterError
+from lamina.estimators import HiddenKNNDetector, ImageClassifier, SequenceClassifier
+
+pytestmark = pytest.mark.usefixtures("one_thread")     # see conftest.py
+
+SPEC = "conv(8,3,1,same)-pool-dense(32):dropout=0.5"
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[np.ndarray, ...]:
+    ds = lamina.datasets.load("digits")
+    order = np.random.default_rng(0).permutation(len(ds.X))
+    train, test = order[:1200], order[1200:]
+    return ds.X[train], ds.y[train], ds.X[test], ds.y[test]
+
+
+def _cnn(epochs: int = 5) -> ImageClassifier:
+    return ImageClassifier(SPEC, image_shape=(1, 8, 8), epochs=epochs, lr=5e-3, batch_size=32,
+                           random_state=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(digits) -> ImageClassifier:  # type: ignore[no-untyped-def]
+    X, y, _, _ = digits
+    return _cnn(2).fit(X[:300], y[:300])
+
+
+# ---------------------------------------------------------------- hidden_features
+def test_hidden_features_are_the_layer_outputs(fitted, digits) -> None:  # type: ignore[no-untyped-def]
+    X = digits[0][:50]
+    # by hand: normalise as the estimator does, run the hidden layers in eval mode
+    x = torch.from_numpy(((X.reshape(-1, 1, 8, 8) - fitted.channel_mean_[0])
+                          / fitted.channel_std_[0]).astype(np.float32))
+    net = fitted.module_.eval()
+    with torch.no_grad():
+        outs = []
+        for layer in net.hidden:
+            x = layer(x)
+            outs.append(x.flatten(1).double().numpy())
+    for i in range(len(net.hidden)):
+        got = fitted.hidden_features(X, i)
+        np.testing.assert_allclose(got, outs[i], rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(got, fitted.hidden_features(X, f"hidden.{i}"))
+    np.testing.assert_array_equal(fitted.hidden_features(X), fitted.hidden_features(X, 2))
+    assert outs[0].shape == (50, 8 * 8 * 8) and outs[-1].shape == (50, 32)   # -1: the last
+
+
+def test_hidden_features_run_in_eval_mode_and_restore_it(fitted, digits) -> None:  # type: ignore[no-untyped-def]
+    X = digits[0][:40]
+    fitted.module_.train()
+    a, b = fitted.hidden_features(X), fitted.hidden_features(X)
+    np.testing.assert_array_equal(a, b)                # dropout=0.5 is off: deterministic
+    assert fitted.module_.training                     # the caller's mode comes back
+    fitted.module_.eval()
+
+
+@pytest.mark.parametrize("layer", [3, -4, "hidden.3", "dense", 1.0, True, None])
+def test_hidden_features_bad_layer(fitted, digits, layer) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ParameterError, match=r"Invalid layer=.*an index in \[-3, 3\) or one of "
+                                             r"hidden\.0, hidden\.1, hidden\.2\. Pass layer=-1"):
+        fitted.hidden_features(digits[0][:5], layer)
+
+
+def test_hidden_features_before_fit_and_wrong_shape(fitted) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        _cnn().hidden_features(np.zeros((2, 64)))
+    with pytest.raises(DataError):
+        fitted.hidden_features(np.zeros((2, 65)))
+
+
+def test_per_step_layer_of_variable_length_sequences_is_refused() -> None:
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(t, 3)) for t in (4, 9) * 20]
+    y = np.arange(40) % 2
+    clf = SequenceClassifier("gru(5):readout=seq-gru(4)", epochs=1, batch_size=8,
+                             random_state=0).fit(X, y)
+    assert clf.hidden_features(X).shape == (40, 4)     # after the readout: fixed width
+    with pytest.raises(DataError, match=r"hidden layer .hidden\.0. outputs one vector per time step .* Pick a layer "
+                                        r"after the sequence readout"):
+        clf.hidden_features(X, 0)
+
+
+# ---------------------------------------------------------------- HiddenKNNDetector
+def test_distances_equal_sklearn_cosine_neighbours(fitted, digits) -> None:  # type: ignore[no-untyped-def]
+    X, _, X_test, _ = digits
+    det = HiddenKNNDetector(fitted, n_neighbors=7, prefit=True).fit(X)
+    assert det.estimator_ is fitted                    # prefit: used as it is, not refitted
+    nn = NearestNeighbors(n_neighbors=7, metric="cosine", algorithm="brute")
+    nn.fit(fitted.hidden_features(X))
+    want, _ = nn.kneighbors(fitted.hidden_features(X_test))
+    got = det.kneighbors_distance(X_test)
+    np.testing.assert_allclose(got, want, atol=2e-6)
+    np.testing.assert_allclose(det.score_samples(X_test), -want.mean(axis=1), atol=2e-6)
+    assert np.all(np.diff(got, axis=1) >= 0)           # ascending
+
+
+def test_training_inputs_are_their_own_nearest_neighbour(fitted, digits) -> None:  # type: ignore[no-untyped-def]
+    X = digits[0][:200]
+    det = HiddenKNNDetector(fitted, n_neighbors=1, prefit=True).fit(X)
+    assert np.abs(det.kneighbors_distance(X)).max() < 1e-6
+
+
+def test_query_chunks_do_not_change_the_result(fitted, digits, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import lamina.estimators._neighbors as mod
+
+    X, _, X_test, _ = digits
+    det = HiddenKNNDetector(fitted, n_neighbors=3, prefit=True).fit(X)
+    whole = det.kneighbors_distance(X_test)
+    monkeypatch.setattr(mod, "_CHUNK_BYTES", 8 * len(X) * 13)      # 13 queries per block
+    np.testing.assert_array_equal(det.kneighbors_distance(X_test), whole)
+
+
+@pytest.mark.parametrize("held_out", [1, 3, 9])
+def test_held_out_digit_is_found(digits, held_out) -> None:  # type: ignore[no-untyped-def]
+    """Real data, fixed seed: train on 9 digits, score the test digits; the unseen digit must
+    rank far above the known ones, and above PCA reconstruction error (the linear baseline)."""
+    X, y, X_test, y_test = digits
+    known = y != held_out
+    det = HiddenKNNDetector(_cnn(), n_neighbors=5).fit(X[known], y[known])
+    assert not hasattr(det.estimator, "module_")       # the given estimator stays unfitted
+    auroc = roc_auc_score(y_test == held_out, -det.score_samples(X_test))
+    pca = PCA(16, random_state=0).fit(X[known])
+    err = ((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2).mean(axis=1)
+    # written: 0.952 / 0.966 / 0.940 (PCA 0.675 / 0.679 / 0.759)
+    assert auroc > 0.88
+    assert auroc > roc_auc_score(y_test == held_out, err) + 0.1
+
+
+def test_clone_and_pickle(fitted, digits) -> None:  # type: ignore[no-untyped-def]
+    X, _, X_test, _ = digits
+    det = HiddenKNNDetector(fitted, layer="hidden.2", n_neighbors=4, prefit=True).fit(X)
+    again = pickle.loads(pickle.dumps(det))
+    np.testing.assert_array_equal(again.score_samples(X_test), det.score_samples(X_test))
+    params = clone(det).get_params()
+    assert params["layer"] == "hidden.2" and params["n_neighbors"] == 4 and params["prefit"]
+
+
+def test_bad_input(fitted, digits) -> None:  # type: ignore[no-untyped-def]
+    X, y = digits[0][:30], digits[1][:30]
+    with pytest.raises(ParameterError, match=r"Invalid n_neighbors=0"):
+        HiddenKNNDetector(fitted, n_neighbors=0, prefit=True).fit(X)
+    with pytest.raises(ParameterError, match=r"Invalid n_neighbors=31: at most the 30 training "
+                                             r"samples\. Pass n_neighbors <= 30"):
+        HiddenKNNDetector(fitted, n_neighbors=31, prefit=True).fit(X)
+    with pytest.raises(ParameterError, match=r"Invalid estimator=.*hidden_features"):
+        HiddenKNNDetector(PCA(2)).fit(X)
+    with pytest.raises(NotFittedError, match=r"prefit=True but the ImageClassifier is not "
+                                             r"fitted"):
+        HiddenKNNDetector(_cnn(), prefit=True).fit(X)
+    with pytest.raises(NotFittedError, match="HiddenKNNDetector instance is not fitted"):
+        HiddenKNNDetector(fitted).score_samples(X)
+    with pytest.raises(ParameterError, match=r"Invalid layer=7"):
+        HiddenKNNDetector(fitted, layer=7, prefit=True).fit(X, y)
