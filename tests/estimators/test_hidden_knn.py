@@ -99,7 +99,7 @@ def test_per_step_layer_of_variable_length_sequences_is_refused() -> None:
 # ---------------------------------------------------------------- HiddenKNNDetector
 def test_distances_equal_sklearn_cosine_neighbours(fitted, digits) -> None:  # type: ignore[no-untyped-def]
     X, _, X_test, _ = digits
-    det = HiddenKNNDetector(fitted, n_neighbors=7, prefit=True).fit(X)
+    det = HiddenKNNDetector(fitted, n_neighbors=7, normalize=None, prefit=True).fit(X)
     assert det.estimator_ is fitted                    # prefit: used as it is, not refitted
     nn = NearestNeighbors(n_neighbors=7, metric="cosine", algorithm="brute")
     nn.fit(fitted.hidden_features(X))
@@ -112,7 +112,7 @@ def test_distances_equal_sklearn_cosine_neighbours(fitted, digits) -> None:  # t
 
 def test_training_inputs_are_their_own_nearest_neighbour(fitted, digits) -> None:  # type: ignore[no-untyped-def]
     X = digits[0][:200]
-    det = HiddenKNNDetector(fitted, n_neighbors=1, prefit=True).fit(X)
+    det = HiddenKNNDetector(fitted, n_neighbors=1, normalize=None, prefit=True).fit(X)
     assert np.abs(det.kneighbors_distance(X)).max() < 1e-6
 
 
@@ -120,10 +120,10 @@ def test_query_chunks_do_not_change_the_result(fitted, digits, monkeypatch) -> N
     import lamina.estimators._neighbors as mod
 
     X, _, X_test, _ = digits
-    det = HiddenKNNDetector(fitted, n_neighbors=3, prefit=True).fit(X)
+    det = HiddenKNNDetector(fitted, n_neighbors=3, prefit=True, random_state=0).fit(X)
     whole = det.kneighbors_distance(X_test)
     monkeypatch.setattr(mod, "_CHUNK_BYTES", 8 * len(X) * 13)      # 13 queries per block
-    np.testing.assert_array_equal(det.kneighbors_distance(X_test), whole)
+    np.testing.assert_allclose(det.kneighbors_distance(X_test), whole, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("held_out", [1, 3, 9])
@@ -132,7 +132,7 @@ def test_held_out_digit_is_found(digits, held_out) -> None:  # type: ignore[no-u
     rank far above the known ones, and above PCA reconstruction error (the linear baseline)."""
     X, y, X_test, y_test = digits
     known = y != held_out
-    det = HiddenKNNDetector(_cnn(), n_neighbors=5).fit(X[known], y[known])
+    det = HiddenKNNDetector(_cnn(), n_neighbors=5, random_state=0).fit(X[known], y[known])
     assert not hasattr(det.estimator, "module_")       # the given estimator stays unfitted
     auroc = roc_auc_score(y_test == held_out, -det.score_samples(X_test))
     pca = PCA(16, random_state=0).fit(X[known])
@@ -140,6 +140,45 @@ def test_held_out_digit_is_found(digits, held_out) -> None:  # type: ignore[no-u
     # written: 0.952 / 0.966 / 0.940 (PCA 0.675 / 0.679 / 0.759)
     assert auroc > 0.88
     assert auroc > roc_auc_score(y_test == held_out, err) + 0.1
+
+
+def test_class_normalisation_by_hand(fitted, digits) -> None:  # type: ignore[no-untyped-def]
+    """Calibration rows leave the reference set; each class's scale is the median of its
+    calibration rows' k-NN distances; a score divides by the predicted class's scale."""
+    X, y, X_test, _ = digits
+    det = HiddenKNNDetector(fitted, n_neighbors=4, normalize="class", calibration_fraction=0.2,
+                            prefit=True, random_state=0).fit(X, y)
+    held = det.calibration_index_
+    counts = np.bincount(y[held], minlength=10)
+    np.testing.assert_array_equal(counts, np.floor(0.2 * np.bincount(y) + 0.5))  # per class
+    F = fitted.hidden_features(X)
+    F /= np.linalg.norm(F, axis=1, keepdims=True)
+    ref = np.delete(F, held, axis=0)
+    np.testing.assert_allclose(det.bank_, ref)
+    nn = NearestNeighbors(n_neighbors=4, metric="cosine", algorithm="brute").fit(ref)
+    cal = nn.kneighbors(F[held])[0].mean(axis=1)
+    want = [np.median(cal[y[held] == c]) for c in range(10)]
+    np.testing.assert_allclose(det.class_scale_, want, atol=1e-6)
+    dist = nn.kneighbors(fitted.hidden_features(X_test))[0].mean(axis=1)
+    pred = fitted.predict(X_test)
+    np.testing.assert_allclose(det.score_samples(X_test), -dist / det.class_scale_[pred],
+                               atol=1e-6)
+    # without y (a prefit classifier): the calibration classes are its predictions
+    no_y = HiddenKNNDetector(fitted, n_neighbors=4, normalize="class", prefit=True,
+                             random_state=0).fit(X)
+    assert len(no_y.calibration_index_) > 0 and no_y.class_scale_.shape == (10,)
+
+
+def test_calibration_keeps_lone_inputs_in_the_reference_set() -> None:
+    from lamina.estimators._neighbors import _calibration_rows, _class_medians
+
+    labels = np.array([0] * 10 + [1] * 2 + [2])
+    held = _calibration_rows(labels, 0.1, np.random.RandomState(0))
+    assert held[:10].sum() == 1 and held[10:12].sum() == 1 and not held[12]
+    scale = _class_medians(np.array([0.2, 0.4]), np.array([0, 1]), 3)
+    np.testing.assert_allclose(scale, [0.2, 0.4, 0.3])          # class 2: the overall median
+    np.testing.assert_allclose(_class_medians(np.array([0.0, 0.0]), np.array([0, 1]), 2),
+                               [1.0, 1.0])                      # duplicates: no division by 0
 
 
 def test_clone_and_pickle(fitted, digits) -> None:  # type: ignore[no-untyped-def]
@@ -157,9 +196,24 @@ def test_bad_input(fitted, digits) -> None:  # type: ignore[no-untyped-def]
         HiddenKNNDetector(fitted, n_neighbors=0, prefit=True).fit(X)
     with pytest.raises(ParameterError, match=r"Invalid n_neighbors=31: at most the 30 training "
                                              r"samples\. Pass n_neighbors <= 30"):
-        HiddenKNNDetector(fitted, n_neighbors=31, prefit=True).fit(X)
+        HiddenKNNDetector(fitted, n_neighbors=31, normalize=None, prefit=True).fit(X)
+    with pytest.raises(ParameterError, match=r"Invalid n_neighbors=30: at most the 2\d "
+                                             r"reference samples"):   # some held to calibrate
+        HiddenKNNDetector(fitted, n_neighbors=30, normalize="class", prefit=True,
+                          random_state=0).fit(X, y)
     with pytest.raises(ParameterError, match=r"Invalid estimator=.*hidden_features"):
-        HiddenKNNDetector(PCA(2)).fit(X)
+        HiddenKNNDetector(PCA(2), normalize=None).fit(X)
+    with pytest.raises(ParameterError, match=r"Invalid normalize='class': needs a classifier "
+                                             r".*Autoencoder is not one\. Pass normalize=None"):
+        HiddenKNNDetector(lamina.estimators.Autoencoder("8", bottleneck=2),
+                          normalize="class").fit(X)
+    with pytest.raises(ParameterError, match=r"Invalid normalize='mean': 'class' or None"):
+        HiddenKNNDetector(fitted, normalize="mean", prefit=True).fit(X)
+    for bad in (0.0, 1.0, "a"):
+        with pytest.raises(ParameterError, match=r"Invalid calibration_fraction="):
+            HiddenKNNDetector(fitted, calibration_fraction=bad, prefit=True).fit(X)
+    with pytest.raises(DataError, match=r"y holds 'cat', which is not among the classes"):
+        HiddenKNNDetector(fitted, normalize="class", prefit=True).fit(X[:3], ["cat", 1, 2])
     with pytest.raises(NotFittedError, match=r"prefit=True but the ImageClassifier is not "
                                              r"fitted"):
         HiddenKNNDetector(_cnn(), prefit=True).fit(X)
