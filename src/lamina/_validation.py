@@ -211,17 +211,6 @@ def check_random_state_param(value: Any) -> Any:
                              "numpy RandomState", "Pass e.g. random_state=0.") from None
 
 
-def check_low_precision_eps(name: str, eps: float, params: Sequence[Any]) -> None:
-    """Refuse an ``eps`` that rounds to 0 in a parameter's half-precision dtype: an unfused
-    update then divides 0 by 0 wherever a gradient is exactly 0."""
-    for p in params:
-        if str(p.dtype) in ("torch.float16", "torch.bfloat16") and _rounds_to_zero(eps, p.dtype):
-            raise ParameterError("eps", eps, f"a value that {p.dtype} can hold for {name} "
-                                 f"(which updates in the parameters' dtype; the smallest normal "
-                                 f"positive {p.dtype} is {_tiny(p.dtype):.2g})",
-                                 "Use eps=1e-4 (or larger), or dtype='float32'.")
-
-
 # solvers that divide by sqrt(second moment) + epsilon, the moment kept in the model's dtype
 EPSILON_SOLVERS = ("adam", "adamw", "rmsprop", "adagrad")
 
@@ -252,6 +241,14 @@ def check_epsilon_fits_dtype(solver: str, epsilon: float, dtype: Any,
                          "dtype='float32'.")
 
 
+def check_epsilon_fits_params(solver: str, epsilon: float, params: Sequence[Any],
+                              param: str = "eps") -> None:
+    """:func:`check_epsilon_fits_dtype` for the dtype of every tensor in ``params`` (where an
+    optimizer is built from the tensors themselves)."""
+    for dtype in dict.fromkeys(p.dtype for p in params):
+        check_epsilon_fits_dtype(solver, epsilon, dtype, param=param)
+
+
 def _smallest(dtype: Any) -> float:
     """The smallest positive value ``dtype`` holds (a subnormal where it has them)."""
     import torch
@@ -263,12 +260,6 @@ def _rounds_to_zero(value: float, dtype: Any) -> bool:
     import torch
 
     return bool(torch.tensor(value, dtype=dtype) == 0)
-
-
-def _tiny(dtype: Any) -> float:
-    import torch
-
-    return float(torch.finfo(dtype).tiny)
 
 
 def check_writable_folder(param: str, path: Any, fix: str) -> None:

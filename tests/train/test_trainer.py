@@ -265,8 +265,9 @@ def test_rmsprop_refuses_an_eps_that_half_precision_rounds_to_zero(digits) -> No
     X, y = digits
     for engine in ("explicit", "autograd"):
         net = lamina.build("16", in_features=64, out=10, seed=0, dtype="float16")
-        with pytest.raises(ParameterError, match=r"Invalid eps=1e-08: a value that "
-                           r"torch.float16 can hold for rmsprop"):
+        with pytest.raises(ParameterError, match=r"Invalid eps=1e-08: solver='rmsprop' with "
+                           r"dtype='float16' needs an eps that float16 can hold, and 1e-08 "
+                           r"rounds to 0 there"):
             Trainer(net, optimizer="rmsprop", stop=[MaxEpochs(1)], verbose=False,
                     engine=engine).fit((X.half(), y))
     net = lamina.build("16", in_features=64, out=10, seed=0, dtype="float16")

@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 
 from .._errors import ParameterError
-from .._validation import check_low_precision_eps
+from .._validation import check_epsilon_fits_params
 
 ENGINE_OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 RMSPROP_ALPHA = 0.99
@@ -83,7 +83,7 @@ class FusedOptimizer:
         self.weight_decay = float(weight_decay)
         like = list(shapes_like)
         if name == "rmsprop":           # the one update here that runs in the tensors' dtype
-            check_low_precision_eps(name, self.eps, like)
+            check_epsilon_fits_params(name, self.eps, like)
         dev = like[0].device
         self.step_t = torch.zeros((), dtype=torch.float32, device=dev)
         self.steps = [self.step_t] * len(like)           # one shared counter, listed per tensor

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from .._validation import check_low_precision_eps
+from .._validation import check_epsilon_fits_params
 from ..engine._optim import is_half
 from ..spec import OptimizerSpec
 
@@ -52,7 +52,7 @@ def make_optimizer(params: Iterable[torch.nn.Parameter], spec: OptimizerSpec,
         return torch.optim.AdamW(params, lr=lr, betas=(spec.beta1, spec.beta2), eps=spec.eps,
                                  weight_decay=wd, fused=fused)
     if name == "rmsprop":
-        check_low_precision_eps("rmsprop", spec.eps, params)
+        check_epsilon_fits_params("rmsprop", spec.eps, params)
         return torch.optim.RMSprop(params, lr=lr, alpha=0.99, eps=spec.eps, weight_decay=wd)
     if name == "adagrad":
         return torch.optim.Adagrad(params, lr=lr, eps=spec.eps, weight_decay=wd, fused=fused)

@@ -12,7 +12,7 @@ import torch
 from .._errors import ParameterError, did_you_mean
 from .._validation import (
     check_choice,
-    check_epsilon_fits_dtype,
+    check_epsilon_fits_params,
     check_int,
     check_writable_folder,
 )
@@ -330,16 +330,13 @@ class Trainer:
         return hist
 
     def _check_eps(self) -> None:
-        """Refuse an Adam/AdamW/Adagrad ``eps`` that a half-precision parameter's dtype rounds to
-        0, as the estimators refuse their ``epsilon``: the second moment is kept in that dtype,
-        where small squared gradients underflow to 0, and each step is then about
-        ``lr * gradient / eps`` (training diverges). RMSprop is refused when its optimizer is
-        built, with its own message."""
-        name = self.opt_spec.name
-        if name == "rmsprop":
-            return
-        for dtype in {p.dtype for p in self.model.parameters() if p.requires_grad}:
-            check_epsilon_fits_dtype(name, self.opt_spec.eps, dtype, param="eps")
+        """Refuse an Adam/AdamW/RMSprop/Adagrad ``eps`` that a half-precision parameter's dtype
+        rounds to 0, as the estimators refuse their ``epsilon``: the second moment is kept in
+        that dtype, where small squared gradients underflow to 0, and each step is then about
+        ``lr * gradient / eps`` (training diverges). Checked before anything changes; the
+        optimizers repeat the check where they are built from the tensors."""
+        check_epsilon_fits_params(self.opt_spec.name, self.opt_spec.eps,
+                                  [p for p in self.model.parameters() if p.requires_grad])
 
     def _resume_from(self, history: History | None
                      ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
