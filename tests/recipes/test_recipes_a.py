@@ -85,6 +85,8 @@ def test_transfer() -> None:
     res = transfer.run(full=False, seed=0)
     _check_record(res, "transfer")
     m, b = res["metrics"], res["baselines"]
-    # written: reuse 0.828, scratch 0.796 with 20 labels per class, source 0.816
+    # written: reuse 0.820, scratch 0.796 with 20 labels per class, source 0.840; the same
+    # network on all 1500 target images (the ceiling) 0.888
     assert m["reuse_test_accuracy"] > 0.7 and b["scratch_test_accuracy"] > 0.6
     assert m["source_test_accuracy"] > 0.7
+    assert b["all_labels_test_accuracy"] > b["scratch_test_accuracy"] + 0.03
