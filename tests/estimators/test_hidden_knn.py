@@ -221,3 +221,96 @@ def test_bad_input(fitted, digits) -> None:  # type: ignore[no-untyped-def]
         HiddenKNNDetector(fitted).score_samples(X)
     with pytest.raises(ParameterError, match=r"Invalid layer=7"):
         HiddenKNNDetector(fitted, layer=7, prefit=True).fit(X, y)
+
+
+# ---------------------------------------------------------------- other estimator kinds
+def test_text_classifier_on_raw_strings() -> None:
+    from lamina.estimators import TextClassifier
+
+    texts = ["good movie great fun", "bad awful film", "great fun cast", "terrible bad plot"] * 10
+    labels = ["pos", "neg"] * 20
+    det = HiddenKNNDetector(TextClassifier(epochs=2, random_state=0), n_neighbors=3,
+                            normalize="class", random_state=0).fit(texts, labels)
+    scores = det.score_samples(["good fun", "zzz qqq www"])
+    assert scores.shape == (2,) and np.isfinite(scores).all()
+    assert not hasattr(det, "n_features_in_")          # raw strings: no feature count
+
+
+def test_autoencoder_layers_are_its_encoders(digits) -> None:  # type: ignore[no-untyped-def]
+    from lamina.estimators import Autoencoder
+
+    X = digits[0][:200]
+    ae = Autoencoder("16", bottleneck=3, epochs=2, random_state=0).fit(X)
+    np.testing.assert_allclose(ae.hidden_features(X), ae.transform(X), rtol=1e-6)  # -1: code
+    assert ae.hidden_features(X, "encoder.hidden.0").shape == (200, 16)
+    with pytest.raises(ParameterError, match=r"one of encoder\.hidden\.0, encoder\.hidden\.1"):
+        ae.hidden_features(X, "hidden.0")
+    det = HiddenKNNDetector(ae, n_neighbors=3, prefit=True).fit(X)
+    assert det.score_samples(X[:5]).shape == (5,)
+
+
+def test_forecaster_reads_histories_and_is_refused_by_the_detector() -> None:
+    from lamina.estimators import Forecaster
+
+    s = np.sin(np.arange(120) / 4)
+    fc = Forecaster("8", n_lags=8, horizon=3, epochs=2, random_state=0).fit(s)
+    assert fc.hidden_features(s).shape == (1, 8)              # one history, as predict
+    assert fc.hidden_features(s[:80].reshape(10, 8)).shape == (10, 8)
+    with pytest.raises(ParameterError, match=r"Invalid estimator='Forecaster'.*fitted on one "
+                                             r"series"):
+        HiddenKNNDetector(Forecaster(n_lags=8, horizon=3, epochs=2)).fit(s)   # before training
+
+
+def test_seq2seq_has_no_hidden_vector_per_sample() -> None:
+    from lamina.estimators import Seq2Seq
+
+    with pytest.raises(ParameterError, match=r"Invalid estimator='Seq2Seq'.*a Seq2Seq has no "
+                                             r"single hidden vector per sample"):
+        HiddenKNNDetector(Seq2Seq(epochs=1)).fit(["ab", "cd"], ["x", "y"])   # before training
+    s2s = Seq2Seq(epochs=1, random_state=0).fit(["ab", "cd"] * 4, ["x", "y"] * 4)
+    with pytest.raises(ParameterError, match=r"Invalid estimator='Seq2Seq'.*Seq2Seq's encoder "
+                                             r"gives one per source token"):
+        s2s.hidden_features(["ab"])
+
+
+def test_scores_use_the_layer_and_k_of_fit(fitted, digits) -> None:  # type: ignore[no-untyped-def]
+    X, _, X_test, _ = digits
+    det = HiddenKNNDetector(fitted, n_neighbors=3, prefit=True).fit(X)
+    before = det.score_samples(X_test)
+    det.set_params(n_neighbors=500, layer=0)                  # not refitted: no effect yet
+    np.testing.assert_array_equal(det.score_samples(X_test), before)
+    assert det.layer_ == "hidden.2" and det.n_neighbors_ == 3
+
+
+def test_duplicated_inputs_do_not_blow_up_a_class_scale(fitted, digits) -> None:  # type: ignore[no-untyped-def]
+    X, y, X_test, _ = digits
+    rows = np.r_[np.repeat(np.flatnonzero(y == 4)[:3], 10), np.flatnonzero(y != 4)[:300]]
+    det = HiddenKNNDetector(fitted, n_neighbors=3, normalize="class", prefit=True,
+                            random_state=0).fit(X[rows], y[rows])
+    assert det.class_scale_.min() > 1e-4               # class 4: only exact copies
+    assert np.abs(det.score_samples(X_test)).max() < 1e3
+
+
+def test_frozen_estimator_survives_clone(fitted, digits) -> None:  # type: ignore[no-untyped-def]
+    from sklearn.frozen import FrozenEstimator
+
+    X, y, X_test, _ = digits
+    det = HiddenKNNDetector(FrozenEstimator(fitted), n_neighbors=3, normalize="class",
+                            prefit=True, random_state=0)
+    a = clone(det).fit(X, y).score_samples(X_test)
+    np.testing.assert_array_equal(a, det.fit(X, y).score_samples(X_test))
+    with pytest.raises(NotFittedError, match=r"clone\(\), as in GridSearchCV.*FrozenEstimator"):
+        clone(HiddenKNNDetector(fitted, prefit=True)).fit(X)
+
+
+def test_bad_y_and_estimator_class(fitted, digits) -> None:  # type: ignore[no-untyped-def]
+    X, y = digits[0][:50], digits[1][:50]
+    for bad in (y[:10], np.c_[y, y]):
+        with pytest.raises(DataError, match=r"Invalid y with shape .*one label per sample of X "
+                                            r"\(50 samples\)"):
+            HiddenKNNDetector(fitted, normalize="class", prefit=True).fit(X, bad)
+    det = HiddenKNNDetector(fitted, normalize="class", n_neighbors=3, prefit=True,
+                            random_state=0).fit(X, y[:, None])     # a column is one label each
+    assert det.class_scale_.shape == (10,)
+    with pytest.raises(ParameterError, match=r"Pass an instance: ImageClassifier\(\.\.\.\)"):
+        HiddenKNNDetector(ImageClassifier, normalize=None).fit(X)

@@ -229,6 +229,10 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, DeepEstimat
         self._check_fitted()
         return self._outputs(self._prepare(X, None, False), fn=lambda m, x: m.encode(x))
 
+    def _hidden_layers(self) -> tuple[Any, str]:
+        """The encoder's hidden layers (the last is the bottleneck, what ``transform`` returns)."""
+        return self.module_.encoder.hidden, "encoder.hidden"
+
     def inverse_transform(self, X: Any) -> np.ndarray:
         """Decode codes back to inputs, in the original units and layout."""
         self._check_fitted()

@@ -326,19 +326,25 @@ class DeepEstimator(BaseEstimator):
             targets = None if samples.y is None else samples.y[torch.as_tensor(idx)]
             yield samples._inputs(idx), targets
 
+    #: False where a sample has no single hidden vector (Seq2Seq): hidden_features refuses
+    hidden_features_supported = True
+
     def hidden_features(self, X: Any, layer: int | str = -1) -> np.ndarray:
         """The activations of one hidden layer's units for ``X``, shape ``(n_samples, n_units)``.
 
-        ``X`` is validated and preprocessed exactly as ``predict`` does; the network runs in
-        evaluation mode (no dropout). A layer whose output has more axes (a conv layer's
-        channels x height x width) is flattened to one row per sample, in torch's order.
+        ``X`` is what ``predict`` takes (an Autoencoder: what ``transform`` takes; a
+        Forecaster: histories, one row per history), validated and preprocessed the same way;
+        the network runs in evaluation mode (no dropout). A layer whose output has more axes (a
+        conv layer's channels x height x width) is flattened to one row per sample, in torch's
+        order. Recurrent layers that output one vector per time step are refused: pick a layer
+        after the sequence readout.
 
         Parameters
         ----------
         layer : int or str, default=-1
-            The hidden layer: an index into ``module_.hidden`` (negative counts from the end:
-            -1 is the last hidden layer, the one the output head reads) or its module name,
-            ``"hidden.3"``.
+            The hidden layer: an index into the hidden layers (negative counts from the end: -1
+            is the last, the one the output head reads; an Autoencoder's are its encoder's, -1
+            the bottleneck) or its module name, ``"hidden.3"`` (``"encoder.hidden.1"``).
 
         Returns
         -------
@@ -357,8 +363,8 @@ class DeepEstimator(BaseEstimator):
         """
         self._check_fitted()
         target, name = self._hidden_layer(layer)
-        samples = self._prepare(X, None, fitting=False)
-        sequences = samples.is_sequence
+        samples = self._hidden_samples(X)
+        fixed_steps = not getattr(self.module_, "variable_length", True)
 
         def run(module: torch.nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
             seen: list[torch.Tensor] = []
@@ -368,23 +374,35 @@ class DeepEstimator(BaseEstimator):
             finally:
                 handle.remove()
             out = seen[-1]
-            if sequences and out.dim() > 2:            # (B, T, H): one vector per time step
+            if samples.is_sequence and out.dim() > 2:    # (B, T, H): one vector per time step
+                why = ("padded steps of shorter sequences would count as units" if fixed_steps
+                       else "padding makes that number differ between sequences")
                 raise DataError(
                     f"hidden layer {name!r} outputs one vector per time step (shape "
-                    f"{tuple(out.shape)} for a batch), and padding makes that number differ "
-                    "between sequences, so a sample has no fixed set of units there. Pick a "
-                    "layer after the sequence readout (e.g. layer=-1).")
-            return out.flatten(1)                      # (B, units)
+                    f"{tuple(out.shape)} for a batch), and {why}, so a sample has no fixed set "
+                    "of units there. Pick a layer after the sequence readout (e.g. layer=-1).")
+            return out.flatten(1)                        # (B, units)
         return self._outputs(samples, run)
 
+    def _hidden_samples(self, X: Any) -> Samples:
+        """``X`` as the network reads it for :meth:`hidden_features` (as ``predict`` reads it)."""
+        return self._prepare(X, None, fitting=False)
+
+    def _hidden_layers(self) -> tuple[Any, str]:
+        """The hidden layers :meth:`hidden_features` indexes, and their name prefix."""
+        return getattr(self.module_, "hidden", None), "hidden"
+
     def _hidden_layer(self, layer: Any) -> tuple[torch.nn.Module, str]:
-        """The module of hidden layer ``layer`` (index or ``"hidden.i"``) and its name."""
-        hidden = getattr(self.module_, "hidden", None)
+        """The module of hidden layer ``layer`` (index or name) and its name."""
+        hidden, prefix = self._hidden_layers() if self.hidden_features_supported else (None, "")
         if not isinstance(hidden, torch.nn.ModuleList) or len(hidden) == 0:
-            raise ParameterError("layer", layer, f"{type(self).__name__}'s network has no "
-                                 "named hidden layers (module_.hidden)",
-                                 "Read the activations with lamina.inspect instead.")
-        names = [f"hidden.{i}" for i in range(len(hidden))]
+            raise ParameterError(
+                "estimator", type(self).__name__, "a deep estimator whose network has one "
+                "hidden vector per sample in named hidden layers" + (
+                    "; Seq2Seq's encoder gives one per source token and its decoder one per "
+                    "output token" if not self.hidden_features_supported else ""),
+                "See its units with lamina.inspect(est, X) instead.")
+        names = [f"{prefix}.{i}" for i in range(len(hidden))]
         n = len(hidden)
         if isinstance(layer, str) and layer in names:
             index = names.index(layer)

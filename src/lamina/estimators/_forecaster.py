@@ -90,6 +90,8 @@ class Forecaster(DeepEstimator):
     (12,)
     """
 
+    samples_are_rows = False   # fitted on one series (HiddenKNNDetector refuses)
+
     _default_spec = "64-64"
     _loss = "mse"
     _metrics = ("r2",)
@@ -274,6 +276,14 @@ class Forecaster(DeepEstimator):
             raise DataError("R² needs at least 2 forecast windows to compare; pass more "
                             "histories or a longer series.")
         return float(r2_score(truth, pred))
+
+    def _hidden_samples(self, X: Any) -> Samples:
+        """The scaled last-``n_lags`` window of each history, as ``predict``'s first step
+        reads it (1-D: one history, 2-D: one per row)."""
+        lags = int(self.n_lags)
+        window = _check_histories(X, lags)[0][:, -lags:].astype(np.float64)   # (m, n_lags)
+        ref = window[:, -1:]
+        return Samples(torch.as_tensor(self._scale(window, ref), dtype=torch.float32))
 
     def _step(self, window: np.ndarray) -> np.ndarray:
         ref = window[:, -1:]

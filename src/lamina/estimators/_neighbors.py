@@ -28,6 +28,7 @@ from .._errors import DataError, NotFittedError, ParameterError
 from .._validation import check_bool, check_float, check_int, check_random_state_param
 
 _CHUNK_BYTES = 64 * 2**20          # similarity block of one query chunk against the bank
+_ZERO = 1e-12                      # distances below this are rounding between equal vectors
 
 
 class HiddenKNNDetector(BaseEstimator):
@@ -54,6 +55,8 @@ class HiddenKNNDetector(BaseEstimator):
     prefit : bool, default=False
         True: ``estimator`` is already fitted and is used as it is (``fit`` only stores the
         hidden vectors of ``X``; without ``y`` the calibration uses its predicted classes).
+        ``clone`` (and so ``GridSearchCV``, ``cross_validate``) drops a fitted network: wrap
+        it as ``sklearn.frozen.FrozenEstimator(est)`` to keep it fitted there.
     random_state : int, RandomState or None, default=None
         Draws the calibration inputs.
 
@@ -67,11 +70,14 @@ class HiddenKNNDetector(BaseEstimator):
     class_scale_ : ndarray of float64, shape (n_classes,) or None
         The median calibration distance of each class, in ``estimator_.classes_`` order (a class
         without calibration inputs gets the median over all of them).
-    n_features_in_, feature_names_in_ : as the fitted estimator's.
+    layer_, n_neighbors_ : the layer name and neighbour count the scores use (fixed at fit).
+    n_features_in_, feature_names_in_ : as the fitted estimator's, where it has them.
 
-    Scores follow sklearn's outlier-detector convention: ``score_samples`` is higher for more
-    normal inputs. A reference input's own vector is in the bank, so scoring the training set
-    counts each of those inputs as its own nearest neighbour (distance 0).
+    Scores follow sklearn's outlier-detector convention (``score_samples`` is higher for more
+    normal inputs); there is no ``predict``/``decision_function``: pick a threshold on held-out
+    normal data. A reference input's own vector is in the bank, so scoring the training set
+    counts each of those inputs as its own nearest neighbour (distance 0). With
+    ``normalize="class"`` a score runs the network twice (hidden vectors, then ``predict``).
 
     Examples
     --------
@@ -105,45 +111,45 @@ class HiddenKNNDetector(BaseEstimator):
         fraction = check_float("calibration_fraction", self.calibration_fraction, 0.0, 1.0,
                                low_open=True, high_open=True)
         rng = check_random_state_param(self.random_state)
-        if not callable(getattr(self.estimator, "hidden_features", None)):
-            raise ParameterError("estimator", self.estimator, "a lamina estimator with "
-                                 "hidden_features (ImageClassifier, SequenceClassifier, "
-                                 "TextClassifier, ...)", "Wrap a lamina deep estimator.")
+        _check_estimator(self.estimator)
         if check_bool("prefit", self.prefit):
             est = self.estimator
-            if not hasattr(est, "module_"):
-                raise NotFittedError(f"prefit=True but the {type(est).__name__} is not fitted. "
-                                     "Fit it first, or pass prefit=False.")
+            if not _is_fitted(est):
+                raise NotFittedError(
+                    f"prefit=True but the {type(est).__name__} is not fitted (clone(), as in "
+                    "GridSearchCV or cross_validate, drops a fitted network). Fit it first, "
+                    "wrap it as sklearn.frozen.FrozenEstimator(est), or pass prefit=False.")
         else:
             est = clone(self.estimator)
             est.fit(X) if y is None else est.fit(X, y)
-        features = _normalised(est.hidden_features(X, self.layer))
+        _, self.layer_ = _unwrap(est)._hidden_layer(self.layer)
+        features = _normalised(est.hidden_features(X, self.layer_))
+        labels_y = None if y is None else _check_y(y, len(features))
         held = np.zeros(len(features), dtype=bool)
         if by_class:
-            labels = self._class_index(est, y if y is not None else est.predict(X))
+            labels = self._class_index(est, labels_y if labels_y is not None else est.predict(X))
             held = _calibration_rows(labels, fraction, rng)
         bank = features[~held]
         if k > len(bank):
             where = "reference" if by_class else "training"
             raise ParameterError("n_neighbors", k, f"at most the {len(bank)} {where} samples",
                                  f"Pass n_neighbors <= {len(bank)} or fit on more samples.")
-        self.estimator_, self.bank_ = est, bank
+        self.estimator_, self.bank_, self.n_neighbors_ = est, bank, k
         self.calibration_index_ = np.flatnonzero(held)
         self.class_scale_ = None
         if by_class:
-            cal = self._distances(features[held], bank).mean(axis=1)
+            cal = self._distances(features[held]).mean(axis=1)
             self.class_scale_ = _class_medians(cal, labels[held], len(est.classes_))
-        self.n_features_in_ = est.n_features_in_
-        if hasattr(est, "feature_names_in_"):
-            self.feature_names_in_ = est.feature_names_in_
+        for name in ("n_features_in_", "feature_names_in_"):
+            if hasattr(est, name):
+                setattr(self, name, getattr(est, name))
         return self
 
     def kneighbors_distance(self, X: Any) -> np.ndarray:
         """Cosine distances (``1 - cos``) from each input's hidden vector to its
         ``n_neighbors`` nearest reference vectors, ascending, shape (n_samples, n_neighbors)."""
         self._check_fitted()
-        queries = _normalised(self.estimator_.hidden_features(X, self.layer))
-        return self._distances(queries, self.bank_)
+        return self._distances(_normalised(self.estimator_.hidden_features(X, self.layer_)))
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Minus the mean distance to the ``n_neighbors`` nearest reference vectors, divided by
@@ -173,11 +179,12 @@ class HiddenKNNDetector(BaseEstimator):
             raise NotFittedError("This HiddenKNNDetector instance is not fitted yet. Call "
                                  "'fit' with appropriate arguments before using this estimator.")
 
-    def _distances(self, queries: np.ndarray, reference: np.ndarray) -> np.ndarray:
-        """``(n, k)`` ascending cosine distances of unit rows to unit ``reference`` rows, in
-        query chunks of at most ``_CHUNK_BYTES`` of similarities."""
-        bank, q = torch.from_numpy(reference), torch.from_numpy(queries)
-        k = min(int(self.n_neighbors), len(bank))
+    def _distances(self, queries: np.ndarray) -> np.ndarray:
+        """``(n, k)`` ascending cosine distances of unit rows to the bank, in query chunks of
+        at most ``_CHUNK_BYTES`` of similarities; below ``_ZERO`` (rounding between equal
+        vectors) they are 0."""
+        bank, q = torch.from_numpy(self.bank_), torch.from_numpy(queries)
+        k = self.n_neighbors_
         chunk = max(1, _CHUNK_BYTES // (8 * len(bank)))
         parts = []
         with torch.no_grad():
@@ -186,7 +193,8 @@ class HiddenKNNDetector(BaseEstimator):
                 parts.append(1.0 - sim.topk(k, dim=1).values)      # descending sim: ascending
         if not parts:
             return np.zeros((0, k))
-        return torch.cat(parts).clamp_(min=0.0).numpy()
+        d = torch.cat(parts)
+        return d.masked_fill_(d < _ZERO, 0.0).numpy()
 
     @staticmethod
     def _class_index(est: Any, labels: Any) -> np.ndarray:
@@ -199,6 +207,46 @@ class HiddenKNNDetector(BaseEstimator):
                             f"estimator knows ({list(position)[:10]}). Pass the labels it was "
                             "fitted on.")
         return np.array([position[v] for v in values], dtype=np.int64)
+
+
+def _unwrap(est: Any) -> Any:
+    """The lamina estimator inside a ``FrozenEstimator`` (or ``est`` itself)."""
+    inner = getattr(est, "estimator", None)
+    return inner if type(est).__name__ == "FrozenEstimator" and inner is not None else est
+
+
+def _is_fitted(est: Any) -> bool:
+    return hasattr(_unwrap(est), "module_")
+
+
+def _check_estimator(est: Any) -> None:
+    """A lamina estimator instance with per-sample hidden vectors, refused before training."""
+    inner = _unwrap(est)
+    allowed = ("a lamina estimator instance with hidden_features (ImageClassifier, "
+               "SequenceClassifier, TextClassifier, Autoencoder, Recommender)")
+    if isinstance(inner, type):
+        raise ParameterError("estimator", inner, allowed, f"Pass an instance: "
+                             f"{inner.__name__}(...).")
+    if not callable(getattr(inner, "hidden_features", None)):
+        raise ParameterError("estimator", est, allowed, "Wrap a lamina deep estimator.")
+    if not getattr(inner, "hidden_features_supported", True) or \
+            not getattr(inner, "samples_are_rows", True):
+        what = ("a Forecaster is fitted on one series, not on samples" if not
+                getattr(inner, "samples_are_rows", True) else
+                f"a {type(inner).__name__} has no single hidden vector per sample")
+        raise ParameterError("estimator", type(inner).__name__, f"{allowed}; {what}",
+                             "Use a classifier, regressor or autoencoder of samples.")
+
+
+def _check_y(y: Any, n: int) -> np.ndarray:
+    """``y`` as a 1-D array of ``n`` labels (a single column is flattened)."""
+    ya = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+    if ya.ndim == 2 and ya.shape[1] == 1:
+        ya = ya.ravel()
+    if ya.ndim != 1 or len(ya) != n:
+        raise DataError(f"Invalid y with shape {ya.shape}: y must hold one label per sample "
+                        f"of X ({n} samples). Pass a 1-D array of {n} labels.")
+    return ya
 
 
 def _calibration_rows(labels: np.ndarray, fraction: float, rng: Any) -> np.ndarray:
@@ -215,13 +263,14 @@ def _calibration_rows(labels: np.ndarray, fraction: float, rng: Any) -> np.ndarr
 
 def _class_medians(distance: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
     """The median of ``distance`` within each class (the overall median where a class has
-    none; a zero median, e.g. from duplicated inputs, becomes the overall one, then 1)."""
+    none; a median under a millionth of the overall one, e.g. from duplicated inputs, becomes
+    the overall one; an overall median of 0 becomes 1)."""
     overall = float(np.median(distance)) if len(distance) else 1.0
     overall = overall if overall > 0 else 1.0
     scale = np.full(n_classes, overall)
     for c in range(n_classes):
         d = distance[labels == c]
-        if len(d) and np.median(d) > 0:
+        if len(d) and np.median(d) > 1e-6 * overall:
             scale[c] = float(np.median(d))
     return scale
 

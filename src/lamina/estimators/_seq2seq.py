@@ -111,6 +111,8 @@ class Seq2Seq(DeepEstimator):
     (1,)
     """
 
+    hidden_features_supported = False   # one vector per token, not per sample
+
     _loss = "cross_entropy"
     _metrics = ("accuracy",)
 
