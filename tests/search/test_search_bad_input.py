@@ -17,6 +17,20 @@ def test_continuous_y_is_unusable_for_accuracy(digits) -> None:
         search(X, y, objective="accuracy", n_trials=1)
 
 
+def test_accuracy_on_a_whole_number_quantity_warns(digits) -> None:
+    import warnings
+
+    from lamina.search._data import check_xy
+
+    X, y = digits
+    with pytest.warns(UserWarning, match=r"objective='accuracy' treats each of y's 30 distinct "
+                                         r"whole numbers as a class.*pass objective='r2'"):
+        check_xy(X, np.arange(len(X)) % 30 * 7, ("accuracy",))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_xy(X, y, ("accuracy",))                     # 10 digit classes: no warning
+
+
 def test_text_labels_are_unusable_for_r2(digits) -> None:
     X, y = digits
     with pytest.raises(DataError, match=r"Invalid y for objective='r2': y holds <U1 values; r2 "
