@@ -314,3 +314,42 @@ def test_bad_y_and_estimator_class(fitted, digits) -> None:  # type: ignore[no-u
     assert det.class_scale_.shape == (10,)
     with pytest.raises(ParameterError, match=r"Pass an instance: ImageClassifier\(\.\.\.\)"):
         HiddenKNNDetector(ImageClassifier, normalize=None).fit(X)
+
+
+# ---------------------------------------------------------------- save / load
+def test_save_and_load_round_trip(fitted, digits, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    X, y, X_test, _ = digits
+    det = HiddenKNNDetector(fitted, n_neighbors=4, normalize="class", prefit=True,
+                            random_state=0).fit(X, y)
+    det.save(tmp_path / "det")
+    assert (tmp_path / "det" / "estimator" / "config.json").is_file()   # the CNN's own run
+    again = lamina.load(tmp_path / "det")
+    assert isinstance(again, HiddenKNNDetector) and not hasattr(again, "history_")
+    np.testing.assert_array_equal(again.score_samples(X_test), det.score_samples(X_test))
+    np.testing.assert_array_equal(again.calibration_index_, det.calibration_index_)
+    assert again.get_params()["n_neighbors"] == 4 and again.layer_ == "hidden.2"
+    plain = HiddenKNNDetector(fitted, n_neighbors=2, prefit=True).fit(X)
+    plain.save(tmp_path / "plain")
+    assert lamina.load(tmp_path / "plain").class_scale_ is None
+
+
+def test_load_refuses_a_swapped_or_edited_part(fitted, digits, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from lamina import RunDirError
+
+    X, y, _, _ = digits
+    det = HiddenKNNDetector(fitted, n_neighbors=3, prefit=True).fit(X)
+    det.save(tmp_path / "a")
+    other = _cnn(1).fit(X[:200], y[:200])
+    other.save(tmp_path / "b")
+    (tmp_path / "a" / "estimator" / "config.json").write_text(
+        (tmp_path / "b" / "config.json").read_text())            # a valid, different model
+    with pytest.raises(RunDirError, match=r"is not the run that was saved with"):
+        lamina.load(tmp_path / "a")
+    det.save(tmp_path / "c")
+    blob = bytearray((tmp_path / "c" / "weights.safetensors").read_bytes())
+    blob[-1] ^= 1                                                 # one bit of the reference set
+    (tmp_path / "c" / "weights.safetensors").write_bytes(bytes(blob))
+    with pytest.raises(RunDirError, match=r"does not match the SHA-256"):
+        lamina.load(tmp_path / "c")
+    with pytest.raises(NotFittedError):
+        HiddenKNNDetector(fitted).save(tmp_path / "d")

@@ -161,6 +161,41 @@ class HiddenKNNDetector(BaseEstimator):
         predicted = self._class_index(self.estimator_, self.estimator_.predict(X))
         return -distance / self.class_scale_[predicted]
 
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: Any) -> Any:
+        """Write a run directory that :func:`lamina.load` reads back: the fitted estimator's
+        own run in ``path/estimator`` and, in ``path``, ``config.json`` (parameters, layer,
+        class scales; the estimator run's checksum) + ``weights.safetensors`` (the reference
+        vectors). No pickle; a swapped or edited part is refused at loading.
+
+        Examples
+        --------
+        >>> det.save("runs/detector"); det2 = lamina.load("runs/detector")   # doctest: +SKIP
+        """
+        from ._persist import save_run
+
+        self._check_fitted()
+        return save_run(self, path)
+
+    def _run_payload(self, root: Any) -> tuple[dict[str, Any], dict[str, Any], Any,
+                                               dict[str, Any], dict[str, str]]:
+        """What ``save_run`` writes: tensors, a description, an (empty) history, the JSON-able
+        parameters, and the sub-runs (the estimator's, written here first)."""
+        from pathlib import Path
+
+        from ..train import History
+
+        inner = _unwrap(self.estimator_)
+        if not callable(getattr(inner, "save", None)):
+            raise ParameterError("estimator", type(inner).__name__, "a lamina estimator with "
+                                 "save() to write the detector as a run directory",
+                                 "Pickle the detector instead.")
+        inner.save(Path(root) / "estimator")
+        tensors = {"bank": torch.from_numpy(self.bank_)}
+        network = {"reference_vectors": list(self.bank_.shape)}
+        params = {k: v for k, v in self.get_params(deep=False).items() if k != "estimator"}
+        return tensors, network, History(), params, {"estimator": "estimator"}
+
     # ------------------------------------------------------------------ internals
     def _check_normalize(self) -> bool:
         if self.normalize is None:
@@ -281,3 +316,40 @@ def _normalised(F: np.ndarray) -> np.ndarray:
     F = np.asarray(F, dtype=np.float64)
     norms = np.linalg.norm(F, axis=1, keepdims=True)
     return np.divide(F, norms, out=np.zeros_like(F), where=norms > 0)
+
+
+def _to_config(det: HiddenKNNDetector) -> dict[str, Any]:
+    return {"layer_": det.layer_, "n_neighbors_": int(det.n_neighbors_),
+            "calibration_index_": det.calibration_index_.tolist(),
+            "class_scale_": None if det.class_scale_ is None else det.class_scale_.tolist()}
+
+
+def _from_config(config: dict[str, Any], weights: dict[str, Any]) -> HiddenKNNDetector:
+    est = config["nested"]["estimator"]
+    fitted = config["fitted"]
+    det = HiddenKNNDetector(est, **config["params"])
+    det.estimator_ = est
+    det.bank_ = weights["bank"].double().numpy()
+    if det.bank_.ndim != 2 or list(det.bank_.shape) != config["network"]["reference_vectors"]:
+        raise ValueError(f"reference vectors of shape {det.bank_.shape}")
+    det.layer_ = str(fitted["layer_"])
+    est._hidden_layer(det.layer_)                  # the layer exists in the loaded network
+    det.n_neighbors_ = int(fitted["n_neighbors_"])
+    if not 1 <= det.n_neighbors_ <= len(det.bank_):
+        raise ValueError(f"n_neighbors_={det.n_neighbors_} for {len(det.bank_)} vectors")
+    det.calibration_index_ = np.asarray(fitted["calibration_index_"], dtype=np.int64)
+    scale = fitted["class_scale_"]
+    det.class_scale_ = None if scale is None else np.asarray(scale, dtype=np.float64)
+    for name in ("n_features_in_", "feature_names_in_"):
+        if hasattr(est, name):
+            setattr(det, name, getattr(est, name))
+    return det
+
+
+def _register() -> None:
+    from ._persist import register_estimator
+
+    register_estimator(HiddenKNNDetector, _to_config, _from_config)
+
+
+_register()

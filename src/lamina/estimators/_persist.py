@@ -92,16 +92,26 @@ def save_run(est: Any, path: Any) -> Path:
                           "estimator.")
     _, to_config, _ = _REGISTRY[name]
     root = Path(path)
-    state = {k: v.detach().contiguous().cpu() for k, v in est.module_.state_dict().items()}
-    blob = save(state)
+    payload = getattr(est, "_run_payload", None)
+    if payload is not None:         # an estimator over others (HiddenKNNDetector): see there
+        state, network, history, params, nested = payload(root)
+    else:
+        state = dict(est.module_.state_dict())
+        network, history, nested = est.module_.config(), est.history_, {}
+        params = est.get_params(deep=False)
+    blob = save({k: v.detach().contiguous().cpu() for k, v in state.items()})
     config = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "lamina_version": _version(), "estimator": name,
-        "params": _jsonable_params(est.get_params(deep=False)),
-        "network": est.module_.config(),
+        "params": _jsonable_params(params),
+        "network": network,
         "fitted": to_config(est),
     }
-    return write_run(root, blob, est.history_, config)
+    if nested:                      # sub-runs, each saved and checked as a run of its own
+        config["nested_runs"] = {key: {"path": sub, "config_sha256":
+                                       _read_config(root / sub)["config_sha256"]}
+                                 for key, sub in nested.items()}
+    return write_run(root, blob, history, config)
 
 
 def _version() -> str:
@@ -179,6 +189,9 @@ def load(path: Any, *, device: Any = None) -> Any:
     except (SafetensorError, ValueError, OSError) as err:
         raise RunDirError(f"{weights_path} is not a valid safetensors file ({err}).") from None
     cls, _, from_config = _REGISTRY[name]
+    nested = _load_nested(root, config, device)
+    if nested:
+        config = dict(config, nested=nested)
     try:
         est = from_config(config, weights)
     except RunDirError:
@@ -194,10 +207,13 @@ def load(path: Any, *, device: Any = None) -> Any:
         raise RunDirError(f"{history_path} is missing or does not match the SHA-256 recorded in "
                           "config.json: the file was modified or is corrupt. Re-save the model.")
     try:
-        est.history_ = History.load(history_path) if history_path.is_file() else History()
+        history = History.load(history_path) if history_path.is_file() else History()
     except (json.JSONDecodeError, OSError, AttributeError, TypeError, ValueError) as err:
         raise RunDirError(f"{history_path} is not valid JSON lines of epoch records "
                           f"({type(err).__name__}: {err}).") from None
+    if nested:                      # trained nothing itself: the sub-runs hold the histories
+        return est
+    est.history_ = history
     est.history_.stop_reason = getattr(est, "stop_reason_", "")
     if device is not None:
         est.set_params(device=device)
@@ -205,6 +221,27 @@ def load(path: Any, *, device: Any = None) -> Any:
 
         est.module_.to(resolve_device(device))
     return est
+
+
+def _load_nested(root: Path, config: dict[str, Any], device: Any) -> dict[str, Any]:
+    """The sub-runs a run names in ``nested_runs``, each loaded (and checked) as a run, and
+    refused when its config is not the one recorded at saving (a swapped model)."""
+    entries = config.get("nested_runs") or {}
+    if not isinstance(entries, dict):
+        raise RunDirError(f"{root / 'config.json'}: nested_runs is not a mapping. Re-save.")
+    out: dict[str, Any] = {}
+    for key, entry in entries.items():
+        sub = entry.get("path") if isinstance(entry, dict) else None
+        if not isinstance(sub, str) or "/" in sub or "\\" in sub or sub in ("", ".", ".."):
+            raise RunDirError(f"{root / 'config.json'}: nested run {key!r} has no plain folder "
+                              f"name ({sub!r}). Re-save the model.")
+        inner = root / sub
+        if _read_config(inner).get("config_sha256") != entry.get("config_sha256"):
+            raise RunDirError(f"{inner} is not the run that was saved with {root} (its "
+                              "config.json SHA-256 differs): it was replaced or edited. "
+                              "Re-save the model.")
+        out[key] = load(inner, device=device)
+    return out
 
 
 def _read_config(root: Path) -> dict[str, Any]:
