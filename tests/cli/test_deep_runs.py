@@ -183,10 +183,18 @@ def _seq2seq() -> object:
         words, [w[::-1] for w in words])
 
 
+def _detector() -> object:
+    ds = lamina.datasets.load("digits")
+    clf = lamina.ImageClassifier("conv(4,3,1,same)-pool-dense(8)", image_shape=(1, 8, 8),
+                                 epochs=1, random_state=0).fit(ds.X[:200], ds.y[:200])
+    return lamina.HiddenKNNDetector(clf, n_neighbors=3, prefit=True).fit(ds.X[:200])
+
+
 @pytest.mark.parametrize(("make", "name", "call"), [
     (_recommender, "Recommender", ".predict(user_item_pairs) or .recommend(user, k=10)"),
     (_forecaster, "Forecaster", ".predict(history)"),
     (_seq2seq, "Seq2Seq", ".predict(source_texts)"),
+    (_detector, "HiddenKNNDetector", ".score_samples(X) (novelty scores"),
 ])
 def test_runs_without_table_input_are_refused(tmp_path: Path, make: object, name: str,
                                               call: str) -> None:
@@ -196,3 +204,14 @@ def test_runs_without_table_input_are_refused(tmp_path: Path, make: object, name
         _one_line_error(res, f"Invalid RUN='{tmp_path / 'run'}': a {name} run",
                         f"`lamina {verb}` cannot read",
                         f"Use the Python API: lamina.load('{tmp_path / 'run'}'){call}")
+
+
+def test_a_detector_run_is_inspected_through_its_estimator(tmp_path: Path) -> None:
+    _detector().save(tmp_path / "det")  # type: ignore[attr-defined]
+    res = runner.invoke(app, ["inspect", str(tmp_path / "det"), "digits"])
+    _one_line_error(res, "Invalid model='HiddenKNNDetector'", "scores with its estimator_'s "
+                    "network", "Inspect that one: model.estimator_ (from the CLI: the run's "
+                    "estimator/ folder).")
+    res = runner.invoke(app, ["inspect", str(tmp_path / "det" / "estimator"), "digits",
+                              "--out", str(tmp_path / "ins")])
+    assert res.exit_code == 0, res.output

@@ -229,7 +229,8 @@ _WHAT = {"rows": "numeric tables and images",
 PYTHON_ONLY = {"Recommender": ".predict(user_item_pairs) or .recommend(user, k=10)",
                "Forecaster": ".predict(history), or .predict() for the steps after the "
                              "training series",
-               "Seq2Seq": ".predict(source_texts)"}
+               "Seq2Seq": ".predict(source_texts)",
+               "HiddenKNNDetector": ".score_samples(X) (novelty scores: lower = more unusual)"}
 
 
 def reads(est: Any) -> str:

@@ -40,6 +40,12 @@ def resolve_model(model: Any) -> Target:
     if not isinstance(model, nn.Module):
         if hasattr(model, "module_") and isinstance(model.module_, nn.Module):
             estimator, model = model, model.module_
+        elif hasattr(getattr(model, "estimator_", None), "module_"):
+            raise ParameterError(
+                "model", type(model).__name__, "a fitted lamina estimator with a network of its own "
+                f"(module_), a HiddenNet or a torch.nn.Module; a {type(model).__name__} scores "
+                "with its estimator_'s network", "Inspect that one: model.estimator_ (from the "
+                "CLI: the run's estimator/ folder).")
         elif hasattr(model, "fit") and hasattr(model, "get_params"):
             raise NotFittedError(
                 f"This {type(model).__name__} instance is not fitted yet (it has no module_). "
