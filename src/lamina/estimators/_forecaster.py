@@ -278,17 +278,19 @@ class Forecaster(DeepEstimator):
         return float(r2_score(truth, pred))
 
     def _hidden_samples(self, X: Any) -> Samples:
-        """The scaled last-``n_lags`` window of each history, as ``predict``'s first step
-        reads it (1-D: one history, 2-D: one per row)."""
+        """The last-``n_lags`` window of each history, as ``predict``'s first step reads it
+        (1-D: one history, 2-D: one per row)."""
         lags = int(self.n_lags)
-        window = _check_histories(X, lags)[0][:, -lags:].astype(np.float64)   # (m, n_lags)
-        ref = window[:, -1:]
-        return Samples(torch.as_tensor(self._scale(window, ref), dtype=torch.float32))
+        return self._window_samples(_check_histories(X, lags)[0][:, -lags:].astype(np.float64))
+
+    def _window_samples(self, window: np.ndarray) -> Samples:
+        """Windows ``(m, n_lags)`` scaled as the network reads them (relative to each one's
+        last value where the scaling is per window)."""
+        x = self._scale(window, window[:, -1:])
+        return Samples(torch.as_tensor(x, dtype=torch.float32))
 
     def _step(self, window: np.ndarray) -> np.ndarray:
-        ref = window[:, -1:]
-        x = torch.as_tensor(self._scale(window, ref), dtype=torch.float32)
-        return self._unscale(self._outputs(Samples(x)), ref)
+        return self._unscale(self._outputs(self._window_samples(window)), window[:, -1:])
 
     # ------------------------------------------------------------------ persistence
     def _fitted_state(self) -> dict[str, Any]:

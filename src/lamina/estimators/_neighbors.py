@@ -140,9 +140,7 @@ class HiddenKNNDetector(BaseEstimator):
         if by_class:
             cal = self._distances(features[held]).mean(axis=1)
             self.class_scale_ = _class_medians(cal, labels[held], len(est.classes_))
-        for name in ("n_features_in_", "feature_names_in_"):
-            if hasattr(est, name):
-                setattr(self, name, getattr(est, name))
+        _copy_input_attributes(self, est)
         return self
 
     def kneighbors_distance(self, X: Any) -> np.ndarray:
@@ -264,13 +262,22 @@ def _check_estimator(est: Any) -> None:
                              f"{inner.__name__}(...).")
     if not callable(getattr(inner, "hidden_features", None)):
         raise ParameterError("estimator", est, allowed, "Wrap a lamina deep estimator.")
-    if not getattr(inner, "hidden_features_supported", True) or \
-            not getattr(inner, "samples_are_rows", True):
-        what = ("a Forecaster is fitted on one series, not on samples" if not
-                getattr(inner, "samples_are_rows", True) else
-                f"a {type(inner).__name__} has no single hidden vector per sample")
-        raise ParameterError("estimator", type(inner).__name__, f"{allowed}; {what}",
-                             "Use a classifier, regressor or autoencoder of samples.")
+    if not getattr(inner, "samples_are_rows", True):
+        what = "a Forecaster is fitted on one series, not on samples"
+    elif not getattr(inner, "hidden_features_supported", True):
+        what = f"a {type(inner).__name__} has no single hidden vector per sample"
+    else:
+        return
+    raise ParameterError("estimator", type(inner).__name__, f"{allowed}; {what}",
+                         "Use a classifier, regressor or autoencoder of samples.")
+
+
+def _copy_input_attributes(det: HiddenKNNDetector, est: Any) -> None:
+    """sklearn's input attributes, as the fitted estimator has them (raw-text models have no
+    ``n_features_in_``)."""
+    for name in ("n_features_in_", "feature_names_in_"):
+        if hasattr(est, name):
+            setattr(det, name, getattr(est, name))
 
 
 def _check_y(y: Any, n: int) -> np.ndarray:
@@ -340,9 +347,7 @@ def _from_config(config: dict[str, Any], weights: dict[str, Any]) -> HiddenKNNDe
     det.calibration_index_ = np.asarray(fitted["calibration_index_"], dtype=np.int64)
     scale = fitted["class_scale_"]
     det.class_scale_ = None if scale is None else np.asarray(scale, dtype=np.float64)
-    for name in ("n_features_in_", "feature_names_in_"):
-        if hasattr(est, name):
-            setattr(det, name, getattr(est, name))
+    _copy_input_attributes(det, est)
     return det
 
 

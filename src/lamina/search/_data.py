@@ -143,14 +143,14 @@ def check_xy(X: Any, y: Any, objective: tuple[str, ...]) -> tuple[np.ndarray, np
                             "regression, or pass integer/string class labels.")
         if ya.dtype.kind == "f" and not np.isfinite(ya).all():
             raise DataError("Invalid y: it holds NaN or infinite labels. Drop those rows first.")
+        n_values = len(np.unique(ya))
         if ya.dtype.kind in "iuf" and guess_task(ya) == "regression":
-            n_values = len(np.unique(ya))
             warnings.warn(f"objective={objective[0]!r} treats each of y's {n_values} distinct "
                           "whole numbers as a class; y looks like a quantity (more than "
                           f"{MAX_CLASSES_GUESS} distinct numbers). If it is one, pass "
                           "objective='r2' (or leave objective unset).", UserWarning,
                           stacklevel=3)
-        if len(np.unique(ya)) < 2:
+        if n_values < 2:
             only = ya[0].item() if hasattr(ya[0], "item") else ya[0]
             raise DataError(f"Invalid y: it holds a single class ({short_repr(only)}); accuracy "
                             "needs at least two. Pass data with two or more classes.")
