@@ -146,6 +146,48 @@ def test_state_dict_round_trip_continues_identically() -> None:
         _engine(twin, name="sgd", lr=0.01).load_state_dict(state)
 
 
+def test_engine_follows_weights_changed_in_place_between_calls() -> None:
+    """The engine trains a flat master copy; every call starts from the network's own values,
+    so an edit made between epochs (a restored snapshot, a hand-set weight) is what it trains."""
+    X, Y = make_data(24, 3, 2, "cross_entropy", seed=30)
+    net = make_net((5,), 3, 2, "tanh", seed=31, dtype="float32")
+    eng = _engine(net, lr=0.05)
+    eng.train_epoch(X.float(), Y, 6, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        net.hidden[0].linear.weight.zero_()
+        net.head.bias.fill_(0.25)
+    net.eval()
+    with torch.no_grad():
+        expected = net(X.float())
+    torch.testing.assert_close(eng.forward(X.float()), expected, atol=0, rtol=0)
+    twin = copy.deepcopy(net)
+    twin_eng = _engine(twin, lr=0.05)
+    twin_eng.load_state_dict(eng.state_dict())
+    for e in (eng, twin_eng):
+        e.train_epoch(X.float(), Y, 6, generator=torch.Generator().manual_seed(1))
+    assert max_abs_diff(net, twin) == 0.0
+
+
+def test_state_dict_tensors_are_per_parameter_and_own_their_storage() -> None:
+    from safetensors.torch import load, save
+
+    X, Y = make_data(20, 4, 3, "cross_entropy", seed=32)
+    net = make_net((6, 5), 4, 3, "relu", seed=33, dtype="float32")
+    eng = _engine(net, name="adam", lr=0.01)
+    eng.train_epoch(X.float(), Y, 5, generator=torch.Generator().manual_seed(0))
+    state = eng.state_dict()
+    params = eng.params
+    assert all(a is b for a, b in zip(params, net.parameters()))
+    for i, p in enumerate(params):
+        assert state[f"exp_avg.{i}"].shape == p.shape and state[f"exp_avg_sq.{i}"].shape == p.shape
+    back = load(save(state))                  # safetensors refuses tensors sharing memory
+    assert all(torch.equal(back[k], v) for k, v in state.items())
+    bad = dict(state)
+    bad["exp_avg.0"] = torch.zeros(2, 2)
+    with pytest.raises(ParameterError, match=r"state_dict\[exp_avg\.0\].*expected shape \(6, 4\)"):
+        _engine(copy.deepcopy(net), name="adam", lr=0.01).load_state_dict(bad)
+
+
 def test_engine_follows_a_network_cast_after_construction() -> None:
     X, Y = make_data(20, 3, 2, "cross_entropy", seed=14)
     net = make_net((5,), 3, 2, "tanh", seed=15, dtype="float32")
