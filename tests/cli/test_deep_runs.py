@@ -194,7 +194,7 @@ def _detector() -> object:
     (_recommender, "Recommender", ".predict(user_item_pairs) or .recommend(user, k=10)"),
     (_forecaster, "Forecaster", ".predict(history)"),
     (_seq2seq, "Seq2Seq", ".predict(source_texts)"),
-    (_detector, "HiddenKNNDetector", ".score_samples(X) (novelty scores"),
+    (_detector, "HiddenKNNDetector", ".predict(X) (-1 novel, +1 normal) or .score_samples(X)"),
 ])
 def test_runs_without_table_input_are_refused(tmp_path: Path, make: object, name: str,
                                               call: str) -> None:

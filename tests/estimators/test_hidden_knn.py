@@ -3,6 +3,7 @@ layer): hand-computed activations, sklearn's own neighbour search, a real held-o
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import numpy as np
@@ -140,6 +141,12 @@ def test_held_out_digit_is_found(digits, held_out) -> None:  # type: ignore[no-u
     # written: 0.952 / 0.966 / 0.940 (PCA 0.675 / 0.679 / 0.759)
     assert auroc > 0.88
     assert auroc > roc_auc_score(y_test == held_out, err) + 0.1
+    # predict: contamination=0.1 of the training inputs' left-out scores sets the threshold
+    novel = det.predict(X_test) == -1
+    alarms, found = novel[y_test != held_out].mean(), novel[y_test == held_out].mean()
+    # written: 0.107 / 0.081 / 0.099 of the known digits flagged (the threshold set on training
+    # inputs holds on test inputs), 0.645 / 0.925 / 0.583 of the new digit found
+    assert 0.03 < alarms < 0.2 and found > 0.45
 
 
 def test_class_normalisation_by_hand(fitted, digits) -> None:  # type: ignore[no-untyped-def]
@@ -163,6 +170,10 @@ def test_class_normalisation_by_hand(fitted, digits) -> None:  # type: ignore[no
     pred = fitted.predict(X_test)
     np.testing.assert_allclose(det.score_samples(X_test), -dist / det.class_scale_[pred],
                                atol=1e-6)
+    # the threshold: the calibration inputs' scores as score_samples gives them (the scale of
+    # the class the network predicts), at the contamination percentile
+    normal = -cal / det.class_scale_[fitted.predict(X[held])]
+    assert det.offset_ == pytest.approx(np.percentile(normal, 10.0), abs=1e-6)
     # without y (a prefit classifier): the calibration classes are its predictions
     no_y = HiddenKNNDetector(fitted, n_neighbors=4, normalize="class", prefit=True,
                              random_state=0).fit(X)
@@ -179,6 +190,31 @@ def test_calibration_keeps_lone_inputs_in_the_reference_set() -> None:
     np.testing.assert_allclose(scale, [0.2, 0.4, 0.3])          # class 2: the overall median
     np.testing.assert_allclose(_class_medians(np.array([0.0, 0.0]), np.array([0, 1]), 2),
                                [1.0, 1.0])                      # duplicates: no division by 0
+
+
+def test_offset_is_the_contamination_percentile_of_left_out_scores(fitted, digits,
+                                                                   monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Without calibration inputs, each training input is scored without its own vector (the
+    nearest match, at distance 0, is dropped) and offset_ is the contamination percentile."""
+    import lamina.estimators._neighbors as mod
+
+    X, _, X_test, _ = digits
+    det = HiddenKNNDetector(fitted, n_neighbors=4, contamination=0.2, prefit=True,
+                            random_state=0).fit(X)
+    F = fitted.hidden_features(X)
+    nn = NearestNeighbors(n_neighbors=5, metric="cosine", algorithm="brute").fit(F)
+    left_out = -nn.kneighbors(F)[0][:, 1:].mean(axis=1)
+    assert det.offset_ == pytest.approx(np.percentile(left_out, 20.0), abs=1e-6)
+    score = det.score_samples(X_test)
+    np.testing.assert_allclose(det.decision_function(X_test), score - det.offset_, rtol=0,
+                               atol=0)
+    np.testing.assert_array_equal(det.predict(X_test), np.where(score < det.offset_, -1, 1))
+    # more training inputs than _OFFSET_SAMPLES: a seeded sample of them is scored
+    monkeypatch.setattr(mod, "_OFFSET_SAMPLES", 100)
+    few = HiddenKNNDetector(fitted, n_neighbors=4, contamination=0.2, prefit=True,
+                            random_state=0).fit(X)
+    rows = np.sort(np.random.RandomState(0).choice(len(X), 100, replace=False))
+    assert few.offset_ == pytest.approx(np.percentile(left_out[rows], 20.0), abs=1e-6)
 
 
 def test_clone_and_pickle(fitted, digits) -> None:  # type: ignore[no-untyped-def]
@@ -212,6 +248,9 @@ def test_bad_input(fitted, digits) -> None:  # type: ignore[no-untyped-def]
     for bad in (0.0, 1.0, "a"):
         with pytest.raises(ParameterError, match=r"Invalid calibration_fraction="):
             HiddenKNNDetector(fitted, calibration_fraction=bad, prefit=True).fit(X)
+    for bad in (0.0, 0.6, "auto"):
+        with pytest.raises(ParameterError, match=r"Invalid contamination="):
+            HiddenKNNDetector(fitted, contamination=bad, prefit=True).fit(X)
     with pytest.raises(DataError, match=r"y holds 'cat', which is not among the classes"):
         HiddenKNNDetector(fitted, normalize="class", prefit=True).fit(X[:3], ["cat", 1, 2])
     with pytest.raises(NotFittedError, match=r"prefit=True but the ImageClassifier is not "
@@ -328,9 +367,23 @@ def test_save_and_load_round_trip(fitted, digits, tmp_path) -> None:  # type: ig
     np.testing.assert_array_equal(again.score_samples(X_test), det.score_samples(X_test))
     np.testing.assert_array_equal(again.calibration_index_, det.calibration_index_)
     assert again.get_params()["n_neighbors"] == 4 and again.layer_ == "hidden.2"
+    assert again.offset_ == det.offset_
+    np.testing.assert_array_equal(again.predict(X_test), det.predict(X_test))
     plain = HiddenKNNDetector(fitted, n_neighbors=2, prefit=True).fit(X)
     plain.save(tmp_path / "plain")
     assert lamina.load(tmp_path / "plain").class_scale_ is None
+    # a run saved before the detector had a threshold still loads and scores
+    from lamina.estimators._persist import _content_digest
+
+    config = json.loads((tmp_path / "plain" / "config.json").read_text())
+    del config["fitted"]["offset_"]
+    config["config_sha256"] = _content_digest(config)          # as that version wrote it
+    (tmp_path / "plain" / "config.json").write_text(json.dumps(config))
+    old = lamina.load(tmp_path / "plain")
+    np.testing.assert_array_equal(old.score_samples(X_test), plain.score_samples(X_test))
+    with pytest.raises(NotFittedError, match=r"without a decision threshold \(offset_\)\. "
+                                             r"Refit it"):
+        old.predict(X_test)
 
 
 def test_load_refuses_a_swapped_or_edited_part(fitted, digits, tmp_path) -> None:  # type: ignore[no-untyped-def]

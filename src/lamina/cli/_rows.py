@@ -230,7 +230,8 @@ PYTHON_ONLY = {"Recommender": ".predict(user_item_pairs) or .recommend(user, k=1
                "Forecaster": ".predict(history), or .predict() for the steps after the "
                              "training series",
                "Seq2Seq": ".predict(source_texts)",
-               "HiddenKNNDetector": ".score_samples(X) (novelty scores: lower = more unusual)"}
+               "HiddenKNNDetector": ".predict(X) (-1 novel, +1 normal) or .score_samples(X) "
+                                    "(novelty scores: lower = more unusual)"}
 
 
 def reads(est: Any) -> str:

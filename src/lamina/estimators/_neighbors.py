@@ -23,12 +23,14 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, clone, is_classifier
+from sklearn.utils import _safe_indexing
 
 from .._errors import DataError, NotFittedError, ParameterError
 from .._validation import check_bool, check_float, check_int, check_random_state_param
 
 _CHUNK_BYTES = 64 * 2**20          # similarity block of one query chunk against the bank
 _ZERO = 1e-12                      # distances below this are rounding between equal vectors
+_OFFSET_SAMPLES = 2000             # training inputs scored (left out) to set offset_
 
 
 class HiddenKNNDetector(BaseEstimator):
@@ -52,6 +54,11 @@ class HiddenKNNDetector(BaseEstimator):
         With ``normalize="class"``: the share of each class's training inputs held back from
         the reference set to measure its typical distance (at least one per class that has two
         or more inputs).
+    contamination : float in (0, 0.5], default=0.1
+        The share of normal inputs :meth:`predict` calls novel: ``offset_`` is that percentile
+        of the scores of training inputs left out of their own neighbourhood (the calibration
+        inputs with ``normalize="class"``, else up to 2 000 training inputs scored without
+        their own vector), as sklearn's ``EllipticEnvelope`` sets it from its training scores.
     prefit : bool, default=False
         True: ``estimator`` is already fitted and is used as it is (``fit`` only stores the
         hidden vectors of ``X``; without ``y`` the calibration uses its predicted classes).
@@ -70,14 +77,19 @@ class HiddenKNNDetector(BaseEstimator):
     class_scale_ : ndarray of float64, shape (n_classes,) or None
         The median calibration distance of each class, in ``estimator_.classes_`` order (a class
         without calibration inputs gets the median over all of them).
+    offset_ : float
+        The threshold of :meth:`decision_function`: ``score_samples(X) - offset_``.
     layer_, n_neighbors_ : the layer name and neighbour count the scores use (fixed at fit).
     n_features_in_, feature_names_in_ : as the fitted estimator's, where it has them.
 
-    Scores follow sklearn's outlier-detector convention (``score_samples`` is higher for more
-    normal inputs); there is no ``predict``/``decision_function``: pick a threshold on held-out
-    normal data. A reference input's own vector is in the bank, so scoring the training set
-    counts each of those inputs as its own nearest neighbour (distance 0). With
-    ``normalize="class"`` a score runs the network twice (hidden vectors, then ``predict``).
+    Scores follow sklearn's outlier-detector convention: ``score_samples`` is higher for more
+    normal inputs, ``decision_function`` is negative and ``predict`` is -1 for novel ones (+1
+    normal). The threshold comes from ``contamination``; for a chosen false-alarm rate, pick
+    it on held-out normal data instead. This is a novelty detector (as sklearn's
+    ``LocalOutlierFactor(novelty=True)``): a reference input's own vector is in the bank, so
+    scoring the training set counts each of those inputs as its own nearest neighbour
+    (distance 0). With ``normalize="class"`` a score runs the network twice (hidden vectors,
+    then ``predict``).
 
     Examples
     --------
@@ -90,16 +102,22 @@ class HiddenKNNDetector(BaseEstimator):
     ...                         normalize="class", random_state=0).fit(X, y)
     >>> det.score_samples(X[:4]).shape, det.class_scale_.shape
     ((4,), (3,))
+    >>> set(det.predict(X[:4])) <= {-1, 1}
+    True
     """
+
+    offset_: float | None            # None only for a run saved before predict existed
 
     def __init__(self, estimator: Any, *, layer: int | str = -1, n_neighbors: int = 10,
                  normalize: str | None = None, calibration_fraction: float = 0.1,
-                 prefit: bool = False, random_state: Any = None) -> None:
+                 contamination: float = 0.1, prefit: bool = False,
+                 random_state: Any = None) -> None:
         self.estimator = estimator
         self.layer = layer
         self.n_neighbors = n_neighbors
         self.normalize = normalize
         self.calibration_fraction = calibration_fraction
+        self.contamination = contamination
         self.prefit = prefit
         self.random_state = random_state
 
@@ -110,6 +128,8 @@ class HiddenKNNDetector(BaseEstimator):
         by_class = self._check_normalize()
         fraction = check_float("calibration_fraction", self.calibration_fraction, 0.0, 1.0,
                                low_open=True, high_open=True)
+        contamination = check_float("contamination", self.contamination, 0.0, 0.5,
+                                    low_open=True)
         rng = check_random_state_param(self.random_state)
         _check_estimator(self.estimator)
         if check_bool("prefit", self.prefit):
@@ -138,10 +158,30 @@ class HiddenKNNDetector(BaseEstimator):
         self.calibration_index_ = np.flatnonzero(held)
         self.class_scale_ = None
         if by_class:
-            cal = self._distances(features[held]).mean(axis=1)
-            self.class_scale_ = _class_medians(cal, labels[held], len(est.classes_))
+            rows = np.flatnonzero(held)
+            cal = self._distances(features[rows]).mean(axis=1)
+            self.class_scale_ = _class_medians(cal, labels[rows], len(est.classes_))
+            # the scores those inputs get from score_samples, which divides by the scale of
+            # the class the network predicts (not their label)
+            predicted = labels[rows] if labels_y is None else \
+                self._class_index(est, est.predict(_safe_indexing(X, rows)))
+            normal = -cal / self.class_scale_[predicted]
+        else:
+            normal = self._left_out_scores(features, rng)
+        self.offset_ = float(np.percentile(normal, 100.0 * contamination))
         _copy_input_attributes(self, est)
         return self
+
+    def _left_out_scores(self, features: np.ndarray, rng: Any) -> np.ndarray:
+        """Scores of up to ``_OFFSET_SAMPLES`` training inputs, each without its own vector
+        (its nearest match, at distance 0, is dropped: one copy of a duplicated input)."""
+        rows = np.arange(len(features))
+        if len(rows) > _OFFSET_SAMPLES:
+            rows = np.sort(rng.choice(rows, _OFFSET_SAMPLES, replace=False))
+        k = self.n_neighbors_
+        if k >= len(self.bank_):               # nobody else to compare with: keep the self
+            return -self._distances(features[rows]).mean(axis=1)
+        return -self._distances(features[rows], k + 1)[:, 1:].mean(axis=1)
 
     def kneighbors_distance(self, X: Any) -> np.ndarray:
         """Cosine distances (``1 - cos``) from each input's hidden vector to its
@@ -158,6 +198,20 @@ class HiddenKNNDetector(BaseEstimator):
             return -distance
         predicted = self._class_index(self.estimator_, self.estimator_.predict(X))
         return -distance / self.class_scale_[predicted]
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """``score_samples(X) - offset_``: negative for inputs :meth:`predict` calls novel."""
+        scores = self.score_samples(X)
+        if getattr(self, "offset_", None) is None:
+            raise NotFittedError("This HiddenKNNDetector was saved by a lamina version without "
+                                 "a decision threshold (offset_). Refit it to use predict / "
+                                 "decision_function; score_samples works as before.")
+        return scores - self.offset_
+
+    def predict(self, X: Any) -> np.ndarray:
+        """+1 for inputs like the training data, -1 for novel ones (``decision_function < 0``),
+        as sklearn's outlier detectors."""
+        return np.where(self.decision_function(X) < 0, -1, 1)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: Any) -> Any:
@@ -212,12 +266,12 @@ class HiddenKNNDetector(BaseEstimator):
             raise NotFittedError("This HiddenKNNDetector instance is not fitted yet. Call "
                                  "'fit' with appropriate arguments before using this estimator.")
 
-    def _distances(self, queries: np.ndarray) -> np.ndarray:
-        """``(n, k)`` ascending cosine distances of unit rows to the bank, in query chunks of
-        at most ``_CHUNK_BYTES`` of similarities; below ``_ZERO`` (rounding between equal
-        vectors) they are 0."""
+    def _distances(self, queries: np.ndarray, k: int | None = None) -> np.ndarray:
+        """``(n, k)`` ascending cosine distances of unit rows to the bank (``k`` defaults to
+        ``n_neighbors_``), in query chunks of at most ``_CHUNK_BYTES`` of similarities; below
+        ``_ZERO`` (rounding between equal vectors) they are 0."""
         bank, q = torch.from_numpy(self.bank_), torch.from_numpy(queries)
-        k = self.n_neighbors_
+        k = self.n_neighbors_ if k is None else k
         chunk = max(1, _CHUNK_BYTES // (8 * len(bank)))
         parts = []
         with torch.no_grad():
@@ -328,7 +382,8 @@ def _normalised(F: np.ndarray) -> np.ndarray:
 def _to_config(det: HiddenKNNDetector) -> dict[str, Any]:
     return {"layer_": det.layer_, "n_neighbors_": int(det.n_neighbors_),
             "calibration_index_": det.calibration_index_.tolist(),
-            "class_scale_": None if det.class_scale_ is None else det.class_scale_.tolist()}
+            "class_scale_": None if det.class_scale_ is None else det.class_scale_.tolist(),
+            "offset_": None if det.offset_ is None else float(det.offset_)}
 
 
 def _from_config(config: dict[str, Any], weights: dict[str, Any]) -> HiddenKNNDetector:
@@ -347,6 +402,8 @@ def _from_config(config: dict[str, Any], weights: dict[str, Any]) -> HiddenKNNDe
     det.calibration_index_ = np.asarray(fitted["calibration_index_"], dtype=np.int64)
     scale = fitted["class_scale_"]
     det.class_scale_ = None if scale is None else np.asarray(scale, dtype=np.float64)
+    offset = fitted.get("offset_")              # absent in runs saved before predict existed
+    det.offset_ = None if offset is None else float(offset)
     _copy_input_attributes(det, est)
     return det
 
