@@ -58,6 +58,31 @@ def test_float32_regressor_and_constant_column() -> None:
                                ).fit(X, y).score(X, y) < 0.9         # unscaled: it cannot
 
 
+def test_column_statistics_of_huge_values_do_not_overflow() -> None:
+    """Squares of values beyond 1e154 overflow float64: the statistics divide each column by a
+    power of two first, which is exact (bit-equal to the plain formula where it does not
+    overflow) and keeps a column of ~1e200 (float64 models hold it) at its true spread."""
+    from lamina.estimators._scaling import standard_stats
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    w = rng.integers(1, 4, size=300).astype(float)
+    for weights in (None, w):
+        mean, std = standard_stats(X, weights)
+        want_mean = np.average(X, axis=0, weights=weights)
+        want_std = np.sqrt(np.average((X - want_mean) ** 2, axis=0, weights=weights))
+        np.testing.assert_array_equal(mean, want_mean)
+        np.testing.assert_array_equal(std, want_std)
+    big = X * np.array([1.0, 1e200, 1e-3])
+    mean, std = standard_stats(big)
+    np.testing.assert_allclose(mean / [1.0, 1e200, 1e-3], X.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(std / [1.0, 1e200, 1e-3], X.std(axis=0), rtol=1e-12)
+    y = (X[:, 1] > 0).astype(int)                      # only the huge column tells the classes
+    clf = lamina.MLPClassifier((8,), learning_rate_init=0.05, max_iter=300, random_state=0,
+                               scale="standard", dtype="float64").fit(big, y)
+    assert np.isfinite(clf.scale_std_).all() and clf.score(big, y) > 0.95   # was 0.53: std inf
+
+
 def test_partial_fit_and_warm_start_continue_in_the_standardised_space(cancer) -> None:
     Xtr, Xte, ytr, _ = cancer
     kw = {"hidden_layer_sizes": (16,), "random_state": 0, "dtype": "float64"}

@@ -32,8 +32,13 @@ def standard_stats(X: np.ndarray, sample_weight: np.ndarray | None = None
     ``StandardScaler.fit(X, sample_weight=...)``, so integer weights equal repeated rows); a
     constant column gets spread 1, as in ``StandardScaler``, so it passes through centred."""
     X = np.asarray(X, dtype=np.float64)
-    mean = np.average(X, axis=0, weights=sample_weight)
-    std = np.sqrt(np.average((X - mean) ** 2, axis=0, weights=sample_weight))
+    # each column is divided by a power of two near its largest magnitude first: exact (the
+    # same mean and std to the bit), and the squares of values beyond 1e154 no longer overflow
+    power = np.ldexp(1.0, np.frexp(np.max(np.abs(X), axis=0, initial=0.0))[1])
+    Xs = X / power
+    mean = np.average(Xs, axis=0, weights=sample_weight)
+    std = np.sqrt(np.average((Xs - mean) ** 2, axis=0, weights=sample_weight))
+    mean, std = mean * power, std * power
     tiny = std < 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1.0)
     std[tiny] = 1.0
     return mean, std
