@@ -77,6 +77,9 @@ def test_column_statistics_of_huge_values_do_not_overflow() -> None:
     mean, std = standard_stats(big)
     np.testing.assert_allclose(mean / [1.0, 1e200, 1e-3], X.mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(std / [1.0, 1e200, 1e-3], X.std(axis=0), rtol=1e-12)
+    edge = np.array([[1.7e308, 0.0], [-1.7e308, 0.0], [1.0e308, 5e-324]])
+    mean, std = standard_stats(edge)                   # float64's largest and smallest
+    assert np.isfinite(mean).all() and np.isfinite(std).all() and std[0] > 1e308
     y = (X[:, 1] > 0).astype(int)                      # only the huge column tells the classes
     clf = lamina.MLPClassifier((8,), learning_rate_init=0.05, max_iter=300, random_state=0,
                                scale="standard", dtype="float64").fit(big, y)

@@ -32,9 +32,11 @@ def standard_stats(X: np.ndarray, sample_weight: np.ndarray | None = None
     ``StandardScaler.fit(X, sample_weight=...)``, so integer weights equal repeated rows); a
     constant column gets spread 1, as in ``StandardScaler``, so it passes through centred."""
     X = np.asarray(X, dtype=np.float64)
-    # each column is divided by a power of two near its largest magnitude first: exact (the
-    # same mean and std to the bit), and the squares of values beyond 1e154 no longer overflow
-    power = np.ldexp(1.0, np.frexp(np.max(np.abs(X), axis=0, initial=0.0))[1])
+    # each column is divided by the power of two at or below its largest magnitude first:
+    # exact (the same mean and std to the bit), the scaled values lie in (-2, 2), and squares
+    # of values beyond 1e154 no longer overflow (2**(e-1) is finite and nonzero for any e of
+    # a finite float64)
+    power = np.ldexp(1.0, np.frexp(np.max(np.abs(X), axis=0, initial=0.0))[1] - 1)
     Xs = X / power
     mean = np.average(Xs, axis=0, weights=sample_weight)
     std = np.sqrt(np.average((Xs - mean) ** 2, axis=0, weights=sample_weight))
