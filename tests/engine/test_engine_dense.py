@@ -168,6 +168,16 @@ def test_engine_follows_weights_changed_in_place_between_calls() -> None:
     assert max_abs_diff(net, twin) == 0.0
 
 
+def test_an_engine_built_in_inference_mode_trains() -> None:
+    X, Y = make_data(20, 3, 2, "cross_entropy", seed=34, dtype=torch.float32)
+    net = make_net((5,), 3, 2, "tanh", seed=35, dtype="float32")
+    before = copy.deepcopy(net)
+    with torch.inference_mode():
+        eng = _engine(net, lr=0.05)
+    stats = eng.train_epoch(X, Y, 5, generator=torch.Generator().manual_seed(0))
+    assert stats.finite and max_abs_diff(net, before) > 1e-4
+
+
 def test_state_dict_tensors_are_per_parameter_and_own_their_storage() -> None:
     from safetensors.torch import load, save
 

@@ -217,6 +217,26 @@ def test_offset_is_the_contamination_percentile_of_left_out_scores(fitted, digit
     assert few.offset_ == pytest.approx(np.percentile(left_out[rows], 20.0), abs=1e-6)
 
 
+def test_offset_without_calibration_inputs_or_with_every_vector_a_neighbour(fitted, digits) -> None:  # type: ignore[no-untyped-def]
+    """One input per class leaves nothing to hold back: every class scale is 1 and offset_
+    comes from left-out scores, as without normalisation; with n_neighbors equal to the
+    reference set, an input left out is compared with the n - 1 others."""
+    X, y, X_test, _ = digits
+    one = np.array([np.flatnonzero(y == c)[0] for c in range(10)])
+    for labels in (y[one], None):                  # with y, and by predicted class without
+        det = HiddenKNNDetector(fitted, n_neighbors=3, normalize="class", prefit=True,
+                                random_state=0).fit(X[one], labels)
+        if labels is not None:
+            assert len(det.calibration_index_) == 0
+            np.testing.assert_array_equal(det.class_scale_, np.ones(10))
+        assert np.isfinite(det.offset_) and det.predict(X_test[:5]).shape == (5,)
+    F = fitted.hidden_features(X[:6])
+    det = HiddenKNNDetector(fitted, n_neighbors=6, contamination=0.5, prefit=True).fit(X[:6])
+    others = NearestNeighbors(n_neighbors=6, metric="cosine", algorithm="brute").fit(F)
+    left_out = -others.kneighbors(F)[0][:, 1:].mean(axis=1)          # the 5 others
+    assert det.offset_ == pytest.approx(np.percentile(left_out, 50.0), abs=1e-6)
+
+
 def test_clone_and_pickle(fitted, digits) -> None:  # type: ignore[no-untyped-def]
     X, _, X_test, _ = digits
     det = HiddenKNNDetector(fitted, layer="hidden.2", n_neighbors=4, prefit=True).fit(X)

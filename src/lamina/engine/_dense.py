@@ -155,13 +155,14 @@ class DenseEngine:
         self._pull()
 
     def _pull(self) -> None:
-        """Copy the network's parameters into the master buffer."""
-        with torch.no_grad():
+        """Copy the network's parameters into the master buffer (in inference mode: the
+        buffer is an inference tensor when the engine was built under one)."""
+        with torch.inference_mode():
             torch._foreach_copy_(self._params, self._net)
 
     def _push(self) -> None:
         """Copy the trained master weights back into the network's parameters (in place)."""
-        with torch.no_grad():
+        with torch.inference_mode():
             torch._foreach_copy_(self._net, self._params)
 
     def _sync(self) -> None:

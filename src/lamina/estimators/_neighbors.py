@@ -157,8 +157,8 @@ class HiddenKNNDetector(BaseEstimator):
         self.estimator_, self.bank_, self.n_neighbors_ = est, bank, k
         self.calibration_index_ = np.flatnonzero(held)
         self.class_scale_ = None
-        if by_class:
-            rows = np.flatnonzero(held)
+        rows = np.flatnonzero(held)
+        if len(rows):                  # normalize="class", some class had inputs to spare
             cal = self._distances(features[rows]).mean(axis=1)
             self.class_scale_ = _class_medians(cal, labels[rows], len(est.classes_))
             # the scores those inputs get from score_samples, which divides by the scale of
@@ -167,6 +167,9 @@ class HiddenKNNDetector(BaseEstimator):
                 self._class_index(est, est.predict(_safe_indexing(X, rows)))
             normal = -cal / self.class_scale_[predicted]
         else:
+            if by_class:               # every class has one input: nothing held back
+                self.class_scale_ = _class_medians(np.zeros(0), labels[rows],
+                                                   len(est.classes_))
             normal = self._left_out_scores(features, rng)
         self.offset_ = float(np.percentile(normal, 100.0 * contamination))
         _copy_input_attributes(self, est)
@@ -178,10 +181,11 @@ class HiddenKNNDetector(BaseEstimator):
         rows = np.arange(len(features))
         if len(rows) > _OFFSET_SAMPLES:
             rows = np.sort(rng.choice(rows, _OFFSET_SAMPLES, replace=False))
-        k = self.n_neighbors_
-        if k >= len(self.bank_):               # nobody else to compare with: keep the self
-            return -self._distances(features[rows]).mean(axis=1)
-        return -self._distances(features[rows], k + 1)[:, 1:].mean(axis=1)
+        k = min(self.n_neighbors_ + 1, len(self.bank_))
+        d = self._distances(features[rows], k)
+        # with as many neighbours as vectors, the others are all there are: k - 1 of them (a
+        # bank of one vector has only the input's own, which is kept)
+        return -(d[:, 1:] if k > 1 else d).mean(axis=1)
 
     def kneighbors_distance(self, X: Any) -> np.ndarray:
         """Cosine distances (``1 - cos``) from each input's hidden vector to its
