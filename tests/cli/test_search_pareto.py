@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 from _search_cli import one_thread, run_search  # noqa: F401 (autouse fixture)
 
-SPACE = '{"n_layers": {"low": 1, "high": 2}, "width": {"low": 8, "high": 64, "log": true}}'
+# widths from 2: iris is easy, and the narrowest nets are what score below 1.0, so the front
+# holds a trade-off (accuracy against parameters), not one net that beats every other
+SPACE = '{"n_layers": {"low": 1, "high": 2}, "width": {"low": 2, "high": 64, "log": true}}'
 
 
 @pytest.fixture(scope="module")

@@ -122,14 +122,20 @@ def test_regressor_solvers(solver: str) -> None:
 
 def test_partial_fit_warm_start_pipeline_grid_clone_pickle(digits_split) -> None:  # type: ignore[no-untyped-def]
     Xtr, Xte, ytr, yte = digits_split
-    clf = lamina.MLPClassifier((32,), random_state=0)
-    sk = sknn.MLPClassifier((32,), random_state=0)
-    for _ in range(25):
-        clf.partial_fit(Xtr, ytr, classes=np.arange(10))
-        sk.partial_fit(Xtr, ytr, classes=np.arange(10))
-    # the optimizer state carries over between calls, as in sklearn
-    ours, theirs = clf.score(Xte, yte), sk.score(Xte, yte)
-    assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 25 and ours > 0.85 and ours >= theirs - 0.03
+    # the optimizer state carries over between calls, as in sklearn: over five seeds (one
+    # seed's score moves by +-0.03 with the initial draw), lamina learns as much as sklearn
+    ours, theirs = [], []
+    for seed in range(5):
+        clf = lamina.MLPClassifier((32,), random_state=seed)
+        sk = sknn.MLPClassifier((32,), random_state=seed)
+        for _ in range(25):
+            clf.partial_fit(Xtr, ytr, classes=np.arange(10))
+            sk.partial_fit(Xtr, ytr, classes=np.arange(10))
+        ours.append(clf.score(Xte, yte))
+        theirs.append(sk.score(Xte, yte))
+    # written: lamina 0.885, sklearn ~0.89 (means)
+    assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 25 and min(ours) > 0.82
+    assert np.mean(ours) >= np.mean(theirs) - 0.02
     warm = lamina.MLPClassifier((32,), max_iter=3, warm_start=True, random_state=0).fit(Xtr, ytr)
     first = [c.copy() for c in warm.coefs_]
     warm.fit(Xtr, ytr)

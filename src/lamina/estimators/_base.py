@@ -201,7 +201,8 @@ class BaseMLP(BaseEstimator):
         first_layer = None      # with scale: the layer the standardisation is folded into
         if not reuse:
             net = build(p["spec"], in_features=X.shape[1], out=Y.shape[1], init="sklearn",
-                        seed=seed, dtype=p["dtype"], device=p["device"])
+                        activation=p["activation"], seed=seed, dtype=p["dtype"],
+                        device=p["device"])
             if p["scale"] is not None:   # refused before the untrained network is kept
                 first_layer = first_affine(net, str(self.hidden_layer_sizes))
             self.module_ = net

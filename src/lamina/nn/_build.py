@@ -8,7 +8,8 @@ import torch
 
 from .._errors import ParameterError
 from .._validation import check_int, check_memory, resolve_device, resolve_dtype
-from ..spec import HiddenSpec, parse_spec
+from ..spec import HiddenSpec, canonical_activation, parse_spec
+from ._init import init_linear
 from ._net import HiddenNet
 
 # parameters + gradients + two optimizer moments (Adam), the usual training footprint
@@ -36,7 +37,10 @@ def build(spec: Any, in_features: int | None = None, out: int | None = None, *,
         Default activation of layers whose spec names none (``"relu"`` when None).
     init : str, optional
         Default initialisation (``"he"``, ``"xavier"``, ``"default"``, ``"sklearn"``) of layers
-        whose spec names none.
+        whose spec names none. ``"sklearn"`` also initialises the output head, as sklearn's MLPs
+        do: uniform in ``+-sqrt(6 / (fan_in + fan_out))`` (2 instead of 6 when the last hidden
+        layer, or ``activation`` for a network without one, is a sigmoid); the head otherwise
+        keeps torch's ``nn.Linear`` init.
     seed : int, optional
         Seeds the initialisation (same seed -> identical weights), without touching the global RNG.
     dtype : str or torch.dtype
@@ -77,4 +81,8 @@ def build(spec: Any, in_features: int | None = None, out: int | None = None, *,
         if seed is not None:
             torch.manual_seed(check_int("seed", seed, 0))
         net = HiddenNet(hidden, tuple(in_shape), out)
+        if net.head is not None and init == "sklearn":
+            last = hidden.layers[-1] if len(hidden) else None
+            init_linear(net.head, "sklearn", getattr(last, "activation", None)
+                        or canonical_activation(activation or "relu"))
     return net.to(device=dev, dtype=dt)
