@@ -276,3 +276,18 @@ def test_fitting_a_read_only_frame_raises_no_torch_warning() -> None:
         clf.predict(X)
         lamina.MLPClassifier((8,), max_iter=3, random_state=0).fit(arr, y.to_numpy())
     assert not [w for w in seen if "not writable" in str(w.message)], [str(w.message) for w in seen]
+
+
+@pytest.mark.parametrize("activation,factor", [("relu", 6.0), ("logistic", 2.0)])
+def test_every_layer_including_the_output_is_initialised_as_sklearn(activation, factor) -> None:
+    """sklearn draws every layer's weights and biases uniform in +-sqrt(factor/(fan_in+fan_out))
+    (factor 2 for logistic units, else 6); the output layer too, not torch's Linear default."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(200, 30)), rng.integers(0, 10, 200)
+    clf = lamina.MLPClassifier((64, 48), activation=activation, learning_rate_init=1e-12,
+                               max_iter=1, random_state=0).fit(X, y)
+    for W, b in zip(clf.coefs_, clf.intercepts_):
+        bound = np.sqrt(factor / sum(W.shape))
+        for values in (W, b):
+            assert np.abs(values).max() <= bound * (1 + 1e-5)
+        assert np.abs(W).max() > 0.95 * bound                     # the whole range is used
