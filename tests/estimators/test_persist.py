@@ -72,6 +72,27 @@ def _forge(path: Path, cfg: dict) -> None:
     (path / "config.json").write_text(json.dumps(cfg))
 
 
+def test_a_config_without_its_checksum_or_of_the_wrong_shape_is_refused(tmp_path: Path,
+                                                                        fitted) -> None:  # type: ignore[no-untyped-def]
+    path = _saved(tmp_path, fitted)
+    cfg = json.loads((path / "config.json").read_text())
+    edited = dict(cfg, fitted=dict(cfg["fitted"], classes_=["a", "b"]))
+    del edited["config_sha256"]                   # removing the checksum skips no check
+    (path / "config.json").write_text(json.dumps(edited))
+    with pytest.raises(RunDirError, match=r"config\.json records no SHA-256 of its content: "
+                                          r"it was edited .* Re-save the model"):
+        lamina.load(path)
+    for key, value in (("classes_", ["a", "b"]), ("classes_", [0, 0, 1]), ("_loss", "bogus"),
+                       ("n_outputs_", 7), ("out_activation_", "bogus")):
+        _forge(path, dict(cfg, fitted=dict(cfg["fitted"], **{key: value})))
+        with pytest.raises(RunDirError, match=r"do not fit .*the run directory was changed"):
+            lamina.load(path)
+    _forge(path, dict(cfg, fitted=[]))            # a forged checksum over a malformed config
+    with pytest.raises(RunDirError, match=r"do not describe a valid MLPClassifier "
+                                          r"\(AttributeError"):
+        lamina.load(path)
+
+
 def test_edited_config_or_history_is_refused(tmp_path: Path, fitted) -> None:  # type: ignore[no-untyped-def]
     path = _saved(tmp_path, fitted)
     cfg = json.loads((path / "config.json").read_text())

@@ -63,6 +63,13 @@ def _from_config(config: dict[str, Any], weights: dict[str, torch.Tensor]) -> An
     for key in _COMMON:
         setattr(est, key, fitted.get(key))
     est._loss = fitted["_loss"]
+    n_out = net.head.out_features if net.head is not None else 0
+    known = {"cross_entropy": "softmax", "binary_cross_entropy": "logistic"} \
+        if cls is MLPClassifier else {"half_mse": "identity", "poisson": "exp"}
+    if known.get(est._loss) != est.out_activation_ or est.n_outputs_ != n_out:
+        raise RunDirError(f"config.json's loss {est._loss!r}, n_outputs_ {est.n_outputs_!r} or "
+                          f"out_activation_ {est.out_activation_!r} do not fit a {cls.__name__}"
+                          f" with {n_out} outputs; the run directory was changed or is corrupt.")
     if fitted.get("feature_names_in_") is not None:
         est.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
     if fitted.get("scale_mean_") is not None:
@@ -78,6 +85,11 @@ def _from_config(config: dict[str, Any], weights: dict[str, torch.Tensor]) -> An
         classes = np.asarray(fitted["classes_"], dtype=object if dt == "object" else np.dtype(dt))
         est.classes_ = classes
         est._multilabel = fitted["multilabel"]
+        width = len(classes) if est._multilabel or len(classes) > 2 else 1
+        if len(set(classes.tolist())) != len(classes) or width != n_out:
+            raise RunDirError(f"config.json's classes_ {classes.tolist()[:10]!r} do not fit "
+                              f"the network's {n_out} outputs (or repeat a label); the run "
+                              "directory was changed or is corrupt.")
         lb = LabelBinarizer()
         if est._multilabel:
             lb.fit(np.eye(len(classes), dtype=int))

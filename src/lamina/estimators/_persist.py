@@ -165,7 +165,12 @@ def load(path: Any, *, device: Any = None) -> Any:
         raise RunDirError(f"run directory {str(root)!r} does not exist. Pass the folder given to "
                           "est.save(...) or `lamina train --out`.")
     config = _read_config(root)
-    if "config_sha256" in config and _content_digest(config) != config["config_sha256"]:
+    if "config_sha256" not in config:
+        raise RunDirError(f"{root / 'config.json'} records no SHA-256 of its content: it was "
+                          "edited (the checksum removed) or saved by a lamina from before run "
+                          "checksums, and an unchecked config could silently change "
+                          "predictions. Re-save the model from Python (est.save(path)).")
+    if _content_digest(config) != config["config_sha256"]:
         raise RunDirError(f"{root / 'config.json'} does not match the SHA-256 it recorded when "
                           "it was saved: the file was edited or is corrupt, and a changed "
                           "architecture or label list would silently change predictions. "
@@ -196,7 +201,7 @@ def load(path: Any, *, device: Any = None) -> Any:
         est = from_config(config, weights)
     except RunDirError:
         raise
-    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as err:
         raise RunDirError(f"{root}: config.json and weights.safetensors do not describe a "
                           f"valid {name} ({type(err).__name__}: {err}). Re-save the model.") \
             from None
