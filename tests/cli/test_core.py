@@ -301,3 +301,37 @@ def test_evaluate_puts_reordered_columns_back_by_name(tmp_path: Path) -> None:
                                                      columns=("b", "a"))))
     assert swapped.exit_code == 0, swapped.output
     assert _accuracy(swapped.output) == _accuracy(same.output) > 0.8
+
+
+def _one_line_error(res: object) -> str:
+    assert res.exit_code == 2, res.output  # type: ignore[attr-defined]
+    lines = [line for line in res.output.strip().splitlines() if line.strip()]  # type: ignore[attr-defined]
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    return lines[0]
+
+
+def test_output_paths_seeds_and_data_kinds_are_refused_in_one_line(tmp_path: Path) -> None:
+    """Acceptance review: each of these printed a traceback and exited 1."""
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    run = tmp_path / "run"
+    lamina.MLPClassifier((8,), max_iter=3, random_state=0).fit(X, y).save(run)
+    line = _one_line_error(runner.invoke(app, ["predict", str(run), "iris", "--out",
+                                               str(tmp_path)]))
+    assert "Invalid --out=" in line and "not a directory" in line and "predictions.csv" in line
+    line = _one_line_error(runner.invoke(app, ["predict", str(run), "iris", "--out",
+                                               str(run / "config.json")]))
+    assert "a file outside the run directory" in line
+    assert (run / "config.json").read_text().startswith("{")          # nothing overwritten
+    line = _one_line_error(runner.invoke(app, ["train", "iris", "--seed", "-1"]))
+    assert "Invalid --seed=-1: an integer from 0 to 2**32 - 1" in line
+    # labels saved from a pandas column: an object array only pickle reads
+    np.savez(tmp_path / "obj.npz", X=X, y=np.asarray(["a", "b", "c"] * 50, dtype=object))
+    line = _one_line_error(runner.invoke(app, ["train", str(tmp_path / "obj.npz")]))
+    assert "holds an object array" in line and "astype(str)" in line
+    multi = tmp_path / "multi"
+    Y = np.stack([y == 0, y == 2], axis=1).astype(int)
+    lamina.MLPClassifier((8,), max_iter=3, random_state=0).fit(X, Y).save(multi)
+    line = _one_line_error(runner.invoke(app, ["evaluate", str(multi), "iris"]))
+    assert "several labels per row (a multi-label model)" in line

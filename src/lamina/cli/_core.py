@@ -149,6 +149,13 @@ def _metrics(est: Any, X: Any, y: Any) -> dict[str, float]:
     if is_classifier(est):
         from sklearn.metrics import accuracy_score, log_loss
 
+        if not _single_label(est) and np.ndim(y) != 2:
+            from .._errors import DataError
+
+            raise DataError("the run predicts several labels per row (a multi-label model), "
+                            "but the data has one label per row. Evaluate it on data with the "
+                            f"same {len(est.classes_)} label columns, from Python: "
+                            "lamina.load(RUN).score(X, Y).")
         if _single_label(est):
             unseen = sorted(set(np.asarray(y).tolist()) - set(est.classes_.tolist()), key=str)
             if unseen:
@@ -220,6 +227,10 @@ def train_run(data: str, *, hidden: str = "256,128", activation: str = "relu",
 
         raise _PE("--drop", ",".join(drop), f"it applies to files only; {data!r} has fixed "
                   "columns", "Remove --drop.")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        from .._errors import ParameterError as _PE
+
+        raise _PE("--seed", seed, "an integer from 0 to 2**32 - 1", "Pass e.g. --seed 0.")
     notes: list[str] = []
     ds = _load_data(data, target, drop, for_training=True, notes=notes)
     Xtr, Xte, ytr, yte, kind, how = _rows.split(ds, seed)
@@ -490,6 +501,7 @@ def predict(
     from ..estimators import load
     from ..train import atomic_write_text
 
+    _check_out_file(out, run)
     est = load(run)
     autoencoder = _is_autoencoder(est)
     if not autoencoder:
@@ -509,6 +521,22 @@ def predict(
         what = "predictions"
     atomic_write_text(Path(out), frame.to_csv(index=False))
     print(f"wrote {len(frame)} {what} to {out}")
+
+
+def _check_out_file(out: str, run: str) -> None:
+    """``--out`` must name a file to write, outside the run directory (whose files are the
+    model): refused before anything is loaded or written."""
+    from .._errors import ParameterError
+
+    path = Path(out)
+    if path.is_dir():
+        raise ParameterError("--out", out, "a CSV file to write, not a directory",
+                             f"Pass --out {str(path / 'predictions.csv')!r}.")
+    inside = Path(run).resolve()
+    if inside == path.resolve().parent or inside in path.resolve().parents:
+        raise ParameterError("--out", out, f"a file outside the run directory {run!r} (its "
+                             "files are the model; a prediction file there could replace one)",
+                             "Pass --out predictions.csv or another path.")
 
 
 @app.command(help=_EVALUATE_HELP)
