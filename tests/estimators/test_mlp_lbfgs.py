@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.datasets import load_diabetes
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 
 import lamina
@@ -26,7 +27,9 @@ def test_lbfgs_at_a_max_fun_fits_as_well_as_sklearn(diabetes, max_fun: int) -> N
     for seed in range(3):
         kw = {"hidden_layer_sizes": (16,), "solver": "lbfgs", "max_fun": max_fun,
               "max_iter": 500, "random_state": seed}
-        est = lamina.MLPRegressor(**kw).fit(X, y)
+        with pytest.warns(ConvergenceWarning, match=rf"lbfgs failed to converge \(max_fun="
+                                                    rf"{max_fun} function evaluations reached"):
+            est = lamina.MLPRegressor(**kw).fit(X, y)         # sklearn warns here too
         assert est.stop_reason_ == f"L-BFGS used its max_fun={max_fun} function evaluations"
         ours.append((est.n_iter_, est.score(X, y)))
         sk = SkMLPRegressor(**kw).fit(X, y)
@@ -49,3 +52,14 @@ def test_learning_rate_init_does_not_change_lbfgs(diabetes) -> None:  # type: ig
         for a, b in zip(est.coefs_ + est.intercepts_, fits[0].coefs_ + fits[0].intercepts_):
             np.testing.assert_array_equal(a, b)
     assert fits[0].history_["lr"] == [1.0] * fits[0].n_iter_
+
+
+def test_a_line_search_step_beyond_float_range_is_a_divergence(diabetes) -> None:  # type: ignore[no-untyped-def]
+    """Badly scaled data (1e30) made torch's line search raise "value cannot be converted to
+    type float without overflow" from deep inside torch; now the fit stops as diverged, with
+    finite weights and the advice to scale the data."""
+    X, y = diabetes
+    with pytest.warns(RuntimeWarning, match=r"training diverged at epoch 1 .* scale the data"):
+        est = lamina.MLPRegressor(solver="lbfgs", max_iter=20).fit(X * 1e30, y * 1e30)
+    assert est.stop_reason_.startswith("training diverged")
+    assert all(np.isfinite(c).all() for c in est.coefs_ + est.intercepts_)

@@ -64,7 +64,25 @@ def test_divergence_stops_and_keeps_finite_best_weights(digits) -> None:  # type
     # which weights are kept is said as it is: a best epoch, or none when the first diverged
     assert ("kept the weights of the best epoch" in hist.stop_reason) == (len(hist) > 1)
     if len(hist) == 1:
-        assert "no epoch had a finite loss" in hist.stop_reason
+        assert "no earlier epoch to go back to" in hist.stop_reason
+
+
+def test_divergence_message_tells_a_bad_step_from_a_bad_epoch_loss() -> None:
+    """The acceptance review read "(loss 9.36e+34); no epoch had a finite loss": a finite
+    average over the finite steps of an epoch whose later step blew up."""
+    from lamina.train import Divergence, History
+    from lamina.train._state import TrainState
+
+    rule = Divergence(threshold=1e3)
+    for finite, loss, needle in ((False, 9.36e34, "a step's loss or gradient became NaN/inf; "
+                                  "the finite steps averaged 9.36e+34"),
+                                 (True, math.inf, "(loss inf)"),
+                                 (True, 5e3, "loss 5e+03 > threshold 1000")):
+        rule.reset()
+        state = TrainState(model=torch.nn.Linear(1, 1), history=History())
+        state.epoch, state.finite, state.record = 1, finite, {"train_loss": loss}
+        stop, reason = rule.check(state)
+        assert stop and needle in reason and "no earlier epoch to go back to" in reason, reason
 
 
 def test_early_stopping_restores_best_weights(digits) -> None:  # type: ignore[no-untyped-def]

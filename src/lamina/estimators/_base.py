@@ -255,6 +255,11 @@ class BaseMLP(BaseEstimator):
                         "Stochastic Optimizer: Maximum iterations")
                 warnings.warn(f"{what} ({p['max_iter']} iterations reached) and the optimization "
                               "hasn't converged yet.", ConvergenceWarning, stacklevel=2)
+            elif history.stop_reason.startswith("L-BFGS used its max_fun"):   # as sklearn
+                warnings.warn(f"lbfgs failed to converge (max_fun={p['max_fun']} function "
+                              "evaluations reached) and the optimization hasn't converged yet. "
+                              "Increase max_fun or max_iter, or scale the data.",
+                              ConvergenceWarning, stacklevel=2)
         return self
 
     def _standardize(self, X: np.ndarray, scale: str | None, reuse: bool,

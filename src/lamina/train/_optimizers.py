@@ -113,7 +113,23 @@ class LBFGS(torch.optim.LBFGS):
                 best = record
             return loss
 
-        out = super().step(evaluate)
+        try:
+            out = super().step(evaluate)
+        except RuntimeError as err:
+            if "overflow" not in str(err):
+                raise
+            # the line search's step length left float's range (a badly scaled problem): the
+            # fit has diverged. Go back to the lowest point evaluated and report an infinite
+            # loss, which the Trainer's divergence rule turns into a stop that keeps the best
+            # weights, as a NaN loss does
+            if best is not None:
+                with torch.no_grad():
+                    offset = 0
+                    for p in params:
+                        p.copy_(best[0][offset:offset + p.numel()].view_as(p))
+                        offset += p.numel()
+            self.end_loss = torch.tensor(float("inf"))
+            return self.end_loss
         if reused:
             self.state[params[0]]["func_evals"] -= 1
         # the point the step ended on: the line search's last evaluation, or its lowest

@@ -366,10 +366,15 @@ class Divergence(StopRule):
         if not state.finite or not math.isfinite(loss) or loss > self.threshold:
             self.diverged = True
             kept = ("kept the weights of the best epoch" if self._best_weights is not None
-                    else "no epoch had a finite loss, so the weights are those of the last "
-                    "finite step")
-            return True, (f"training diverged at epoch {state.epoch} (loss {loss}); {kept} — "
-                          "lower the learning rate")
+                    else "no earlier epoch to go back to, so the weights are those before the "
+                    "first non-finite step")
+            what = (f"loss {loss}" if not math.isfinite(loss) or state.finite else
+                    f"a step's loss or gradient became NaN/inf; the finite steps averaged "
+                    f"{loss:.3g}")
+            if math.isfinite(loss) and loss > self.threshold and state.finite:
+                what = f"loss {loss:.3g} > threshold {self.threshold:g}"
+            return True, (f"training diverged at epoch {state.epoch} ({what}); {kept} — "
+                          "lower the learning rate or scale the data")
         if loss < self.best:
             self.best, self.best_epoch = loss, state.epoch
             self._best_weights = state.snapshot(into=self._best_weights)
