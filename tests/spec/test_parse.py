@@ -52,6 +52,8 @@ def test_json_round_trip() -> None:
         ("12x", "'12x'"),
         ("64-", "an empty layer"),
         ("64--32", "an empty layer"),
+        ("-5", "widths must be positive integers, got -5"),       # a sign, not a separator
+        ("-5:relu-3", "widths must be positive integers, got -5"),
         ("dens(3)", "unknown layer kind 'dens'"),
         ("dens(3)", "Did you mean 'dense'?"),
         ("12:tahn", "Did you mean 'tanh'?"),

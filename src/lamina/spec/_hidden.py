@@ -188,6 +188,12 @@ def parse_spec(spec: Any, *, param: str = "spec", activation: str | None = None,
                                 "Write e.g. '256-128', or pass () for no hidden layer.")
             tokens = _split_layers(spec)
             if any(not t.strip() for t in tokens):
+                negative = re.match(r"\s*-\s*(\d+)", spec)
+                if negative:            # '-5': a minus sign, not a separator ('64--32' reads
+                    # as a doubled separator)
+                    raise SpecError(param, spec, f"widths must be positive integers, got "
+                                    f"-{negative.group(1)}", "Write positive widths, e.g. "
+                                    "'256-128'.")
                 raise SpecError(param, spec, "an empty layer (two '-' in a row, or a leading or "
                                 "trailing '-')", "Write layers as e.g. '256-128'.")
             return HiddenSpec(tuple(_parse_token(t, defaults) for t in tokens))
