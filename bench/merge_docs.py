@@ -22,8 +22,9 @@ def core_section() -> str:
     names = ("train_mlp_2026-12-05_epyc.json", "train_mlp_2026-12-05_epyc_cooldown.json",
              "train_mlp_2026-12-04.json", "train_mlp.json", "train_mlp_1thread.json",
              "train_mlp_2026-12-05b_epyc.json", "train_mlp_2026-12-05c_epyc.json",
-             "train_mlp_2026-12-05d_epyc.json", "train_mlp_2026-12-05e_epyc.json")
-    order = names[7:] + names[5:7] + names[:5]          # the newest runs first
+             "train_mlp_2026-12-05d_epyc.json", "train_mlp_2026-12-05e_epyc.json",
+             "train_mlp_2026-12-05f_epyc.json")
+    order = names[9:] + names[7:9] + names[5:7] + names[:5]    # the newest runs first
     runs = [ROOT / "bench" / "results" / name for name in order]
     runs = [p for p in runs if p.is_file()]
     if not runs:
@@ -31,6 +32,18 @@ def core_section() -> str:
                                   "bench/results/train_mlp.json`.", ""])
     for path in runs:
         lines += _core_run(json.loads(path.read_text()), path.name)
+        if path.name == names[9]:
+            lines += [
+                "Reading the run of 08:56 UTC (same machine, fast state in every round: lamina "
+                "1.72, 1.61, 1.57, 1.58, 1.62 s; sklearn float64 5.09, 4.88, 4.85, 6.37, "
+                "5.11 s). The MLP estimators now initialise their output layer as sklearn "
+                "does (Glorot uniform, weights and biases; before, torch's `nn.Linear` "
+                "default): the accuracy gaps to sklearn narrow to **+0.13** points (large, "
+                "0.9017 vs 0.9004) and **−0.22** (digits, 0.9711 vs 0.9733; it was −0.89). "
+                "lamina is **3.09×** sklearn float64 at **62.6 %** of the GEMM peak (both "
+                "met in this fast-state run); digits **2.64×**, bound without per-step "
+                "statistics **3.17×** (4× not met, as above). The p99 latency of 361 µs is "
+                "one noisy tail (medians 36 µs against sklearn's 108 µs).", ""]
         if path.name == names[8]:
             lines += [
                 "Reading the two runs of 08:17 and 08:19 UTC (same 2-core AMD EPYC, quiet; the "
