@@ -41,7 +41,7 @@ from ._activations import activation, apply_eval
 from ._buffers import BatchBuffers, BatchPlan, make_buffers
 from ._checks import DataCache, check_batch_size, check_loss, check_steps, check_x
 from ._losses import Loss, run
-from ._optim import ENGINE_OPTIMIZERS, FusedOptimizer
+from ._optim import ENGINE_OPTIMIZERS, FusedOptimizer, check_state_keys
 from ._program import StepProgram, dense_program
 from ._stats import EpochStats
 
@@ -227,15 +227,8 @@ class DenseEngine:
         self._sync()
         d = dict(d)
         t = d.pop("t", None)
-        n = len(self._params)
-        expected = {"step"} | {f"{k}.{i}" for k in self._opt.state for i in range(n)}
-        if set(d) != expected:
-            missing, extra = sorted(expected - set(d)), sorted(set(d) - expected)
-            raise ParameterError("state_dict", f"keys missing {missing}, unexpected {extra}",
-                                 f"the {self.opt.name!r} optimizer state has keys "
-                                 + ", ".join(sorted(expected)),
-                                 "Load a state saved by an engine with the same optimizer and "
-                                 "network shape.")
+        check_state_keys(d, self.opt.name, self._opt.state,
+                         [len(self._params)] * len(self._opt.state))
         flat: dict[str, Tensor] = {"step": d["step"]}
         for key in self._opt.state:
             parts = []

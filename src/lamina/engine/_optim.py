@@ -37,6 +37,20 @@ ENGINE_OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "adamw", "rmsprop", "adagra
 RMSPROP_ALPHA = 0.99
 
 
+def check_state_keys(d: dict[str, Tensor], optimizer: str, state: dict[str, Any],
+                     counts: Sequence[int]) -> None:
+    """Refuse a state dict whose keys are not ``step`` plus ``<key>.<i>`` for each state key
+    and each of its ``counts`` tensors, naming what is missing and what is extra."""
+    expected = {"step"} | {f"{k}.{i}" for k, n in zip(state, counts) for i in range(n)}
+    if set(d) != expected:
+        missing, extra = sorted(expected - set(d)), sorted(set(d) - expected)
+        raise ParameterError("state_dict", f"keys missing {missing}, unexpected {extra}",
+                             f"the {optimizer!r} optimizer state has keys "
+                             + ", ".join(sorted(expected)),
+                             "Load a state saved by an engine with the same optimizer and "
+                             "network shape.")
+
+
 def is_half(t: Tensor) -> bool:
     """float16 or bfloat16 (torch's fused CPU SGD kernel mis-updates these)."""
     return t.dtype in (torch.float16, torch.bfloat16)
@@ -188,15 +202,7 @@ class FusedOptimizer:
         return out
 
     def load_state_dict(self, d: dict[str, Tensor]) -> None:
-        expected = {"step"} | {f"{k}.{i}" for k, ts in self.state.items()
-                                             for i in range(len(ts))}
-        if set(d) != expected:
-            missing, extra = sorted(expected - set(d)), sorted(set(d) - expected)
-            raise ParameterError("state_dict", f"keys missing {missing}, unexpected {extra}",
-                                 f"the {self.name!r} optimizer state has keys "
-                                 + ", ".join(sorted(expected)),
-                                 "Load a state saved by an engine with the same optimizer and "
-                                 "network shape.")
+        check_state_keys(d, self.name, self.state, [len(ts) for ts in self.state.values()])
         for key, tensors in self.state.items():
             for i, t in enumerate(tensors):
                 src = d[f"{key}.{i}"]
