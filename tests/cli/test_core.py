@@ -347,3 +347,18 @@ def test_small_tables_train_with_enough_steps_by_default(tmp_path: Path) -> None
     assert res.exit_code == 0, res.output
     assert _accuracy(res.output) >= 0.9
     assert lamina.load(tmp_path / "iris").batch_size == auto_batch_size(120) == 16
+
+
+def test_a_digits_run_keeps_integer_labels_for_python_users(tmp_path: Path) -> None:
+    """Acceptance review: digits' class names are '0'..'9', and a run stored them as strings,
+    so lamina.load(run).score(ds.X, ds.y) failed on a mix of label types. Names that are just
+    the class ids written out are the ids; iris keeps 'setosa', ..."""
+    res = _run("train", "digits", "-q", "--epochs", "3", "--out", str(tmp_path / "d"))
+    assert res.exit_code == 0, res.output
+    est, ds = lamina.load(tmp_path / "d"), lamina.datasets.load("digits")
+    assert est.classes_.tolist() == list(range(10))
+    assert est.score(ds.X, ds.y) > 0.8
+    res = _run("evaluate", str(tmp_path / "d"), "digits")
+    assert res.exit_code == 0 and _accuracy(res.output) > 0.8, res.output
+    res = _run("train", "iris", "-q", "--epochs", "3", "--out", str(tmp_path / "i"))
+    assert lamina.load(tmp_path / "i").classes_.tolist() == ["setosa", "versicolor", "virginica"]

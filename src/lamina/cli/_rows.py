@@ -75,14 +75,20 @@ def split(ds: Any, seed: int) -> tuple[Any, Any, Any, Any, str, str]:
 
 def as_labels(ds: Any, y: Any, classes: Any = None) -> Any:
     """Class indices as labels: the data set's class names, unless ``classes`` (a run's
-    ``classes_``) are numbers (a run trained on the indices themselves). Text and sequence
-    sets label their samples by class index too."""
+    ``classes_``) are numbers (a run trained on the indices themselves) or the names are the
+    indices written out (digits: '0'..'9'; the run keeps integer labels, so
+    ``lamina.load(run).score(ds.X, ds.y)`` works). Text and sequence sets label their samples
+    by class index too."""
     import numpy as np
 
     if y is None or ds.task not in LABELLED or not ds.target_names:
         return y
     if classes is not None and np.asarray(classes).dtype.kind not in "UO":
         return y
+    names = [str(n) for n in ds.target_names]
+    if classes is None and names == [str(i) for i in range(len(names))]:
+        return y       # training on digits' '0'..'9': the ids are the labels (a run with the
+                       # names as strings, saved from Python, still reads them by name)
     return np.asarray(ds.target_names)[np.asarray(y)]
 
 
