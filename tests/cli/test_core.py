@@ -335,6 +335,14 @@ def test_output_paths_seeds_and_data_kinds_are_refused_in_one_line(tmp_path: Pat
     lamina.MLPClassifier((8,), max_iter=3, random_state=0).fit(X, Y).save(multi)
     line = _one_line_error(runner.invoke(app, ["evaluate", str(multi), "iris"]))
     assert "several labels per row (a multi-label model)" in line
+    # its predictions: a 0/1 column and a probability column per label, not "[1 0]" cells
+    res = _run("predict", str(multi), "iris", "--out", str(tmp_path / "m.csv"))
+    assert res.exit_code == 0 and "(2 labels each)" in res.output, res.output
+    frame = pd.read_csv(tmp_path / "m.csv")
+    assert list(frame.columns) == ["prediction_0", "prediction_1", "proba_0", "proba_1"]
+    est = lamina.load(multi)
+    np.testing.assert_array_equal(frame[["prediction_0", "prediction_1"]].to_numpy(),
+                                  est.predict(X))
 
 
 def test_small_tables_train_with_enough_steps_by_default(tmp_path: Path) -> None:

@@ -528,9 +528,19 @@ def predict(
         frame = pd.DataFrame(codes, columns=[f"code_{i}" for i in range(codes.shape[1])])
         frame["reconstruction_error"] = est.reconstruction_error(X)
         what = f"codes ({codes.shape[1]} per row) and reconstruction errors"
+    elif is_classifier(est) and not _single_label(est):     # multi-label: a column per label
+        import numpy as np
+
+        pred = np.asarray(est.predict(X))
+        frame = pd.DataFrame({f"prediction_{c}": pred[:, i] for i, c in enumerate(est.classes_)})
+        if hasattr(est, "predict_proba"):
+            proba = est.predict_proba(X)
+            for i, c in enumerate(est.classes_):
+                frame[f"proba_{c}"] = proba[:, i]
+        what = f"predictions ({len(est.classes_)} labels each)"
     else:
         frame = pd.DataFrame({"prediction": list(est.predict(X))})
-        if is_classifier(est) and _single_label(est) and hasattr(est, "predict_proba"):
+        if is_classifier(est) and hasattr(est, "predict_proba"):
             proba = est.predict_proba(X)
             for i, c in enumerate(est.classes_):
                 frame[f"proba_{c}"] = proba[:, i]
