@@ -329,7 +329,7 @@ def test_output_paths_seeds_and_data_kinds_are_refused_in_one_line(tmp_path: Pat
     # labels saved from a pandas column: an object array only pickle reads
     np.savez(tmp_path / "obj.npz", X=X, y=np.asarray(["a", "b", "c"] * 50, dtype=object))
     line = _one_line_error(runner.invoke(app, ["train", str(tmp_path / "obj.npz")]))
-    assert "holds an object array" in line and "astype(str)" in line
+    assert "array 'y' in" in line and "is an object array" in line and "astype(str)" in line
     multi = tmp_path / "multi"
     Y = np.stack([y == 0, y == 2], axis=1).astype(int)
     lamina.MLPClassifier((8,), max_iter=3, random_state=0).fit(X, Y).save(multi)
@@ -368,5 +368,13 @@ def test_a_digits_run_keeps_integer_labels_for_python_users(tmp_path: Path) -> N
     assert est.score(ds.X, ds.y) > 0.8
     res = _run("evaluate", str(tmp_path / "d"), "digits")
     assert res.exit_code == 0 and _accuracy(res.output) > 0.8, res.output
+    # a file without class 0: its own indices start at class 1, and must map back to labels
+    frame = pd.DataFrame(ds.X, columns=ds.feature_names)
+    frame["target"] = ds.y
+    frame[frame.target != 0].to_csv(tmp_path / "no0.csv", index=False)
+    res = _run("evaluate", str(tmp_path / "d"), str(tmp_path / "no0.csv"), "--target", "target")
+    rows = frame[frame.target != 0]
+    want = est.score(rows.drop(columns="target").to_numpy(), rows.target.to_numpy())
+    assert res.exit_code == 0 and _accuracy(res.output) == pytest.approx(want, abs=1e-4)
     res = _run("train", "iris", "-q", "--epochs", "3", "--out", str(tmp_path / "i"))
     assert lamina.load(tmp_path / "i").classes_.tolist() == ["setosa", "versicolor", "virginica"]

@@ -80,7 +80,7 @@ def test_a_config_without_its_checksum_or_of_the_wrong_shape_is_refused(tmp_path
     del edited["config_sha256"]                   # removing the checksum skips no check
     (path / "config.json").write_text(json.dumps(edited))
     with pytest.raises(RunDirError, match=r"config\.json records no SHA-256 of its content: "
-                                          r"it was edited .* Re-save the model"):
+                                          r"it was edited .* Retrain the model and save it"):
         lamina.load(path)
     for key, value in (("classes_", ["a", "b"]), ("classes_", [0, 0, 1]), ("_loss", "bogus"),
                        ("n_outputs_", 7), ("out_activation_", "bogus")):

@@ -83,6 +83,8 @@ def test_divergence_message_tells_a_bad_step_from_a_bad_epoch_loss() -> None:
         state.epoch, state.finite, state.record = 1, finite, {"train_loss": loss}
         stop, reason = rule.check(state)
         assert stop and needle in reason and "no earlier epoch to go back to" in reason, reason
+        kept_now = finite and math.isfinite(loss)       # over the threshold, no step blew up
+        assert ("the weights are this epoch's" in reason) == kept_now, reason
 
 
 def test_early_stopping_restores_best_weights(digits) -> None:  # type: ignore[no-untyped-def]

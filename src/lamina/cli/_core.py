@@ -562,7 +562,8 @@ def _check_out_file(out: str, run: str) -> None:
     if inside == path.resolve().parent or inside in path.resolve().parents:
         raise ParameterError("--out", out, f"a file outside the run directory {run!r} (its "
                              "files are the model; a prediction file there could replace one)",
-                             "Pass --out predictions.csv or another path.")
+                             f"Pass e.g. --out "
+                             f"{str(Path(run).resolve().parent / 'predictions.csv')!r}.")
 
 
 @app.command(help=_EVALUATE_HELP)

@@ -74,22 +74,42 @@ def split(ds: Any, seed: int) -> tuple[Any, Any, Any, Any, str, str]:
 
 
 def as_labels(ds: Any, y: Any, classes: Any = None) -> Any:
-    """Class indices as labels: the data set's class names, unless ``classes`` (a run's
-    ``classes_``) are numbers (a run trained on the indices themselves) or the names are the
-    indices written out (digits: '0'..'9'; the run keeps integer labels, so
-    ``lamina.load(run).score(ds.X, ds.y)`` works). Text and sequence sets label their samples
-    by class index too."""
+    """Class indices as labels. Indices number the data's own sorted labels, so they are
+    mapped back to those labels: integers where every label is an integer written out (digits'
+    '0'..'9', a CSV labelled 0/1/2: a run keeps integer labels, and
+    ``lamina.load(run).score(ds.X, ds.y)`` works), else the names ('setosa', ...). A run whose
+    ``classes_`` are strings reads the names; one with numeric ``classes_`` over named data (a
+    run trained on the indices themselves) reads the indices. Text and sequence sets label
+    their samples by class index too."""
     import numpy as np
 
     if y is None or ds.task not in LABELLED or not ds.target_names:
         return y
-    if classes is not None and np.asarray(classes).dtype.kind not in "UO":
+    y = np.asarray(y)
+    named = classes is not None and np.asarray(classes).dtype.kind in "UO"
+    ids = _integer_labels(ds.target_names)
+    if ids is not None and not named:
+        return ids[y]
+    if classes is not None and not named:
         return y
-    names = [str(n) for n in ds.target_names]
-    if classes is None and names == [str(i) for i in range(len(names))]:
-        return y       # training on digits' '0'..'9': the ids are the labels (a run with the
-                       # names as strings, saved from Python, still reads them by name)
-    return np.asarray(ds.target_names)[np.asarray(y)]
+    return np.asarray(ds.target_names)[y]
+
+
+def _integer_labels(names: Any) -> Any:
+    """``names`` as an int array when each is an integer written out ('3', 3), else None."""
+    import numpy as np
+
+    out = []
+    for name in names:
+        text = str(name).strip()
+        try:
+            value = int(text)
+        except ValueError:
+            return None
+        if str(value) != text:
+            return None
+        out.append(value)
+    return np.asarray(out, dtype=np.int64)
 
 
 def record(run: Path, data: str, target: str | None, ds: Any, seed: int, kind: str,

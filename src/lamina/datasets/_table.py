@@ -297,16 +297,19 @@ def _encode_target(col: Any, task: str | None, name: str) -> tuple[np.ndarray, s
 
 def _read_npz(p: Path, target: str | None, task: str | None) -> Dataset:
     key = target or "y"
-    try:
-        with np.load(p, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except ValueError as err:
-        if "allow_pickle" not in str(err):
-            raise
-        raise DataError(f"{str(p)!r} holds an object array (e.g. labels saved from a pandas "
-                        "column of strings), which only pickle can read, and lamina never "
-                        "unpickles files. Save fixed-width arrays instead: np.savez(path, X=X, "
-                        "y=np.asarray(y).astype(str)).") from None
+    arrays = {}
+    with np.load(p, allow_pickle=False) as npz:
+        for k in npz.files:
+            try:
+                arrays[k] = npz[k]
+            except ValueError as err:
+                if "allow_pickle" not in str(err):
+                    raise
+                raise DataError(f"array {k!r} in {str(p)!r} is an object array (e.g. labels "
+                                "saved from a pandas column of strings), which only pickle can "
+                                "read, and lamina never unpickles files. Save fixed-width "
+                                f"arrays instead: np.savez(path, ..., {k}=np.asarray({k})"
+                                ".astype(str)).") from None
     if "X" not in arrays or key not in arrays:
         raise DataError(f"{str(p)!r} must hold arrays 'X' and {key!r}; it holds "
                         f"{sorted(arrays)}. Save with np.savez(path, X=X, y=y).")

@@ -169,7 +169,8 @@ def load(path: Any, *, device: Any = None) -> Any:
         raise RunDirError(f"{root / 'config.json'} records no SHA-256 of its content: it was "
                           "edited (the checksum removed) or saved by a lamina from before run "
                           "checksums, and an unchecked config could silently change "
-                          "predictions. Re-save the model from Python (est.save(path)).")
+                          "predictions. Retrain the model and save it with this lamina "
+                          "(est.save(path) or lamina train --out).")
     if _content_digest(config) != config["config_sha256"]:
         raise RunDirError(f"{root / 'config.json'} does not match the SHA-256 it recorded when "
                           "it was saved: the file was edited or is corrupt, and a changed "

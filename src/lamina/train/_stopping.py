@@ -367,7 +367,8 @@ class Divergence(StopRule):
             self.diverged = True
             kept = ("kept the weights of the best epoch" if self._best_weights is not None
                     else "no earlier epoch to go back to, so the weights are those before the "
-                    "first non-finite step")
+                    "first non-finite step" if not (state.finite and math.isfinite(loss))
+                    else "no earlier epoch to go back to, so the weights are this epoch's")
             what = (f"loss {loss}" if not math.isfinite(loss) or state.finite else
                     f"a step's loss or gradient became NaN/inf; the finite steps averaged "
                     f"{loss:.3g}")
