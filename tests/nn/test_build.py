@@ -48,6 +48,19 @@ def test_same_seed_same_weights_and_global_rng_untouched() -> None:
     assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), c.parameters()))
 
 
+def test_without_a_seed_builds_draw_from_the_global_stream() -> None:
+    """Two unseeded builds differ (an ensemble of them is not one network repeated), and
+    torch.manual_seed makes them repeatable, as with torch's own modules."""
+    a = lamina.build((8,), in_features=3, out=2)
+    b = lamina.build((8,), in_features=3, out=2)
+    assert not all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    torch.manual_seed(5)
+    c = lamina.build((8,), in_features=3, out=2)
+    torch.manual_seed(5)
+    d = lamina.build((8,), in_features=3, out=2)
+    assert all(torch.equal(p, q) for p, q in zip(c.parameters(), d.parameters()))
+
+
 def test_sklearn_init_bounds() -> None:
     net = lamina.build("50:sigmoid:init=sklearn", in_features=30, out=1, seed=0)
     bound = (2.0 / (30 + 50)) ** 0.5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import torch
@@ -77,7 +78,9 @@ def build(spec: Any, in_features: int | None = None, out: int | None = None, *,
     itemsize = torch.empty((), dtype=dt).element_size()
     check_memory("spec", str(hidden), n_params * itemsize * _TRAINING_COPIES, dev)
 
-    with torch.random.fork_rng(devices=[]):
+    # a seed draws from its own stream and leaves the global one as it was; without one the
+    # global stream is used and advances, as torch's modules do (two builds differ)
+    with torch.random.fork_rng(devices=[]) if seed is not None else contextlib.nullcontext():
         if seed is not None:
             torch.manual_seed(check_int("seed", seed, 0))
         net = HiddenNet(hidden, tuple(in_shape), out)
