@@ -528,23 +528,19 @@ def predict(
         frame = pd.DataFrame(codes, columns=[f"code_{i}" for i in range(codes.shape[1])])
         frame["reconstruction_error"] = est.reconstruction_error(X)
         what = f"codes ({codes.shape[1]} per row) and reconstruction errors"
-    elif is_classifier(est) and not _single_label(est):     # multi-label: a column per label
-        import numpy as np
-
-        pred = np.asarray(est.predict(X))
-        frame = pd.DataFrame({f"prediction_{c}": pred[:, i] for i, c in enumerate(est.classes_)})
-        if hasattr(est, "predict_proba"):
-            proba = est.predict_proba(X)
-            for i, c in enumerate(est.classes_):
-                frame[f"proba_{c}"] = proba[:, i]
-        what = f"predictions ({len(est.classes_)} labels each)"
     else:
-        frame = pd.DataFrame({"prediction": list(est.predict(X))})
+        pred = est.predict(X)
+        if is_classifier(est) and not _single_label(est):   # multi-label: a column per label
+            frame = pd.DataFrame({f"prediction_{c}": pred[:, i]
+                                  for i, c in enumerate(est.classes_)})
+            what = f"predictions ({len(est.classes_)} labels each)"
+        else:
+            frame = pd.DataFrame({"prediction": list(pred)})
+            what = "predictions"
         if is_classifier(est) and hasattr(est, "predict_proba"):
             proba = est.predict_proba(X)
             for i, c in enumerate(est.classes_):
                 frame[f"proba_{c}"] = proba[:, i]
-        what = "predictions"
     atomic_write_text(Path(out), frame.to_csv(index=False))
     print(f"wrote {len(frame)} {what} to {out}")
 
@@ -558,8 +554,7 @@ def _check_out_file(out: str, run: str) -> None:
     if path.is_dir():
         raise ParameterError("--out", out, "a CSV file to write, not a directory",
                              f"Pass --out {str(path / 'predictions.csv')!r}.")
-    inside = Path(run).resolve()
-    if inside == path.resolve().parent or inside in path.resolve().parents:
+    if Path(run).resolve() in path.resolve().parents:
         raise ParameterError("--out", out, f"a file outside the run directory {run!r} (its "
                              "files are the model; a prediction file there could replace one)",
                              f"Pass e.g. --out "

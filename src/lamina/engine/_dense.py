@@ -148,8 +148,6 @@ class DenseEngine:
             self._db.append(seg[w.numel():] if b is not None else None)
             off += size
         self._params = [t for w, b in zip(self._W, self._b) for t in (w, b) if t is not None]
-        self._grads = [t for dw, db in zip(self._dW, self._db) for t in (dw, db)
-                       if t is not None]
         self._Wt = [w.t() for w in self._W]          # views stay valid: updates are in place
         self._progs: dict[int, tuple[BatchBuffers, StepProgram]] = {}
         self._pull()

@@ -85,16 +85,13 @@ def _from_config(config: dict[str, Any], weights: dict[str, torch.Tensor]) -> An
         classes = np.asarray(fitted["classes_"], dtype=object if dt == "object" else np.dtype(dt))
         est.classes_ = classes
         est._multilabel = fitted["multilabel"]
-        width = len(classes) if est._multilabel or len(classes) > 2 else 1
-        if len(set(classes.tolist())) != len(classes) or width != n_out:
+        encoded = np.eye(len(classes), dtype=int) if est._multilabel else classes
+        lb = LabelBinarizer().fit(encoded)
+        # the head's width as the binarizer encodes these classes (one unit for two classes)
+        if len(lb.classes_) != len(classes) or lb.transform(encoded).shape[1] != n_out:
             raise RunDirError(f"config.json's classes_ {classes.tolist()[:10]!r} do not fit "
                               f"the network's {n_out} outputs (or repeat a label); the run "
                               "directory was changed or is corrupt.")
-        lb = LabelBinarizer()
-        if est._multilabel:
-            lb.fit(np.eye(len(classes), dtype=int))
-        else:
-            lb.fit(classes)
         est._label_binarizer = lb
     else:
         est._y_1d = fitted["y_1d"]

@@ -155,21 +155,19 @@ class HiddenKNNDetector(BaseEstimator):
             raise ParameterError("n_neighbors", k, f"at most the {len(bank)} {where} samples",
                                  f"Pass n_neighbors <= {len(bank)} or fit on more samples.")
         self.estimator_, self.bank_, self.n_neighbors_ = est, bank, k
-        self.calibration_index_ = np.flatnonzero(held)
-        self.class_scale_ = None
-        rows = np.flatnonzero(held)
-        if len(rows):                  # normalize="class", some class had inputs to spare
+        rows = self.calibration_index_ = np.flatnonzero(held)
+        scale = None
+        if by_class:                   # every scale 1 when no class had inputs to spare
             cal = self._distances(features[rows]).mean(axis=1)
-            self.class_scale_ = _class_medians(cal, labels[rows], len(est.classes_))
-            # the scores those inputs get from score_samples, which divides by the scale of
-            # the class the network predicts (not their label)
+            scale = _class_medians(cal, labels[rows], len(est.classes_))
+        self.class_scale_ = scale
+        if scale is not None and len(rows):
+            # the calibration inputs' scores as score_samples gives them: divided by the scale
+            # of the class the network predicts (not their label)
             predicted = labels[rows] if labels_y is None else \
                 self._class_index(est, est.predict(_safe_indexing(X, rows)))
-            normal = -cal / self.class_scale_[predicted]
+            normal = -cal / scale[predicted]
         else:
-            if by_class:               # every class has one input: nothing held back
-                self.class_scale_ = _class_medians(np.zeros(0), labels[rows],
-                                                   len(est.classes_))
             normal = self._left_out_scores(features, rng)
         self.offset_ = float(np.percentile(normal, 100.0 * contamination))
         _copy_input_attributes(self, est)

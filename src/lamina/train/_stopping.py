@@ -365,15 +365,18 @@ class Divergence(StopRule):
         loss = state.record.get("train_loss", math.nan)
         if not state.finite or not math.isfinite(loss) or loss > self.threshold:
             self.diverged = True
-            kept = ("kept the weights of the best epoch" if self._best_weights is not None
-                    else "no earlier epoch to go back to, so the weights are those before the "
-                    "first non-finite step" if not (state.finite and math.isfinite(loss))
-                    else "no earlier epoch to go back to, so the weights are this epoch's")
-            what = (f"loss {loss}" if not math.isfinite(loss) or state.finite else
-                    f"a step's loss or gradient became NaN/inf; the finite steps averaged "
-                    f"{loss:.3g}")
-            if math.isfinite(loss) and loss > self.threshold and state.finite:
+            over = state.finite and math.isfinite(loss)       # so loss > threshold
+            if not math.isfinite(loss):
+                what = f"loss {loss}"
+            elif not state.finite:
+                what = (f"a step's loss or gradient became NaN/inf; the finite steps averaged "
+                        f"{loss:.3g}")
+            else:
                 what = f"loss {loss:.3g} > threshold {self.threshold:g}"
+            kept = ("kept the weights of the best epoch" if self._best_weights is not None
+                    else "no earlier epoch to go back to, so the weights are this epoch's"
+                    if over else "no earlier epoch to go back to, so the weights are those "
+                    "before the first non-finite step")
             return True, (f"training diverged at epoch {state.epoch} ({what}); {kept} — "
                           "lower the learning rate or scale the data")
         if loss < self.best:
