@@ -58,9 +58,19 @@ class NotFittedError(LaminaError, _SkNotFittedError):
 
 
 def short_repr(value: Any, limit: int = 80) -> str:
-    """``repr`` cut to ``limit`` characters so huge arrays do not flood a message."""
+    """``repr`` cut to ``limit`` characters so huge arrays do not flood a message. A string
+    keeps its end too (a path's file name, a URL's database): the middle is cut.
+
+    >>> short_repr("sqlite:///" + "d/" * 50 + "study.db", limit=40)
+    "'sqlite:///d/d/d/d...d/d/d/d/d/study.db'"
+    """
     text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    if len(text) <= limit:
+        return text
+    if isinstance(value, str):
+        head = (limit - 3) // 2
+        return text[:head] + "..." + text[len(text) - (limit - 3 - head):]
+    return text[: limit - 3] + "..."
 
 
 def did_you_mean(value: Any, choices: Iterable[str]) -> str:

@@ -41,6 +41,46 @@ def test_sqlite_in_a_missing_folder(tmp_path) -> None:
         open_storage(url)
 
 
+def test_workers_opening_a_fresh_file_together_all_get_wal(tmp_path) -> None:
+    """SQLite refuses a second simultaneous switch to WAL at once ("database is locked"),
+    without waiting its busy timeout: two ``lamina search`` workers started together on a new
+    file failed in CI. Four threads race on each of 150 fresh files; every one must succeed."""
+    import sqlite3
+
+    from lamina.search._storage import _wal
+
+    errors: list[str] = []
+    for i in range(150):
+        path = str(tmp_path / f"{i}.db")
+        start = threading.Barrier(4)
+
+        def open_it(path: str = path, start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                _wal(path)
+            except ParameterError as err:
+                errors.append(str(err))
+
+        threads = [threading.Thread(target=open_it) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert not errors, errors[:3]
+
+
+def test_a_file_that_is_not_a_database_is_refused_at_once(tmp_path) -> None:
+    bad = tmp_path / "notes.db"
+    bad.write_text("not a database, " * 100)
+    began = time.monotonic()
+    with pytest.raises(ParameterError, match=r"Invalid storage=.*notes.db.*cannot open the file "
+                                             r"\(file is not a database\)"):
+        open_storage(f"sqlite:///{bad}")
+    assert time.monotonic() - began < 5                      # not retried as a lock
+
+
 @pytest.mark.parametrize("bad", ["lamina.db", "", 42, "sqlite:/x.db"])
 def test_not_a_url(bad: object) -> None:
     with pytest.raises(ParameterError, match=r"expected None \(in memory\), 'sqlite:///FILE' or "

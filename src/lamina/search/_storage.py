@@ -123,16 +123,35 @@ def check_url(storage: Any) -> str:
     return storage
 
 
-def _wal(path: str) -> None:
+def _wal(path: str, timeout: float = 60.0) -> None:
     """Write-ahead logging: one writer and many readers at once, and a commit without a full
-    journal rewrite. The mode is stored in the file, so every process opening it gets it."""
+    journal rewrite. The mode is stored in the file, so every process opening it gets it.
+
+    Switching a file to WAL takes an exclusive lock, and SQLite answers "database is locked" at
+    once, without waiting out the busy timeout, when two connections try it together (workers
+    started at the same moment on a fresh file): such refusals are retried until ``timeout``.
+    """
     import sqlite3
 
-    try:
-        with sqlite3.connect(path, timeout=60) as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-    except sqlite3.Error as err:
-        raise ParameterError("storage", f"sqlite:///{path}", f"cannot open the file ({err})",
+    deadline = time.monotonic() + timeout
+    attempt = 0
+    reason: sqlite3.Error
+    while True:
+        try:
+            with sqlite3.connect(path, timeout=timeout) as conn:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            text = str(err).lower()
+            if ("locked" in text or "busy" in text) and time.monotonic() < deadline:
+                attempt += 1
+                time.sleep(min(0.5, 0.01 * 2 ** min(attempt, 6)) * (0.5 + random.random()))
+                continue
+            reason = err
+        except sqlite3.Error as err:
+            reason = err
+        raise ParameterError("storage", f"sqlite:///{path}", f"cannot open the file ({reason})",
                              "Check the path and its permissions.") from None
 
 
