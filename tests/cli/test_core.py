@@ -357,6 +357,32 @@ def test_small_tables_train_with_enough_steps_by_default(tmp_path: Path) -> None
     assert lamina.load(tmp_path / "iris").batch_size == auto_batch_size(120) == 16
 
 
+def test_small_tables_train_the_epochs_asked_and_say_when_the_loss_still_falls(
+        tmp_path: Path) -> None:
+    """Review: on spiral's 400 training rows, early stopping on a 40-row validation split
+    stopped after 7 epochs whatever --epochs said (0.66 at --epochs 50 and 500). Below 1000
+    training rows the CLI now trains --epochs, stopped by the training loss; a run cut by the
+    limit while its loss still falls says so."""
+    from lamina.cli._core import EARLY_STOPPING_ROWS
+
+    res = _run("train", "spiral", "-q", "--epochs", "120", "--out", str(tmp_path / "s"))
+    assert res.exit_code == 0, res.output
+    assert 400 < EARLY_STOPPING_ROWS
+    assert "stopped after 120 epochs: reached max_epochs=120" in res.output, res.output
+    est = lamina.load(tmp_path / "s")
+    assert est.early_stopping is False and len(est.loss_curve_) == 120
+    res = _run("train", "iris", "-q", "--epochs", "15", "--out", str(tmp_path / "i"))
+    assert res.exit_code == 0, res.output
+    curve = lamina.load(tmp_path / "i").loss_curve_
+    assert curve[-11] > 1.05 * curve[-1]                     # the loss fell over the last 10
+    assert "note: the training loss was still falling at the limit of 15 epochs" in res.output
+    assert "--epochs 60 may score higher" in res.output
+    # a table of 1000+ training rows still stops early on its validation split
+    res = _run("train", "digits", "-q", "--epochs", "60", "--out", str(tmp_path / "d"))
+    assert res.exit_code == 0, res.output
+    assert lamina.load(tmp_path / "d").early_stopping is True
+
+
 def test_a_digits_run_keeps_integer_labels_for_python_users(tmp_path: Path) -> None:
     """Acceptance review: digits' class names are '0'..'9', and a run stored them as strings,
     so lamina.load(run).score(ds.X, ds.y) failed on a mix of label types. Names that are just

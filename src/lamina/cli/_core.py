@@ -212,6 +212,11 @@ def _as_option(err: ParameterError, hidden: str = "",
                           .replace(f"{err.param}=", f"{flag} "))
 
 
+EARLY_STOPPING_ROWS = 1000
+"""``lamina train`` stops early on a 10 % validation split from this many training rows; on
+fewer it trains ``--epochs``, stopped by the training loss (sklearn's ``tol`` rule)."""
+
+
 def auto_batch_size(n_rows: int) -> int:
     """``lamina train``'s default batch: 256, or ``n_rows // 16`` (at least 16) on smaller
     tables. With 256 rows a batch, iris's 120 training rows made one optimizer step per epoch,
@@ -255,8 +260,14 @@ def train_run(data: str, *, hidden: str = "256,128", activation: str = "relu",
     kw: dict[str, Any] = {"hidden_layer_sizes": _hidden(hidden), "activation": activation,
                           "max_iter": epochs, "learning_rate_init": lr,
                           "batch_size": batch_size, "random_state": seed, "device": device,
-                          "verbose": verbose, "early_stopping": True, "n_iter_no_change": 5,
-                          "scale": scale}
+                          "verbose": verbose, "scale": scale}
+    if len(Xtr) >= EARLY_STOPPING_ROWS:
+        kw.update(early_stopping=True, n_iter_no_change=5)
+    else:
+        # a 10 % split of a small table scores in steps of a point or more and plateaus for
+        # epochs (spiral: stopped after 7 of any --epochs): train the full --epochs, stopped by
+        # sklearn's rule on the training loss instead
+        kw.update(early_stopping=False)
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
@@ -282,10 +293,36 @@ def train_run(data: str, *, hidden: str = "256,128", activation: str = "relu",
     metrics = _metrics(est, Xte, yte)
     print(f"data: {ds.name} ({len(ytr)} train rows; evaluated on {how}, {len(yte)} rows)")
     print(f"stopped after {est.n_iter_} epochs: {est.stop_reason_}")
+    still = _still_learning(est, epochs)
+    if still:
+        print(f"note: {still}")
     warning = _no_better_than_a_guess(est, ytr, yte, metrics, epochs=epochs, lr=lr)
     if warning and advice is not None:
         advice.append(warning)
     return est, run, metrics
+
+
+def _still_learning(est: Any, epochs: int, window: int = 10,
+                    drop: float = 0.05) -> str | None:
+    """A note when training stopped at the ``--epochs`` limit while its loss was still falling
+    (by more than ``drop`` of its value over the last ``window`` epochs): more epochs would
+    likely score higher. None otherwise.
+
+    >>> class Run: n_iter_ = 50; loss_curve_ = [1.0] * 40 + [0.5] * 9 + [0.4]
+    >>> _still_learning(Run(), 50)
+    'the training loss was still falling at the limit of 50 epochs (1 -> 0.4 over the last 10): --epochs 200 may score higher'
+    >>> Run.loss_curve_ = [0.5] * 50
+    >>> _still_learning(Run(), 50) is None
+    True
+    """
+    curve = list(getattr(est, "loss_curve_", None) or [])
+    if est.n_iter_ < epochs or len(curve) <= window:
+        return None
+    before, last = float(curve[-window - 1]), float(curve[-1])
+    if not before > 0 or (before - last) / before <= drop:
+        return None
+    return (f"the training loss was still falling at the limit of {epochs} epochs ({before:.4g} "
+            f"-> {last:.4g} over the last {window}): --epochs {epochs * 4} may score higher")
 
 
 def _no_better_than_a_guess(est: Any, ytr: Any, yte: Any, metrics: dict[str, float], *,
@@ -345,7 +382,9 @@ def train(
     hidden: str = typer.Option("256,128", help="Hidden widths '256,128' or a spec "
                                "'256:tanh-128'."),
     activation: str = typer.Option("relu", help="relu, tanh, logistic, gelu, silu, ..."),
-    epochs: int = typer.Option(50, help="Maximum epochs (early stopping on a 10 % split)."),
+    epochs: int = typer.Option(50, help="Maximum epochs (early stopping on a 10 % split "
+                                "from 1000 training rows; on fewer, stops when the training "
+                                "loss stops falling)."),
     lr: float = typer.Option(1e-3, help="Learning rate (Adam)."),
     batch_size: int = typer.Option(None, help="Mini-batch size [default: 256, or, on fewer "
                                    "than 4 096 training rows, rows/16 (at least 16), so an "
