@@ -68,6 +68,8 @@ def test_train_regression_from_a_csv(tmp_path: Path) -> None:
         (("train", "digitz"), "Did you mean 'digits'?"),
         (("train", "digits", "--hidden", "0"), "Invalid --hidden='0': widths must be positive "
                                                "integers, got 0. Pass e.g. --hidden 256,128"),
+        (("train", "digits", "--hidden", "64,-5"), "Invalid --hidden='64,-5': widths must be "
+                                                   "positive integers, got -5."),
         (("train", "digits", "--hidden", "32:rleu"), "Invalid --hidden='32:rleu': spec='32:rleu': "
                                                      "unknown option 'rleu'"),
         (("train", "digits", "--activation", "rleu"), "Did you mean 'relu'? Pass one of them "

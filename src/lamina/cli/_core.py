@@ -21,9 +21,16 @@ if TYPE_CHECKING:
 
 
 def _hidden(text: str) -> Any:
-    """``"256,128"`` -> (256, 128); anything else is a lamina spec string."""
+    """``"256,128"`` -> (256, 128); anything else is a lamina spec string. Signed integers
+    count as widths too, so ``"64,-5"`` is refused for its width -5, not parsed as a spec.
+
+    >>> _hidden("256, 128"), _hidden("64,-5"), _hidden("256:tanh-128")
+    ((256, 128), (64, -5), '256:tanh-128')
+    """
+    import re
+
     parts = [p.strip() for p in text.split(",")]
-    if all(p.isdigit() for p in parts):
+    if all(re.fullmatch(r"[+-]?\d+", p) for p in parts):
         return tuple(int(p) for p in parts)
     return text
 
