@@ -79,6 +79,13 @@ def _check_two_workers(tmp_path: Path, storage: str, study: str) -> None:
         w = t.user_attrs["lamina"]["worker"]
         workers[w] = workers.get(w, 0) + 1
     assert sorted(workers.values()) == sorted(told.values())   # each trial told by one worker
+    # what a user reads back in Python afterwards: the whole study, both workers' trials
+    from lamina.search import SearchResult
+
+    back = SearchResult.from_study(storage, study)
+    assert len(back.trials_) == len(trials)
+    assert set(back.trials_["worker"].dropna()) == set(workers)
+    assert back.best_score_ == max(t.values[0] for t in trials if t.state.name == "COMPLETE")
 
 
 def test_two_workers_share_a_postgresql_study(tmp_path: Path, postgres_url: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,6 +113,110 @@ class SearchResult:
             result.best_estimator_ = refit_estimator(best, data.task, X, y, device, dtype)
         return result
 
+    @classmethod
+    def from_study(cls, storage: Any, study: str, *, X: Any = None, y: Any = None,
+                   device: Any = "cpu", dtype: Any = "float32") -> SearchResult:
+        """The result of a stored search, without running it: the study that ``lamina
+        search`` workers filled (one machine or several), read back from its storage.
+
+        Parameters
+        ----------
+        storage : str or optuna storage
+            ``"sqlite:///lamina.db"``, ``"postgresql://..."`` (as given to the workers).
+        study : str
+            The study's name (``--study``).
+        X, y : array-like, optional
+            The search's data. Given, the best configuration is refit on them
+            (``best_estimator_``) and ``baseline_score_`` is the score of always answering
+            y's most frequent class (accuracy) or its mean (r2: 0); without them both are
+            left out (None, NaN).
+        device, dtype
+            Of the refit estimator.
+
+        What a running worker measures itself is not stored: ``overhead_ms_`` and
+        ``sampler_ms_`` are NaN; ``elapsed_`` is the span from the first trial's start to the
+        last one's end, and ``configs_per_minute_`` the study's trials per minute over it
+        (all workers together).
+
+        Examples
+        --------
+        >>> res = SearchResult.from_study("sqlite:///lamina.db", "fashion")  # doctest: +SKIP
+        >>> res.best_params_["hidden_layer_sizes"], len(res.trials_)          # doctest: +SKIP
+        ((512, 128), 812)
+        """
+        from optuna.trial import TrialState
+
+        from .._validation import resolve_device, resolve_dtype
+        from ._storage import check_url, open_storage
+        from ._study import ATTR, storage_label, study_exists
+
+        if not isinstance(study, str) or not study:
+            raise ParameterError("study", study, "the name of a stored study (a non-empty "
+                                 "string)", "Pass the --study name the workers were given.")
+        if (X is None) != (y is None):
+            raise ParameterError("X" if X is None else "y", None, "X and y together, or "
+                                 "neither", "Pass both to refit the best configuration.")
+        dev, dt = resolve_device(device), resolve_dtype(dtype)
+        if isinstance(storage, str) and storage.lower().startswith("sqlite"):
+            import os
+
+            from sqlalchemy.engine import make_url
+
+            path = make_url(check_url(storage)).database or ""
+            if path != ":memory:" and not os.path.isfile(path):     # opening would create it
+                raise ParameterError("storage", storage, f"the file {path!r} does not exist",
+                                     "Pass the --storage the workers wrote to.")
+        store = open_storage(storage)
+        label = storage_label(store)
+        if not study_exists(store, study):
+            import optuna
+
+            names = sorted(s.study_name for s in optuna.get_all_study_summaries(store))
+            there = f"it holds {names}" if names else "it holds no study"
+            raise ParameterError("study", study, f"no study of that name in {label} ({there})",
+                                 "Pass one of those names, or check the storage URL.")
+        import optuna
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            loaded = optuna.load_study(study_name=study, storage=store)
+        stored = loaded.user_attrs.get(ATTR)
+        if stored is None:
+            raise ParameterError("study", study, f"{label} holds a study of that name that "
+                                 "lamina did not create", "Open it with optuna.load_study.")
+        objective = tuple(stored["objective"])
+        task = stored["data"]["task"]
+        trials = loaded.get_trials(deepcopy=False)
+        complete = [t for t in trials if t.state == TrialState.COMPLETE and t.values
+                    and ATTR in t.user_attrs]
+        if not complete:
+            raise ParameterError("study", study, f"no trial of it has completed yet ({len(trials)}"
+                                 " in all)", "Wait for its workers, or continue it with "
+                                 "lamina search ... --resume.")
+        if len(objective) == 1:
+            best = max(complete, key=lambda t: (t.values[0], -t.number))
+            pareto = None
+        else:
+            front = [t for t in loaded.best_trials if ATTR in t.user_attrs]
+            best = max(front, key=lambda t: (t.values[0], -t.number))
+            pareto = trials_frame(front, objective)
+        starts = [t.datetime_start for t in trials if t.datetime_start is not None]
+        ends = [t.datetime_complete for t in trials if t.datetime_complete is not None]
+        span = (max(ends) - min(starts)).total_seconds() if starts and ends else 0.0
+        trained = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+        states: dict[str, int] = {}
+        for t in trials:
+            states[t.state.name] = states.get(t.state.name, 0) + 1
+        result = cls(loaded, objective, task, best, best_params(best), float(best.values[0]),
+                     trials_frame(trials, objective), pareto, n_trials_=trained,
+                     elapsed_=span, overhead_ms_=float("nan"), sampler_ms_=float("nan"),
+                     configs_per_minute_=60.0 * trained / span if span > 0 else float("nan"),
+                     states_=states, resumed_=True)
+        if X is not None:
+            result.baseline_score_, Xc, yc = _stored_data(stored["data"], X, y, objective)
+            result.best_estimator_ = refit_estimator(best, task, Xc, yc, dev, dt)
+        return result
+
     @property
     def best_spec_(self) -> str:
         """The best hidden layers as a lamina spec string (``'256:relu:dropout=0.1-128:relu'``)."""
@@ -129,8 +234,10 @@ class SearchResult:
         return (f"best {self.objective_[0]} {self.best_score_:.4f}: hidden {self.best_spec_text_}, "
                 f"lr {p['learning_rate_init']:.2g}, alpha {p['alpha']:.2g}, batch "
                 f"{p['batch_size']}, {p['max_iter']} epochs | {self.n_trials_} trials in "
-                f"{self.elapsed_:.1f}s ({self.configs_per_minute_:.0f}/min), bookkeeping "
-                f"{self.overhead_ms_:.2f} ms/trial (+ sampler {self.sampler_ms_:.1f} ms)"
+                f"{self.elapsed_:.1f}s ({self.configs_per_minute_:.0f}/min)"
+                + (f", bookkeeping {self.overhead_ms_:.2f} ms/trial (+ sampler "
+                   f"{self.sampler_ms_:.1f} ms)" if self.overhead_ms_ == self.overhead_ms_ else
+                   " (read from storage)")
                 + self._pareto_summary()
                 + (f"\nwarning: {self.warning_}" if self.warning_ else ""))
 
@@ -170,6 +277,26 @@ class SearchResult:
         from ._plot import plot_result
 
         return plot_result(self, path)
+
+
+def _stored_data(described: dict[str, Any], X: Any, y: Any, objective: tuple[str, ...]
+                 ) -> tuple[float, Any, Any]:
+    """Check ``X``, ``y`` against a stored study's data description; return the baseline
+    score (y's most frequent class's share, or 0 for r2) and the data for the refit."""
+    from .._errors import DataError
+    from ._data import check_xy
+
+    Xa, ya, task = check_xy(X, y, objective)
+    n_outputs = len(np.unique(ya)) if task == "classification" else \
+        ya.reshape(len(ya), -1).shape[1]
+    given = {"task": task, "n_features": Xa.shape[1], "n_outputs": n_outputs}
+    if given != described:
+        raise DataError(f"Invalid X, y for this study: it was made for {described}, this data "
+                        f"is {given}. Pass the data the search ran on.")
+    if task != "classification":
+        return 0.0, X, y
+    _, counts = np.unique(ya, return_counts=True)
+    return float(counts.max() / counts.sum()), X, y
 
 
 def best_params(trial: Any) -> dict[str, Any]:

@@ -1,0 +1,104 @@
+"""``SearchResult.from_study``: a stored search read back without running it (what a user does
+after ``lamina search`` workers filled a shared study). Real SQLite files, real searches."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import optuna
+import pytest
+
+import lamina
+from lamina import DataError, ParameterError
+from lamina.search import SearchResult, search
+
+RUNGS = {"min_epochs": 1, "max_epochs": 3, "eta": 3}
+SPACE = {"n_layers": (1, 2), "width": (16, 64, "log"), "batch_size": [64, 128],
+         "lr": (1e-3, 3e-2, "log")}
+
+
+@pytest.fixture(scope="module")
+def stored(digits, tmp_path_factory) -> tuple[str, SearchResult]:
+    import torch
+
+    torch.set_num_threads(1)
+    X, y = digits
+    url = f"sqlite:///{tmp_path_factory.mktemp('study') / 's.db'}"
+    res = search(X, y, SPACE, n_trials=8, batch=4, storage=url, study="digits",
+                 refit=False, **RUNGS)
+    return url, res
+
+
+def test_the_stored_search_reads_back_as_it_ran(stored) -> None:
+    url, ran = stored
+    back = SearchResult.from_study(url, "digits")
+    assert back.best_params_ == ran.best_params_
+    assert back.best_score_ == ran.best_score_
+    assert back.best_trial_.number == ran.best_trial_.number
+    assert back.objective_ == ("accuracy",) and back.task_ == "classification"
+    assert list(back.trials_["number"]) == list(ran.trials_["number"])
+    assert list(back.trials_["score"].fillna(-1)) == list(ran.trials_["score"].fillna(-1))
+    assert back.states_ == ran.trials_["state"].value_counts().to_dict()
+    assert back.n_trials_ == ran.n_trials_ == 8
+    assert back.best_estimator_ is None and math.isnan(back.baseline_score_)
+    assert math.isnan(back.overhead_ms_) and back.elapsed_ > 0 and back.configs_per_minute_ > 0
+    text = back.summary()
+    assert f"best accuracy {ran.best_score_:.4f}" in text and "bookkeeping" not in text
+    assert back.best_spec_ == ran.best_spec_
+
+
+def test_with_the_data_it_refits_the_best_configuration(stored, digits) -> None:
+    url, ran = stored
+    X, y = digits
+    back = SearchResult.from_study(url, "digits", X=X, y=y)
+    est = back.best_estimator_
+    assert isinstance(est, lamina.MLPClassifier)
+    assert est.hidden_layer_sizes == back.best_spec_
+    assert est.n_iter_ == back.best_params_["max_iter"]
+    assert est.score(X, y) > 0.5
+    _, counts = np.unique(y, return_counts=True)
+    assert back.baseline_score_ == pytest.approx(counts.max() / counts.sum())
+
+
+def test_a_multi_objective_study_reads_back_its_pareto_front(digits, small_space,
+                                                             tmp_path) -> None:
+    X, y = digits
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    ran = search(X, y, small_space, n_trials=6, batch=3, storage=url, study="p",
+                 objective=("accuracy", "params"), refit=False, **RUNGS)
+    back = SearchResult.from_study(url, "p")
+    assert back.objective_ == ("accuracy", "params")
+    assert back.pareto_front() == ran.pareto_front()
+    assert sorted(back.pareto_["number"]) == sorted(ran.pareto_["number"])
+
+
+def test_refusals_name_what_is_wrong(stored, digits, tmp_path) -> None:
+    url, _ = stored
+    X, y = digits
+    with pytest.raises(ParameterError, match=r"Invalid study='digitz': no study of that name in "
+                                             r"sqlite:.*\(it holds \['digits'\]\)"):
+        SearchResult.from_study(url, "digitz")
+    with pytest.raises(DataError, match=r"it was made for \{'task': 'classification', "
+                                        r"'n_features': 64, 'n_outputs': 10\}, this data is "
+                                        r"\{.*'n_features': 63"):
+        SearchResult.from_study(url, "digits", X=X[:, 1:], y=y)
+    with pytest.raises(ParameterError, match="X and y together, or neither"):
+        SearchResult.from_study(url, "digits", X=X)
+    missing = tmp_path / "nope.db"
+    with pytest.raises(ParameterError, match=r"Invalid storage=.*nope.db': the file .*nope.db' "
+                                             r"does not exist"):
+        SearchResult.from_study(f"sqlite:///{missing}", "digits")
+    assert not missing.exists()                              # reading created nothing
+    with pytest.raises(ParameterError, match="Invalid study=''"):
+        SearchResult.from_study(url, "")
+    other = f"sqlite:///{tmp_path / 'o.db'}"
+    optuna.create_study(storage=other, study_name="plain").optimize(lambda t: 1.0, n_trials=1)
+    with pytest.raises(ParameterError, match="that lamina did not create. Open it with "
+                                             "optuna.load_study"):
+        SearchResult.from_study(other, "plain")
+    empty = f"sqlite:///{tmp_path / 'e.db'}"
+    study = optuna.create_study(storage=empty, study_name="new")
+    study.set_user_attr("lamina", {"objective": ["accuracy"], "data": {"task": "classification"}})
+    with pytest.raises(ParameterError, match=r"no trial of it has completed yet \(0 in all\)"):
+        SearchResult.from_study(empty, "new")
