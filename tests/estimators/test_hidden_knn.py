@@ -3,6 +3,7 @@ layer): hand-computed activations, sklearn's own neighbour search, a real held-o
 
 from __future__ import annotations
 
+import copy
 import json
 import pickle
 
@@ -178,6 +179,43 @@ def test_class_normalisation_by_hand(fitted, digits) -> None:  # type: ignore[no
     no_y = HiddenKNNDetector(fitted, n_neighbors=4, normalize="class", prefit=True,
                              random_state=0).fit(X)
     assert len(no_y.calibration_index_) > 0 and no_y.class_scale_.shape == (10,)
+
+
+def test_class_scores_take_one_forward_pass(fitted, digits) -> None:  # type: ignore[no-untyped-def]
+    """With normalize="class" a score needs the hidden vectors and the predicted class: one
+    forward pass gives both (it ran the network twice), equal to predict's classes."""
+    X, y, X_test, _ = digits
+    det = HiddenKNNDetector(fitted, n_neighbors=4, normalize="class", prefit=True,
+                            random_state=0).fit(X, y)
+    calls = [0]
+    handle = fitted.module_.register_forward_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
+    try:
+        fitted.predict(X_test)
+        one_pass, calls[0] = calls[0], 0
+        scores = det.score_samples(X_test)
+        assert calls[0] == one_pass >= 1
+    finally:
+        handle.remove()
+    dist = det.kneighbors_distance(X_test).mean(axis=1)
+    np.testing.assert_allclose(scores, -dist / det.class_scale_[fitted.predict(X_test)],
+                               atol=1e-12)
+
+
+def test_a_subclass_predict_is_what_the_class_scales_follow(fitted, digits) -> None:  # type: ignore[no-untyped-def]
+    """An estimator whose predict is its own (not the argmax of the outputs) is asked."""
+    X, y, X_test, _ = digits
+
+    class AlwaysThree(type(fitted)):  # type: ignore[misc]
+        def predict(self, X):  # type: ignore[no-untyped-def]
+            return np.full(len(X), 3)
+
+    est = copy.deepcopy(fitted)
+    est.__class__ = AlwaysThree
+    det = HiddenKNNDetector(est, n_neighbors=4, normalize="class", prefit=True,
+                            random_state=0).fit(X, y)
+    dist = det.kneighbors_distance(X_test).mean(axis=1)
+    np.testing.assert_allclose(det.score_samples(X_test), -dist / det.class_scale_[3],
+                               atol=1e-12)
 
 
 def test_calibration_keeps_lone_inputs_in_the_reference_set() -> None:

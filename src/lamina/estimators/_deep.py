@@ -361,16 +361,23 @@ class DeepEstimator(BaseEstimator):
         >>> clf.hidden_features(X).shape, clf.hidden_features(X, "hidden.0").shape
         ((40, 6), (40, 144))
         """
+        return self._hidden_pass(X, layer)[0]
+
+    def _hidden_pass(self, X: Any, layer: int | str = -1, outputs: bool = False
+                     ) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`hidden_features` and, with ``outputs``, the network's outputs for the same
+        inputs (what ``predict`` reads: a classifier's logits) from the same forward pass."""
         self._check_fitted()
         target, name = self._hidden_layer(layer)
         samples = self._hidden_samples(X)
         fixed_steps = not getattr(self.module_, "variable_length", True)
+        n_out = [0]
 
         def run(module: torch.nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
             seen: list[torch.Tensor] = []
             handle = target.register_forward_hook(lambda _m, _i, out: seen.append(out))
             try:
-                module(*inputs)
+                result = module(*inputs)
             finally:
                 handle.remove()
             out = seen[-1]
@@ -381,8 +388,14 @@ class DeepEstimator(BaseEstimator):
                     f"hidden layer {name!r} outputs one vector per time step (shape "
                     f"{tuple(out.shape)} for a batch), and {why}, so a sample has no fixed set "
                     "of units there. Pick a layer after the sequence readout (e.g. layer=-1).")
-            return out.flatten(1)                        # (B, units)
-        return self._outputs(samples, run)
+            if not outputs:
+                return out.flatten(1)                    # (B, units)
+            n_out[0] = result.flatten(1).shape[1]
+            return torch.cat([out.flatten(1), result.flatten(1).to(out.dtype)], 1)
+        both = self._outputs(samples, run)
+        if not outputs:
+            return both, None
+        return both[:, :both.shape[1] - n_out[0]], both[:, both.shape[1] - n_out[0]:]
 
     def _hidden_samples(self, X: Any) -> Samples:
         """``X`` as the network reads it for :meth:`hidden_features` (as ``predict`` reads it)."""

@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, clone, is_classifier
-from sklearn.utils import _safe_indexing
 
 from .._errors import DataError, NotFittedError, ParameterError
 from .._validation import check_bool, check_float, check_int, check_random_state_param
@@ -88,8 +87,8 @@ class HiddenKNNDetector(BaseEstimator):
     it on held-out normal data instead. This is a novelty detector (as sklearn's
     ``LocalOutlierFactor(novelty=True)``): a reference input's own vector is in the bank, so
     scoring the training set counts each of those inputs as its own nearest neighbour
-    (distance 0). With ``normalize="class"`` a score runs the network twice (hidden vectors,
-    then ``predict``).
+    (distance 0). With ``normalize="class"`` the hidden vectors and the predicted class come
+    from one forward pass.
 
     Examples
     --------
@@ -143,11 +142,12 @@ class HiddenKNNDetector(BaseEstimator):
             est = clone(self.estimator)
             est.fit(X) if y is None else est.fit(X, y)
         _, self.layer_ = _unwrap(est)._hidden_layer(self.layer)
-        features = _normalised(est.hidden_features(X, self.layer_))
+        raw, predicted_all = _hidden_and_predicted(est, X, self.layer_, by_class)
+        features = _normalised(raw)
         labels_y = None if y is None else _check_y(y, len(features))
         held = np.zeros(len(features), dtype=bool)
         if by_class:
-            labels = self._class_index(est, labels_y if labels_y is not None else est.predict(X))
+            labels = self._class_index(est, labels_y) if labels_y is not None else predicted_all
             held = _calibration_rows(labels, fraction, rng)
         bank = features[~held]
         if k > len(bank):
@@ -164,9 +164,7 @@ class HiddenKNNDetector(BaseEstimator):
         if scale is not None and len(rows):
             # the calibration inputs' scores as score_samples gives them: divided by the scale
             # of the class the network predicts (not their label)
-            predicted = labels[rows] if labels_y is None else \
-                self._class_index(est, est.predict(_safe_indexing(X, rows)))
-            normal = -cal / scale[predicted]
+            normal = -cal / scale[predicted_all[rows]]
         else:
             normal = self._left_out_scores(features, rng)
         self.offset_ = float(np.percentile(normal, 100.0 * contamination))
@@ -195,10 +193,11 @@ class HiddenKNNDetector(BaseEstimator):
         """Minus the mean distance to the ``n_neighbors`` nearest reference vectors, divided by
         the predicted class's scale with ``normalize="class"`` (sklearn's convention: lower =
         more abnormal)."""
-        distance = self.kneighbors_distance(X).mean(axis=1)
+        self._check_fitted()
         if self.class_scale_ is None:
-            return -distance
-        predicted = self._class_index(self.estimator_, self.estimator_.predict(X))
+            return -self.kneighbors_distance(X).mean(axis=1)
+        raw, predicted = _hidden_and_predicted(self.estimator_, X, self.layer_, True)
+        distance = self._distances(_normalised(raw)).mean(axis=1)
         return -distance / self.class_scale_[predicted]
 
     def decision_function(self, X: Any) -> np.ndarray:
@@ -296,6 +295,24 @@ class HiddenKNNDetector(BaseEstimator):
                             f"estimator knows ({list(position)[:10]}). Pass the labels it was "
                             "fitted on.")
         return np.array([position[v] for v in values], dtype=np.int64)
+
+
+def _hidden_and_predicted(est: Any, X: Any, layer: Any, classes: bool
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """The hidden vectors of ``X`` and, with ``classes``, the positions in ``classes_`` of the
+    classes ``est`` predicts (without, an empty array). A lamina deep classifier gives both
+    from one forward pass (its ``predict`` is the argmax of the outputs); any other runs
+    ``predict`` after."""
+    from ._deep_classifier import DeepClassifierMixin
+
+    if not classes:
+        return est.hidden_features(X, layer), np.empty(0, dtype=np.intp)
+    inner = _unwrap(est)
+    if getattr(type(inner), "predict", None) is DeepClassifierMixin.predict and \
+            callable(getattr(inner, "_hidden_pass", None)):
+        raw, logits = inner._hidden_pass(X, layer, outputs=True)
+        return raw, logits.argmax(axis=1)
+    return est.hidden_features(X, layer), HiddenKNNDetector._class_index(est, est.predict(X))
 
 
 def _unwrap(est: Any) -> Any:
