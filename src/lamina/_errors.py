@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -59,15 +60,20 @@ class NotFittedError(LaminaError, _SkNotFittedError):
 
 def short_repr(value: Any, limit: int = 80) -> str:
     """``repr`` cut to ``limit`` characters so huge arrays do not flood a message. A string
-    keeps its end too (a path's file name, a URL's database): the middle is cut.
+    or a path keeps its end too (a file name, a URL's database): the middle is cut.
 
+    >>> import numpy as np
+    >>> short_repr(np.arange(30).reshape(3, 10), limit=40)
+    'array([[ 0, 1, 2, 3, 4, 5, 6, 7, 8, ...'
     >>> short_repr("sqlite:///" + "d/" * 50 + "study.db", limit=40)
     "'sqlite:///d/d/d/d...d/d/d/d/d/study.db'"
     """
     text = repr(value)
+    if not isinstance(value, str):            # an array's repr spans lines: one line here
+        text = " ".join(text.split())
     if len(text) <= limit:
         return text
-    if isinstance(value, str):
+    if isinstance(value, (str, os.PathLike)):
         head = (limit - 3) // 2
         return text[:head] + "..." + text[len(text) - (limit - 3 - head):]
     return text[: limit - 3] + "..."

@@ -39,7 +39,7 @@ def test_the_stored_search_reads_back_as_it_ran(stored) -> None:
     assert back.objective_ == ("accuracy",) and back.task_ == "classification"
     assert list(back.trials_["number"]) == list(ran.trials_["number"])
     assert list(back.trials_["score"].fillna(-1)) == list(ran.trials_["score"].fillna(-1))
-    assert back.states_ == ran.trials_["state"].value_counts().to_dict()
+    assert back.states_ == ran.states_ and sum(back.states_.values()) == len(ran.trials_)
     assert back.n_trials_ == ran.n_trials_ == 8
     assert back.best_estimator_ is None and math.isnan(back.baseline_score_)
     assert math.isnan(back.overhead_ms_) and back.elapsed_ > 0 and back.configs_per_minute_ > 0
@@ -100,5 +100,53 @@ def test_refusals_name_what_is_wrong(stored, digits, tmp_path) -> None:
     empty = f"sqlite:///{tmp_path / 'e.db'}"
     study = optuna.create_study(storage=empty, study_name="new")
     study.set_user_attr("lamina", {"objective": ["accuracy"], "data": {"task": "classification"}})
-    with pytest.raises(ParameterError, match=r"no trial of it has completed yet \(0 in all\)"):
+    with pytest.raises(ParameterError, match=r"no trial of it has completed \(0 in all\)"):
         SearchResult.from_study(empty, "new")
+
+
+def test_a_study_that_never_completed_lists_its_states(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    study = optuna.create_study(storage=url, study_name="f")
+    study.set_user_attr("lamina", {"objective": ["accuracy"], "data": {"task": "classification"}})
+    for state in (optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.PRUNED,
+                  optuna.trial.TrialState.FAIL):
+        study.add_trial(optuna.trial.create_trial(state=state, user_attrs={"lamina": {}}))
+    with pytest.raises(ParameterError, match=r"no trial of it has completed \(3 in all: 1 fail, "
+                                             r"2 pruned\)"):
+        SearchResult.from_study(url, "f")
+
+
+def test_trials_added_outside_lamina_are_never_the_best(digits, tmp_path) -> None:
+    """A hand-added trial that dominates every lamina trial (a user's reference point) left
+    the Pareto front without a lamina trial: the best and the front are lamina's own."""
+    X, y = digits
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    ran = search(X, y, SPACE, n_trials=4, batch=2, storage=url, study="m",
+                 objective=("accuracy", "params"), refit=False, **RUNGS)
+    optuna.load_study(study_name="m", storage=url).add_trial(
+        optuna.trial.create_trial(values=[0.999, 1.0]))
+    back = SearchResult.from_study(url, "m")
+    assert back.pareto_front() == ran.pareto_front()
+    assert back.best_trial_.number == ran.best_trial_.number
+    assert len(back.trials_) == len(ran.trials_) + 1
+
+
+def test_reading_never_creates_or_changes_a_file(tmp_path) -> None:
+    import sqlite3
+
+    notes = tmp_path / "notes.db"
+    with sqlite3.connect(notes) as conn:
+        conn.execute("CREATE TABLE notes (x)")
+    size = notes.stat().st_size
+    with pytest.raises(ParameterError, match=r"the file holds no Optuna study \(no 'studies' "
+                                             r"table\)"):
+        SearchResult.from_study(f"sqlite:///{notes}", "digits")
+    with sqlite3.connect(notes) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master")]
+    assert tables == ["notes"] and notes.stat().st_size == size
+    with pytest.raises(ParameterError, match=r"is a folder, not an SQLite file"):
+        SearchResult.from_study(f"sqlite:///{tmp_path}", "digits")
+    for url in ("sqlite:///:memory:", "sqlite://"):
+        with pytest.raises(ParameterError, match="an in-memory database holds no stored study"):
+            SearchResult.from_study(url, "digits")

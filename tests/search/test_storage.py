@@ -41,6 +41,14 @@ def test_sqlite_in_a_missing_folder(tmp_path) -> None:
         open_storage(url)
 
 
+@pytest.mark.parametrize("url", ["sqlite:///:memory:", "sqlite://"])
+def test_in_memory_sqlite_is_refused_with_the_way_to_keep_trials_in_memory(url: str) -> None:
+    # it opened, then Optuna's first write failed with StorageInternalError
+    with pytest.raises(ParameterError, match=r"an in-memory SQLite database cannot hold a "
+                                             r"study.*Pass storage=None"):
+        open_storage(url)
+
+
 def test_workers_opening_a_fresh_file_together_all_get_wal(tmp_path) -> None:
     """SQLite refuses a second simultaneous switch to WAL at once ("database is locked"),
     without waiting its busy timeout: two ``lamina search`` workers started together on a new

@@ -5,6 +5,7 @@ Every function imports torch/lamina lazily so ``lamina --help`` stays instant.
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from collections.abc import Mapping
@@ -321,12 +322,15 @@ def _still_learning(est: Any, epochs: int, window: int = 10,
     >>> Run.loss_curve_ = [0.5] * 50
     >>> _still_learning(Run(), 50) is None
     True
+    >>> Run.loss_curve_ = [1.0] * 49 + [float("nan")]          # diverged at the last epoch
+    >>> _still_learning(Run(), 50) is None
+    True
     """
     curve = list(getattr(est, "loss_curve_", None) or [])
     if est.n_iter_ < epochs or len(curve) <= window:
         return None
     before, last = float(curve[-window - 1]), float(curve[-1])
-    if not before > 0 or (before - last) / before <= drop:
+    if not (math.isfinite(last) and before > 0) or (before - last) / before <= drop:
         return None
     return (f"the training loss was still falling at the limit of {epochs} epochs ({before:.4g} "
             f"-> {last:.4g} over the last {window}): --epochs {epochs * 4} may score higher")

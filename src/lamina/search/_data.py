@@ -240,7 +240,7 @@ def join_validation(X: Any, y: Any, validation_data: Any) -> tuple[Any, Any]:
     column names are the model's feature names); ``X_val`` must then have the same columns.
     """
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-        raise ParameterError("validation_data", short_repr(validation_data),
+        raise ParameterError("validation_data", validation_data,
                              "a pair (X_val, y_val)", "Pass validation_data=(X_val, y_val).")
     X_val, y_val = validation_data
     for name, a in (("X", X), ("X_val", X_val)):

@@ -81,10 +81,9 @@ class SearchResult:
     def build(cls, study: Any, objective: tuple[str, ...], data: Any, book: Any, *,
               elapsed: float, rounds: int, X: Any, y: Any, refit: bool, device: Any, dtype: Any,
               resumed: bool) -> SearchResult:
-        from optuna.trial import TrialState
 
         trials = study.get_trials(deepcopy=False)
-        complete = [t for t in trials if t.state == TrialState.COMPLETE and t.values]
+        complete = _complete(trials)
         if not complete:
             if book.all_diverged:
                 lr = book.space.to_json().get("lr", "the space function's")
@@ -98,7 +97,7 @@ class SearchResult:
             best = max(complete, key=lambda t: t.values[0])
             pareto = None
         else:
-            front = study.best_trials
+            front = _non_dominated(complete, study.directions)
             best = max(front, key=lambda t: t.values[0])
             pareto = trials_frame(front, objective)
         params = best_params(best)
@@ -133,7 +132,10 @@ class SearchResult:
         device, dtype
             Of the refit estimator.
 
-        What a running worker measures itself is not stored: ``overhead_ms_`` and
+        ``states_`` and ``n_trials_`` count the study's finished trials (every worker's) by how
+        lamina ended them, as :func:`lamina.search` counts its own; trials added to the study
+        outside lamina are listed in ``trials_`` and never chosen as the best. What a running
+        worker measures itself is not stored: ``overhead_ms_`` and
         ``sampler_ms_`` are NaN; ``elapsed_`` is the span from the first trial's start to the
         last one's end, and ``configs_per_minute_`` the study's trials per minute over it
         (all workers together).
@@ -144,7 +146,6 @@ class SearchResult:
         >>> res.best_params_["hidden_layer_sizes"], len(res.trials_)          # doctest: +SKIP
         ((512, 128), 812)
         """
-        from optuna.trial import TrialState
 
         from .._validation import resolve_device, resolve_dtype
         from ._storage import check_url, open_storage
@@ -158,14 +159,7 @@ class SearchResult:
                                  "neither", "Pass both to refit the best configuration.")
         dev, dt = resolve_device(device), resolve_dtype(dtype)
         if isinstance(storage, str) and storage.lower().startswith("sqlite"):
-            import os
-
-            from sqlalchemy.engine import make_url
-
-            path = make_url(check_url(storage)).database or ""
-            if path != ":memory:" and not os.path.isfile(path):     # opening would create it
-                raise ParameterError("storage", storage, f"the file {path!r} does not exist",
-                                     "Pass the --storage the workers wrote to.")
+            _check_study_file(check_url(storage))           # opening would create or change it
         store = open_storage(storage)
         label = storage_label(store)
         if not study_exists(store, study):
@@ -187,28 +181,36 @@ class SearchResult:
         objective = tuple(stored["objective"])
         task = stored["data"]["task"]
         trials = loaded.get_trials(deepcopy=False)
-        complete = [t for t in trials if t.state == TrialState.COMPLETE and t.values
-                    and ATTR in t.user_attrs]
+        ours = [t for t in trials if ATTR in t.user_attrs]     # not trials added by hand
+        complete = _complete(ours)
+        # as search() counts them: finished trials by how lamina ended them
+        states: dict[str, int] = {}
+        for t in ours:
+            how = t.user_attrs[ATTR].get("stopped")
+            if how is not None and t.state.is_finished():
+                states[how] = states.get(how, 0) + 1
         if not complete:
-            raise ParameterError("study", study, f"no trial of it has completed yet ({len(trials)}"
-                                 " in all)", "Wait for its workers, or continue it with "
-                                 "lamina search ... --resume.")
+            seen: dict[str, int] = {}
+            for t in trials:
+                seen[t.state.name.lower()] = seen.get(t.state.name.lower(), 0) + 1
+            parts = ", ".join(f"{n} {state}" for state, n in sorted(seen.items()))
+            raise ParameterError("study", study, f"no trial of it has completed ({len(trials)} "
+                                 f"in all{': ' + parts if parts else ''})", "Wait for its "
+                                 "workers, or continue it with lamina search ... --resume.")
         if len(objective) == 1:
             best = max(complete, key=lambda t: (t.values[0], -t.number))
             pareto = None
         else:
-            front = [t for t in loaded.best_trials if ATTR in t.user_attrs]
+            front = _non_dominated(complete, loaded.directions)
             best = max(front, key=lambda t: (t.values[0], -t.number))
             pareto = trials_frame(front, objective)
-        starts = [t.datetime_start for t in trials if t.datetime_start is not None]
-        ends = [t.datetime_complete for t in trials if t.datetime_complete is not None]
+        starts = [t.datetime_start for t in ours if t.datetime_start is not None]
+        ends = [t.datetime_complete for t in ours if t.datetime_complete is not None]
         span = (max(ends) - min(starts)).total_seconds() if starts and ends else 0.0
-        trained = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
-        states: dict[str, int] = {}
-        for t in trials:
-            states[t.state.name] = states.get(t.state.name, 0) + 1
+        finished = sum(states.values())
+        trained = finished - states.get("unfinished", 0)
         result = cls(loaded, objective, task, best, best_params(best), float(best.values[0]),
-                     trials_frame(trials, objective), pareto, n_trials_=trained,
+                     trials_frame(trials, objective), pareto, n_trials_=finished,
                      elapsed_=span, overhead_ms_=float("nan"), sampler_ms_=float("nan"),
                      configs_per_minute_=60.0 * trained / span if span > 0 else float("nan"),
                      states_=states, resumed_=True)
@@ -247,7 +249,9 @@ class SearchResult:
         objective). ``best_params_`` is the first one's: the best score, whatever it costs."""
         if len(self.objective_) == 1:
             return []
-        front = sorted(self.study_.best_trials, key=lambda t: (-t.values[0], t.number))
+        complete = _complete(self.study_.get_trials(deepcopy=False))
+        front = sorted(_non_dominated(complete, self.study_.directions),
+                       key=lambda t: (-t.values[0], t.number))
         return [{"trial": t.number,
                  "values": {name: float(v) for name, v in zip(self.objective_, t.values)},
                  "params": {k: (list(v) if isinstance(v, tuple) else v)
@@ -277,6 +281,63 @@ class SearchResult:
         from ._plot import plot_result
 
         return plot_result(self, path)
+
+
+def _check_study_file(url: str) -> None:
+    """Refuse, without creating or changing anything, an SQLite URL that names no Optuna study
+    file: opening it as a storage would create the file, or Optuna's tables in it."""
+    import os
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    path = make_url(url).database or ""
+    if path in ("", ":memory:") or path.startswith("file:"):
+        raise ParameterError("storage", url, "an SQLite file that lamina search workers wrote "
+                             "(an in-memory database holds no stored study)",
+                             "Pass e.g. 'sqlite:///lamina.db', the --storage of the workers.")
+    if not os.path.exists(path):
+        raise ParameterError("storage", url, f"the file {path!r} does not exist",
+                             "Pass the --storage the workers wrote to.")
+    if not os.path.isfile(path):
+        raise ParameterError("storage", url, f"{path!r} is a folder, not an SQLite file",
+                             "Pass the study file in it, e.g. sqlite:///runs/search/study.db.")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            found = conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND "
+                                 "name='studies'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as err:
+        raise ParameterError("storage", url, f"cannot read the file ({err})",
+                             "Check the path and its permissions.") from None
+    if found is None:
+        raise ParameterError("storage", url, "the file holds no Optuna study (no 'studies' "
+                             "table)", "Pass the --storage the lamina search workers wrote to.")
+
+
+def _complete(trials: list[Any]) -> list[Any]:
+    """The complete trials lamina trained (a trial added to the study by hand has no
+    configuration to return or refit, so it is never the best)."""
+    from optuna.trial import TrialState
+
+    return [t for t in trials if t.state == TrialState.COMPLETE and t.values
+            and "lamina" in t.user_attrs]
+
+
+def _non_dominated(trials: list[Any], directions: list[Any]) -> list[Any]:
+    """The trials no other trial of ``trials`` dominates (better or equal in every objective,
+    better in one), as Optuna's ``best_trials`` over these trials alone."""
+    from optuna.study import StudyDirection
+
+    sign = [1.0 if d == StudyDirection.MAXIMIZE else -1.0 for d in directions]
+    keys = [[s * v for s, v in zip(sign, t.values)] for t in trials]
+
+    def dominates(a: list[float], b: list[float]) -> bool:
+        return all(x >= y for x, y in zip(a, b)) and any(x > y for x, y in zip(a, b))
+
+    return [t for t, k in zip(trials, keys) if not any(dominates(o, k) for o in keys)]
 
 
 def _stored_data(described: dict[str, Any], X: Any, y: Any, objective: tuple[str, ...]

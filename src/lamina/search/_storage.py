@@ -68,14 +68,20 @@ def open_storage(storage: Any, *, heartbeat_interval: int = HEARTBEAT_INTERVAL,
         from sqlalchemy.engine import make_url
 
         path = make_url(storage).database or ""
-        folder = os.path.dirname(os.path.abspath(path)) if path and path != ":memory:" else ""
+        if path in ("", ":memory:"):
+            # each pooled connection would get an empty database of its own: Optuna's tables
+            # vanish and the first write fails deep inside it
+            raise ParameterError("storage", storage, "an SQLite file (an in-memory SQLite "
+                                 "database cannot hold a study: each connection gets its own)",
+                                 "Pass storage=None to keep the trials in memory, or "
+                                 "'sqlite:///lamina.db' for a file.")
+        folder = os.path.dirname(os.path.abspath(path))
         if folder and not os.path.isdir(folder):
             raise ParameterError("storage", storage, f"the folder {folder!r} does not exist",
                                  "Create it first or point at an existing folder.")
         # Several processes may write one file: wait for the lock instead of failing at once.
         engine_kwargs["connect_args"] = {"timeout": 60}
-        if path and path != ":memory:":
-            _wal(path)
+        _wal(path)
         storage_obj = _rdb_storage(storage, engine_kwargs, heartbeat_interval, grace_period,
                                    given)
         _sync_normal(storage_obj.engine)
