@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -64,13 +65,15 @@ def short_repr(value: Any, limit: int = 80) -> str:
 
     >>> import numpy as np
     >>> short_repr(np.arange(30).reshape(3, 10), limit=40)
-    'array([[ 0, 1, 2, 3, 4, 5, 6, 7, 8, ...'
+    'array([[ 0,  1,  2,  3,  4,  5,  6,  ...'
+    >>> short_repr({"name": "two  spaces"})              # only line breaks are joined
+    "{'name': 'two  spaces'}"
     >>> short_repr("sqlite:///" + "d/" * 50 + "study.db", limit=40)
     "'sqlite:///d/d/d/d...d/d/d/d/d/study.db'"
     """
     text = repr(value)
     if not isinstance(value, str):            # an array's repr spans lines: one line here
-        text = " ".join(text.split())
+        text = re.sub(r"\n\s*", " ", text)
     if len(text) <= limit:
         return text
     if isinstance(value, (str, os.PathLike)):

@@ -211,11 +211,14 @@ def test_a_subclass_predict_is_what_the_class_scales_follow(fitted, digits) -> N
 
     est = copy.deepcopy(fitted)
     est.__class__ = AlwaysThree
-    det = HiddenKNNDetector(est, n_neighbors=4, normalize="class", prefit=True,
-                            random_state=0).fit(X, y)
-    dist = det.kneighbors_distance(X_test).mean(axis=1)
-    np.testing.assert_allclose(det.score_samples(X_test), -dist / det.class_scale_[3],
-                               atol=1e-12)
+    on_instance = copy.deepcopy(fitted)
+    on_instance.predict = lambda X: np.full(len(X), 3)
+    for own in (est, on_instance):
+        det = HiddenKNNDetector(own, n_neighbors=4, normalize="class", prefit=True,
+                                random_state=0).fit(X, y)
+        dist = det.kneighbors_distance(X_test).mean(axis=1)
+        np.testing.assert_allclose(det.score_samples(X_test), -dist / det.class_scale_[3],
+                                   atol=1e-12)
 
 
 def test_calibration_keeps_lone_inputs_in_the_reference_set() -> None:

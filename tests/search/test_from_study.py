@@ -4,6 +4,7 @@ after ``lamina search`` workers filled a shared study). Real SQLite files, real 
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import optuna
@@ -150,3 +151,49 @@ def test_reading_never_creates_or_changes_a_file(tmp_path) -> None:
     for url in ("sqlite:///:memory:", "sqlite://"):
         with pytest.raises(ParameterError, match="an in-memory database holds no stored study"):
             SearchResult.from_study(url, "digits")
+
+
+def test_a_plain_optuna_file_and_odd_names_are_read_without_writing(stored, tmp_path) -> None:
+    """The read path opens no file for writing: a plain Optuna study file stays in its journal
+    mode when refused; a '#' in the file name (a URI fragment) neither hides the study nor
+    creates a stray file."""
+    import shutil
+    import sqlite3
+
+    plain = tmp_path / "plain.db"
+    optuna.create_study(storage=f"sqlite:///{plain}", study_name="plain").optimize(
+        lambda t: 1.0, n_trials=1)
+    with sqlite3.connect(plain) as conn:
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    with pytest.raises(ParameterError, match="that lamina did not create"):
+        SearchResult.from_study(f"sqlite:///{plain}", "plain")
+    with sqlite3.connect(plain) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == mode
+    url, ran = stored
+    odd = tmp_path / "odd" / "a#b c.db"
+    odd.parent.mkdir()
+    shutil.copy(url.removeprefix("sqlite:///"), odd)
+    for extra in ("-wal", "-shm"):                           # the WAL part of the stored file
+        side = url.removeprefix("sqlite:///") + extra
+        if os.path.exists(side):
+            shutil.copy(side, str(odd) + extra)
+    back = SearchResult.from_study(f"sqlite:///{odd}", "digits")
+    assert back.best_score_ == ran.best_score_
+    assert sorted(p.name for p in odd.parent.iterdir() if not p.name.endswith(("-wal", "-shm"))
+                  ) == ["a#b c.db"]
+
+
+def test_pareto_filter_equals_optunas_on_random_values() -> None:
+    from optuna.study import StudyDirection
+
+    from lamina.search._result import _non_dominated
+
+    rng = np.random.default_rng(0)
+    directions = [StudyDirection.MAXIMIZE, StudyDirection.MINIMIZE, StudyDirection.MINIMIZE]
+    study = optuna.create_study(directions=directions)
+    values = np.round(rng.random((600, 3)), 2)              # ties included
+    for v in values:
+        study.add_trial(optuna.trial.create_trial(values=list(v)))
+    trials = study.get_trials()
+    mine = sorted(t.number for t in _non_dominated(trials, study.directions))
+    assert mine == sorted(t.number for t in study.best_trials) and len(mine) > 5

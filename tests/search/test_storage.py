@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import optuna
 import pytest
@@ -39,9 +40,12 @@ def test_sqlite_in_a_missing_folder(tmp_path) -> None:
     with pytest.raises(ParameterError, match=r"Invalid storage=.*the folder .*nope' does not "
                                              r"exist. Create it first"):
         open_storage(url)
+    assert not (Path.cwd() / "mem1").exists()
 
 
-@pytest.mark.parametrize("url", ["sqlite:///:memory:", "sqlite://"])
+@pytest.mark.parametrize("url", ["sqlite:///:memory:", "sqlite://",
+                                 "sqlite:///file::memory:?cache=shared&uri=true",
+                                 "sqlite:///file:mem1?mode=memory&cache=shared&uri=true"])
 def test_in_memory_sqlite_is_refused_with_the_way_to_keep_trials_in_memory(url: str) -> None:
     # it opened, then Optuna's first write failed with StorageInternalError
     with pytest.raises(ParameterError, match=r"an in-memory SQLite database cannot hold a "

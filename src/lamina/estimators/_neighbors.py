@@ -309,7 +309,7 @@ def _hidden_and_predicted(est: Any, X: Any, layer: Any, classes: bool
         return est.hidden_features(X, layer), np.empty(0, dtype=np.intp)
     inner = _unwrap(est)
     if getattr(type(inner), "predict", None) is DeepClassifierMixin.predict and \
-            callable(getattr(inner, "_hidden_pass", None)):
+            "predict" not in vars(inner) and callable(getattr(inner, "_hidden_pass", None)):
         raw, logits = inner._hidden_pass(X, layer, outputs=True)
         return raw, logits.argmax(axis=1)
     return est.hidden_features(X, layer), HiddenKNNDetector._class_index(est, est.predict(X))

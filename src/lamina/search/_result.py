@@ -148,7 +148,7 @@ class SearchResult:
         """
 
         from .._validation import resolve_device, resolve_dtype
-        from ._storage import check_url, open_storage
+        from ._storage import check_url, open_storage, open_stored_sqlite
         from ._study import ATTR, storage_label, study_exists
 
         if not isinstance(study, str) or not study:
@@ -160,7 +160,9 @@ class SearchResult:
         dev, dt = resolve_device(device), resolve_dtype(dtype)
         if isinstance(storage, str) and storage.lower().startswith("sqlite"):
             _check_study_file(check_url(storage))           # opening would create or change it
-        store = open_storage(storage)
+            store = open_stored_sqlite(storage)
+        else:
+            store = open_storage(storage)
         label = storage_label(store)
         if not study_exists(store, study):
             import optuna
@@ -288,11 +290,14 @@ def _check_study_file(url: str) -> None:
     file: opening it as a storage would create the file, or Optuna's tables in it."""
     import os
     import sqlite3
+    from pathlib import Path
 
     from sqlalchemy.engine import make_url
 
+    from ._storage import in_memory_sqlite
+
     path = make_url(url).database or ""
-    if path in ("", ":memory:") or path.startswith("file:"):
+    if in_memory_sqlite(url) or path.startswith("file:"):
         raise ParameterError("storage", url, "an SQLite file that lamina search workers wrote "
                              "(an in-memory database holds no stored study)",
                              "Pass e.g. 'sqlite:///lamina.db', the --storage of the workers.")
@@ -303,7 +308,8 @@ def _check_study_file(url: str) -> None:
         raise ParameterError("storage", url, f"{path!r} is a folder, not an SQLite file",
                              "Pass the study file in it, e.g. sqlite:///runs/search/study.db.")
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        # as a URI, quoted: a '#' or '?' in the name must not end the path
+        conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True)
         try:
             found = conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND "
                                  "name='studies'").fetchone()
@@ -331,13 +337,16 @@ def _non_dominated(trials: list[Any], directions: list[Any]) -> list[Any]:
     better in one), as Optuna's ``best_trials`` over these trials alone."""
     from optuna.study import StudyDirection
 
-    sign = [1.0 if d == StudyDirection.MAXIMIZE else -1.0 for d in directions]
-    keys = [[s * v for s, v in zip(sign, t.values)] for t in trials]
-
-    def dominates(a: list[float], b: list[float]) -> bool:
-        return all(x >= y for x, y in zip(a, b)) and any(x > y for x, y in zip(a, b))
-
-    return [t for t, k in zip(trials, keys) if not any(dominates(o, k) for o in keys)]
+    if not trials:
+        return []
+    sign = np.array([1.0 if d == StudyDirection.MAXIMIZE else -1.0 for d in directions])
+    keys = np.array([t.values for t in trials], dtype=np.float64) * sign     # (n, objectives)
+    keep = np.ones(len(trials), dtype=bool)
+    for start in range(0, len(trials), 256):                  # (chunk, n) comparisons at once
+        k = keys[start:start + 256, None, :]
+        dominated = (np.all(keys[None] >= k, axis=2) & np.any(keys[None] > k, axis=2)).any(1)
+        keep[start:start + 256] = ~dominated
+    return [t for t, kept in zip(trials, keep) if kept]
 
 
 def _stored_data(described: dict[str, Any], X: Any, y: Any, objective: tuple[str, ...]

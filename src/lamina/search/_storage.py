@@ -68,7 +68,7 @@ def open_storage(storage: Any, *, heartbeat_interval: int = HEARTBEAT_INTERVAL,
         from sqlalchemy.engine import make_url
 
         path = make_url(storage).database or ""
-        if path in ("", ":memory:"):
+        if in_memory_sqlite(storage):
             # each pooled connection would get an empty database of its own: Optuna's tables
             # vanish and the first write fails deep inside it
             raise ParameterError("storage", storage, "an SQLite file (an in-memory SQLite "
@@ -90,6 +90,24 @@ def open_storage(storage: Any, *, heartbeat_interval: int = HEARTBEAT_INTERVAL,
         engine_kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
         engine_kwargs["pool_pre_ping"] = True
     return _rdb_storage(url, engine_kwargs, heartbeat_interval, grace_period, given)
+
+
+def in_memory_sqlite(url: str) -> bool:
+    """Whether an SQLite URL names an in-memory database (``sqlite://``,
+    ``sqlite:///:memory:``, or a ``file:`` URI with ``:memory:`` or ``mode=memory``)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    path = parsed.database or ""
+    return path in ("", ":memory:") or path.startswith("file::memory:") or \
+        parsed.query.get("mode") == "memory" or "mode=memory" in path
+
+
+def open_stored_sqlite(url: str) -> Any:
+    """An existing SQLite study file opened for reading: no switch to WAL, no pragma, nothing
+    written (:func:`open_storage` prepares a file for workers that write)."""
+    return _rdb_storage(url, {"connect_args": {"timeout": 60}}, HEARTBEAT_INTERVAL,
+                        GRACE_PERIOD, url)
 
 
 def check_url(storage: Any) -> str:
@@ -258,5 +276,5 @@ def is_sqlite(storage: Any) -> bool:
     return is_rdb(storage) and str(storage.url).startswith("sqlite")
 
 
-__all__ = ["open_storage", "check_url", "mask_url", "is_rdb", "is_sqlite", "HEARTBEAT_INTERVAL",
+__all__ = ["open_storage", "open_stored_sqlite", "in_memory_sqlite", "check_url", "mask_url", "is_rdb", "is_sqlite", "HEARTBEAT_INTERVAL",
            "GRACE_PERIOD"]
