@@ -278,6 +278,19 @@ def test_fitting_a_read_only_frame_raises_no_torch_warning() -> None:
     assert not [w for w in seen if "not writable" in str(w.message)], [str(w.message) for w in seen]
 
 
+def test_reversed_views_train_as_their_copies() -> None:
+    """X[::-1] of a float32 array has negative strides, which torch refuses to alias: fit
+    failed deep in torch ("At least one stride ... is negative"); sklearn takes such views."""
+    X, y = load_iris(return_X_y=True)
+    X32 = X.astype(np.float32)
+    kw = {"hidden_layer_sizes": (8,), "max_iter": 5, "random_state": 0}
+    view = lamina.MLPClassifier(**kw).fit(X32[::-1], y[::-1])
+    copy = lamina.MLPClassifier(**kw).fit(X32[::-1].copy(), y[::-1].copy())
+    np.testing.assert_array_equal(view.predict_proba(X32[::-1]), copy.predict_proba(X32[::-1]))
+    reg = lamina.MLPRegressor(**kw).fit(X32[::-1], X32[::-1, 0])
+    assert reg.predict(X32[::-1]).shape == (150,)
+
+
 @pytest.mark.parametrize("activation,factor", [("relu", 6.0), ("logistic", 2.0)])
 def test_every_layer_including_the_output_is_initialised_as_sklearn(activation, factor) -> None:
     """sklearn draws every layer's weights and biases uniform in +-sqrt(factor/(fan_in+fan_out))

@@ -197,3 +197,12 @@ def test_pareto_filter_equals_optunas_on_random_values() -> None:
     trials = study.get_trials()
     mine = sorted(t.number for t in _non_dominated(trials, study.directions))
     assert mine == sorted(t.number for t in study.best_trials) and len(mine) > 5
+
+
+def test_refitting_on_other_rows_warns(stored, digits) -> None:
+    url, _ = stored
+    X, y = digits
+    with pytest.warns(UserWarning, match=r"X, y are not the data this study searched: it was "
+                                         r"searched on other rows of the same shape"):
+        back = SearchResult.from_study(url, "digits", X=X[::-1], y=y[::-1])
+    assert isinstance(back.best_estimator_, lamina.MLPClassifier)

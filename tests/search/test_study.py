@@ -69,3 +69,51 @@ def test_a_foreign_study_is_not_touched(tmp_path, digits) -> None:
     with pytest.raises(ParameterError, match="holds a study of that name that lamina did not "
                                              "create"):
         search(X, y, storage=url, study="theirs", n_trials=1)
+
+
+SMALL = {"n_layers": (1, 1), "width": (16, 32), "batch_size": [64], "lr": (1e-3, 1e-2, "log")}
+FAST = {"min_epochs": 1, "max_epochs": 3, "eta": 3, "refit": False}
+
+
+def test_workers_with_other_seeds_score_on_the_creators_split(tmp_path, digits) -> None:
+    """Acceptance review: workers started with different --seed each scored their trials on
+    their own validation split, and the study ranked them as one. The creator stores its split
+    seed; a worker joining with another seed scores on that split (its sampler stays its own)."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    X, y = digits
+    search(X, y, SMALL, storage=url, study="s", n_trials=2, batch=2, random_state=1, **FAST)
+    search(X, y, SMALL, storage=url, study="s", n_trials=2, batch=2, random_state=2, **FAST)
+    study = optuna.load_study(study_name="s", storage=open_storage(url))
+    assert study.user_attrs["lamina"]["split_seed"] == 1
+    seeds = [t.user_attrs["lamina"]["split_seed"] for t in study.trials]
+    assert len(seeds) == 4 and set(seeds) == {1}
+    assert len({t.user_attrs["lamina"]["worker"] for t in study.trials}) == 1  # one process
+    # the second run's sampler was its own: not the first run's two configurations again
+    first = [t.params for t in study.trials[:2]]
+    assert all(t.params not in first for t in study.trials[2:])
+
+
+def test_other_rows_of_the_same_shape_are_refused_even_with_resume(tmp_path, digits) -> None:
+    """Acceptance review: a --resume on a 150-row subsample joined a study of 1797 rows, and
+    its 1.0 on a 30-row split became the best. The study stores the rows' fingerprint."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    X, y = digits
+    search(X, y, SMALL, storage=url, study="s", n_trials=1, batch=1, **FAST)
+    fewer = r"it was created for \{.*'n_samples': 1797\}, this data is \{.*'n_samples': 1500\}"
+    shuffled = (r"it was searched on other rows of the same shape \(1797 x 64; fingerprint "
+                r"[0-9a-f]{16}, this data's [0-9a-f]{16}\)")
+    for other, rows, why in ((X[:1500], y[:1500], fewer), (X[::-1], y[::-1], shuffled)):
+        with pytest.raises(DataError, match=rf"Invalid data for study 's': {why}. Every worker "
+                                            r"\(and a resumed run\) must search the same rows"):
+            search(other, rows, SMALL, storage=url, study="s", n_trials=1, resume=True,
+                   **FAST)
+    # the same rows join, whatever the seed
+    search(X, y, SMALL, storage=url, study="s", n_trials=1, batch=1, random_state=5, **FAST)
+
+
+def test_a_study_made_before_the_fingerprint_still_joins(tmp_path, digits) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    _create(url, "old", SMALL)                    # data stored as task/features/outputs only
+    X, y = digits
+    res = search(X, y, SMALL, storage=url, study="old", n_trials=1, batch=1, **FAST)
+    assert len(res.trials_) == 1

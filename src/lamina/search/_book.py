@@ -50,7 +50,7 @@ class Book:
     def __init__(self, study: Any, space: SearchSpace | FunctionSpace, objective: tuple[str, ...],
                  heartbeat: Any, random_state: int, consult_pruner: bool, n_train: int,
                  sibling_sampler: TimedSampler, timed: bool = True,
-                 max_batch_size: int | None = None) -> None:
+                 max_batch_size: int | None = None, split_seed: int | None = None) -> None:
         self.study = study
         self.sampler: TimedSampler = study.sampler
         self.sibling_sampler = sibling_sampler
@@ -65,6 +65,7 @@ class Book:
         # batch sizes above the training rows train as one full batch: a space function's
         # (or a resumed study's stored space's) larger ones are recorded as that
         self.max_batch_size = max_batch_size
+        self.split_seed = split_seed     # of the validation split the trials are scored on
         self.seconds = 0.0               # wall time spent in bookkeeping
         self.asked = 0
         self.finished = 0
@@ -186,6 +187,7 @@ class Book:
                 "epochs": epochs, "scores": member.scores, "samples": member.samples,
                 "seconds": member.seconds, "group": member.group,
                 "population": member.population, "stopped": how, "worker": self.worker,
+                "split_seed": self.split_seed,
                 "n_params": member.extra.get("params"),
                 "latency_ms": member.extra.get("latency")})
             if how in ("complete", "budget"):

@@ -74,6 +74,7 @@ class SearchData:
     n_samples: int
     classes: np.ndarray | None
     splits: list[Split] = field(default_factory=list)
+    fingerprint: str = ""          # of the rows searched (data_fingerprint): studies compare it
 
     @property
     def n_train(self) -> int:
@@ -103,7 +104,24 @@ class SearchData:
 
     def describe(self) -> dict[str, Any]:
         """What a study must agree on to be shared (stored with it)."""
-        return {"task": self.task, "n_features": self.n_features, "n_outputs": self.n_outputs}
+        return {"task": self.task, "n_features": self.n_features, "n_outputs": self.n_outputs,
+                "n_samples": self.n_samples, "sha256": self.fingerprint}
+
+
+def data_fingerprint(Xa: np.ndarray, ya: np.ndarray) -> str:
+    """The first 16 hex digits of a SHA-256 over the checked ``X`` (float32) and ``y``: the
+    same rows give the same value in any process, on any machine, so workers of one study can
+    check that they search the same data."""
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(Xa, dtype=np.float32).tobytes())
+    h.update(str(Xa.shape).encode())
+    if ya.dtype.kind in "iufb":
+        h.update(np.ascontiguousarray(ya, dtype=np.float64).tobytes())
+    else:
+        h.update(repr(ya.tolist()).encode())
+    return h.hexdigest()[:16]
 
 
 def check_xy(X: Any, y: Any, objective: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, str]:
@@ -231,7 +249,8 @@ def prepare(X: Any, y: Any, objective: tuple[str, ...], *, validation_fraction: 
             torch.as_tensor(target[tr], dtype=y_dtype, device=device),
             torch.as_tensor(Xa[va], dtype=dt, device=device),
             torch.as_tensor(target[va], dtype=y_dtype, device=device)))
-    return SearchData(task, Xa.shape[1], n_out, len(Xa), classes, splits)
+    return SearchData(task, Xa.shape[1], n_out, len(Xa), classes, splits,
+                      data_fingerprint(Xa, ya))
 
 
 def join_validation(X: Any, y: Any, validation_data: Any) -> tuple[Any, Any]:
@@ -328,4 +347,5 @@ def _is_continuous(y: np.ndarray) -> bool:
 
 
 __all__ = ["parse_objective", "guess_task", "prepare", "join_validation", "score", "SearchData",
+           "data_fingerprint",
            "Split", "check_xy", "DIRECTIONS", "PRIMARY", "SECONDARY", "MAX_CLASSES_GUESS"]

@@ -352,17 +352,28 @@ def _non_dominated(trials: list[Any], directions: list[Any]) -> list[Any]:
 def _stored_data(described: dict[str, Any], X: Any, y: Any, objective: tuple[str, ...]
                  ) -> tuple[float, Any, Any]:
     """Check ``X``, ``y`` against a stored study's data description; return the baseline
-    score (y's most frequent class's share, or 0 for r2) and the data for the refit."""
+    score (y's most frequent class's share, or 0 for r2) and the data for the refit. Data of
+    another shape is refused; other rows of the same shape (their fingerprint differs) refit
+    with a warning: the study's scores were measured on other data."""
     from .._errors import DataError
-    from ._data import check_xy
+    from ._data import check_xy, data_fingerprint
+    from ._study import data_differs
 
     Xa, ya, task = check_xy(X, y, objective)
     n_outputs = len(np.unique(ya)) if task == "classification" else \
         ya.reshape(len(ya), -1).shape[1]
-    given = {"task": task, "n_features": Xa.shape[1], "n_outputs": n_outputs}
-    if given != described:
-        raise DataError(f"Invalid X, y for this study: it was made for {described}, this data "
-                        f"is {given}. Pass the data the search ran on.")
+    given = {"task": task, "n_features": Xa.shape[1], "n_outputs": n_outputs,
+             "n_samples": len(Xa), "sha256": data_fingerprint(Xa, ya)}
+    shape = ("task", "n_features", "n_outputs")
+    if any(given[k] != described.get(k) for k in shape):
+        raise DataError(f"Invalid X, y for this study: it was made for "
+                        f"{ {k: described.get(k) for k in shape} }, this data is "
+                        f"{ {k: given[k] for k in shape} }. Pass the data the search ran on.")
+    differs = data_differs(described, given)
+    if differs:
+        warnings.warn(f"X, y are not the data this study searched: {differs}. The best "
+                      "configuration is refit on them anyway; its scores in the study were "
+                      "measured on the other data.", UserWarning, stacklevel=3)
     if task != "classification":
         return 0.0, X, y
     _, counts = np.unique(ya, return_counts=True)

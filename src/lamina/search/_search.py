@@ -24,7 +24,13 @@ from ._rounds import train_round
 from ._sampler import TimedSampler
 from ._space import fit_batch_size
 from ._storage import open_storage
-from ._study import create_or_join, make_sampler, make_sibling_sampler, storage_label
+from ._study import (
+    create_or_join,
+    make_sampler,
+    make_sibling_sampler,
+    storage_label,
+    stored_split_seed,
+)
 
 
 def search(X: Any, y: Any, space: Any = None, *, budget: Any = None, n_trials: int | None = None,
@@ -124,9 +130,12 @@ def search(X: Any, y: Any, space: Any = None, *, budget: Any = None, n_trials: i
     # module, SearchCV.fit adds a frame; the data checks' and the refit's would name lamina's
     level = caller_stacklevel()
     with warnings_to_caller(level):
-        data = prepare(X, y, names, validation_fraction=validation_fraction, cv=cv,
-                       random_state=random_state, device=dev, dtype=dt,
-                       validation_data=validation_data)
+        def split(seed: int, X: Any = X, y: Any = y) -> SearchData:   # the data as given
+            return prepare(X, y, names, validation_fraction=validation_fraction, cv=cv,
+                           random_state=seed, device=dev, dtype=dt,
+                           validation_data=validation_data)
+
+        data = split(random_state)
         if validation_data is not None:        # "all the data" for the refit
             X, y = join_validation(X, y, validation_data)
         first, last = _epochs(min_epochs, max_epochs, data.n_train, eta)
@@ -134,9 +143,10 @@ def search(X: Any, y: Any, space: Any = None, *, budget: Any = None, n_trials: i
 
         store = open_storage(storage)
         with _quiet_optuna():
-            optuna_study, book, rounds, space_obj, resumed, t_start = _run(
+            optuna_study, book, rounds, space_obj, resumed, t_start, data = _run(
                 store, study, space_obj, names, data, rungs, sampler, pruner, random_state,
-                resume, seconds, budget, n_trials, population, batch, eta, dev, dt, callback)
+                resume, seconds, budget, n_trials, population, batch, eta, dev, dt, callback,
+                split)
         elapsed = time.perf_counter() - t_start
         with _quiet_optuna():
             result = SearchResult.build(optuna_study, names, data, book, elapsed=elapsed,
@@ -152,7 +162,8 @@ def _run(store: Any, study: str | None, space_obj: Any, names: tuple[str, ...],
          resume: bool, seconds: float, budget: Any, n_trials: int | None, population: int,
          batch: int, eta: int, dev: Any, dt: Any,
          callback: Callable[[dict[str, Any]], None] | None,
-         ) -> tuple[Any, Book, int, Any, bool, float]:
+         split: Callable[[int], SearchData],
+         ) -> tuple[Any, Book, int, Any, bool, float, SearchData]:
     """Open the study, measure the machine, then ask/train/tell rounds until the budget ends.
 
     The budget starts once the study is open: creating tables in a remote database is not
@@ -168,7 +179,12 @@ def _run(store: Any, study: str | None, space_obj: Any, names: tuple[str, ...],
     optuna_study, space_obj, resumed, created = create_or_join(
         store, study, space=space_obj, objective=names, directions=directions,
         data=data.describe(), sampler=the_sampler, pruner=the_pruner, resume=resume,
-        storage_label=storage_label(store))
+        storage_label=storage_label(store), split_seed=random_state)
+    shared_seed = stored_split_seed(optuna_study)
+    split_seed = random_state if shared_seed is None else shared_seed
+    if split_seed != random_state:
+        # the study's trials are scored on its creator's split: score this worker's there too
+        data = split(split_seed)
     if not created:
         # other workers share this study (or it is resumed): seeded by random_state alone,
         # this worker would propose what a worker started with the same seed proposes
@@ -195,7 +211,7 @@ def _run(store: Any, study: str | None, space_obj: Any, names: tuple[str, ...],
     heartbeat = Heartbeat(store)
     book = Book(optuna_study, space_obj, names, heartbeat, random_state,
                 consult_pruner=pruner is not None, n_train=data.n_train,
-                max_batch_size=data.min_train,
+                max_batch_size=data.min_train, split_seed=split_seed,
                 sibling_sampler=TimedSampler(make_sibling_sampler(random_state, not created)),
                 timed=math.isfinite(seconds) and n_trials is None)
     rounds = 0
@@ -233,7 +249,7 @@ def _run(store: Any, study: str | None, space_obj: Any, names: tuple[str, ...],
         _forget(store, optuna_study, created, book.asked)
         raise _budget_too_small(budget, seconds, setup, quickest, data.n_train,
                                 spent=time.perf_counter() - t_start - setup)
-    return optuna_study, book, rounds, space_obj, resumed, t_start
+    return optuna_study, book, rounds, space_obj, resumed, t_start, data
 
 
 def _budget_too_small(budget: Any, seconds: float, setup: float, quickest: float, n_train: int,

@@ -41,12 +41,12 @@ def study_exists(storage: Any, name: str) -> bool:
 
 def open_study(storage: Any, name: str | None, *, space: SearchSpace | FunctionSpace,
                objective: tuple[str, ...], directions: list[Any], data: dict[str, Any],
-               sampler: Any, pruner: Any, resume: bool, storage_label: str
-               ) -> tuple[Any, SearchSpace | FunctionSpace, bool]:
+               sampler: Any, pruner: Any, resume: bool, storage_label: str,
+               split_seed: int | None = None) -> tuple[Any, SearchSpace | FunctionSpace, bool]:
     """Return ``(study, space, resumed)``; ``space`` is the stored one when resuming."""
     opened = create_or_join(storage, name, space=space, objective=objective,
                             directions=directions, data=data, sampler=sampler, pruner=pruner,
-                            resume=resume, storage_label=storage_label)
+                            resume=resume, storage_label=storage_label, split_seed=split_seed)
     return opened.study, opened.space, opened.resumed
 
 
@@ -62,17 +62,24 @@ class Opened(NamedTuple):
 
 def create_or_join(storage: Any, name: str | None, *, space: SearchSpace | FunctionSpace,
                    objective: tuple[str, ...], directions: list[Any], data: dict[str, Any],
-                   sampler: Any, pruner: Any, resume: bool, storage_label: str) -> Opened:
+                   sampler: Any, pruner: Any, resume: bool, storage_label: str,
+                   split_seed: int | None = None) -> Opened:
     """Create the study, or join (``resume``: continue) the one of that name.
 
     Of several workers started at once on a new study, exactly one creates it: the others'
     creation fails with Optuna's ``DuplicatedStudyError`` and they join, so ``created`` tells
     the worker that is alone in its study so far from the ones that share it.
+
+    The creator stores ``split_seed`` (its validation split's seed): every worker must score
+    its trials on that split (see :func:`stored_split_seed`), whatever its own seed, or the
+    study would rank trials scored on different rows.
     """
     import optuna
 
     definition: dict[str, Any] = {"space": space.to_json(), "space_kind": type(space).__name__,
                   "objective": list(objective), "data": data}
+    if split_seed is not None:
+        definition["split_seed"] = int(split_seed)
     exists = name is not None and study_exists(storage, name)
     if not exists:
         if resume:
@@ -85,11 +92,12 @@ def create_or_join(storage: Any, name: str | None, *, space: SearchSpace | Funct
             study.set_user_attr(ATTR, definition)
             return Opened(study, space, False, True)
         except optuna.exceptions.DuplicatedStudyError:
-            # another worker created it a moment ago: join it; should that worker not have
-            # stored its definition yet, store this one (the same when it may be joined)
+            # another worker created it a moment ago: join it, with the definition (and split
+            # seed) its creator stores right after creating it; store this one only if that
+            # never comes
             study = optuna.load_study(study_name=name, storage=storage, sampler=sampler,
                                       pruner=pruner)
-            if ATTR not in study.user_attrs:
+            if _definition(study) is None:
                 study.set_user_attr(ATTR, definition)
     else:
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler,
@@ -102,9 +110,12 @@ def create_or_join(storage: Any, name: str | None, *, space: SearchSpace | Funct
         raise ParameterError("objective", objective, f"study {name!r} optimises "
                              f"{tuple(stored['objective'])}", "Pass the same objective, or "
                              "choose another --study name.")
-    if stored["data"] != data:
-        raise DataError(f"Invalid data for study {name!r}: it was created for {stored['data']}, "
-                        f"this data is {data}. Use the same data, or choose another --study name.")
+    differs = data_differs(stored["data"], data)
+    if differs:
+        raise DataError(f"Invalid data for study {name!r}: {differs}. Every worker (and a "
+                        "resumed run) must search the same rows: the same data set or file, "
+                        "and the same --n-samples and --seed for a subsample. Use that data, "
+                        "or choose another --study name.")
     if stored["space"] == definition["space"]:
         return Opened(study, space, resume, False)
     if not resume:
@@ -118,6 +129,29 @@ def create_or_join(storage: Any, name: str | None, *, space: SearchSpace | Funct
                              "function; a function cannot be restored from storage",
                              "Pass the same function to resume it.")
     return Opened(study, SearchSpace.from_json(stored["space"]), True, False)
+
+
+def data_differs(stored: dict[str, Any], given: dict[str, Any]) -> str | None:
+    """Why ``given`` (a data description) is not the data a study ``stored``, or None. Keys
+    a study made by an older lamina lacks (``n_samples``, ``sha256``) are not compared."""
+    shared = [k for k in given if k in stored]
+    if all(stored[k] == given[k] for k in shared):
+        return None
+    shape = [k for k in shared if k != "sha256"]
+    if all(stored[k] == given[k] for k in shape):
+        return (f"it was searched on other rows of the same shape ({given.get('n_samples')} x "
+                f"{given.get('n_features')}; fingerprint {stored['sha256']}, this data's "
+                f"{given['sha256']})")
+    show = {k: stored[k] for k in shape}
+    return f"it was created for {show}, this data is { {k: given[k] for k in shape} }"
+
+
+def stored_split_seed(study: Any) -> int | None:
+    """The seed of the validation split the study's trials are scored on (None for a study
+    made by an older lamina, whose workers each used their own)."""
+    stored = study.user_attrs.get(ATTR) or {}
+    seed = stored.get("split_seed")
+    return None if seed is None else int(seed)
 
 
 def _definition(study: Any, wait: float = 2.0) -> dict[str, Any] | None:
@@ -184,5 +218,5 @@ def storage_label(storage: Any) -> str:
     return mask_url(str(url)) if url else "memory"
 
 
-__all__ = ["open_study", "create_or_join", "Opened", "worker_seed", "make_sampler",
+__all__ = ["open_study", "create_or_join", "Opened", "data_differs", "stored_split_seed", "worker_seed", "make_sampler",
            "make_sibling_sampler", "study_exists", "storage_label", "ATTR"]

@@ -18,12 +18,13 @@ def model_device_dtype(model: torch.nn.Module) -> tuple[torch.device, torch.dtyp
 
 
 def readable_tensor(a: Any) -> torch.Tensor:
-    """``torch.as_tensor`` of an array-like, copying a read-only array first (pandas'
-    copy-on-write frames give read-only arrays, which torch will not alias: it warns)."""
+    """``torch.as_tensor`` of an array-like, copying first an array torch cannot alias: a
+    read-only one (pandas' copy-on-write frames give them; torch warns) or one with negative
+    strides (``X[::-1]``; torch refuses it)."""
     if isinstance(a, torch.Tensor):
         return a
     arr = np.asarray(a)
-    if not arr.flags.writeable:
+    if not arr.flags.writeable or any(step < 0 for step in arr.strides):
         arr = np.array(arr)
     return torch.as_tensor(arr)
 
