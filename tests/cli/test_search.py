@@ -52,6 +52,10 @@ def test_same_study_other_space_needs_resume(tmp_path) -> None:
     assert r.exit_code == 0, r.output
     trials = (tmp_path / "run" / "trials.csv").read_text().strip().splitlines()
     assert len(trials) == 1 + 8                               # continued the same study
+    # acceptance review: the --space given was dropped without a word
+    assert "note: study 'digits' continues with the search space it was created with; this " \
+           "run's space (the default when none is given) differs (" in r.output, r.output
+    assert "(--resume keeps the stored space)" in r.output
 
 
 @pytest.mark.parametrize("args, text", [

@@ -206,3 +206,37 @@ def test_refitting_on_other_rows_warns(stored, digits) -> None:
                                          r"searched on other rows of the same shape"):
         back = SearchResult.from_study(url, "digits", X=X[::-1], y=y[::-1])
     assert isinstance(back.best_estimator_, lamina.MLPClassifier)
+
+
+def test_the_best_configuration_builds_as_an_estimator_and_prints_short(stored, digits) -> None:
+    """Acceptance review: MLPClassifier(**best_params_) failed on 'dropout'."""
+    url, _ = stored
+    X, y = digits
+    back = SearchResult.from_study(url, "digits", X=X, y=y)
+    with pytest.raises(TypeError, match="dropout"):
+        lamina.MLPClassifier(**back.best_params_)
+    est = lamina.MLPClassifier(**back.best_estimator_params_).fit(X, y)
+    np.testing.assert_array_equal(est.predict_proba(X), back.best_estimator_.predict_proba(X))
+    text = repr(back)
+    assert text.startswith("SearchResult(objective_=('accuracy',), best_score_=") and \
+        "trials_=<8 rows>" in text and len(text) < 300
+
+
+def test_elapsed_counts_the_time_some_trial_ran() -> None:
+    """A study resumed after a pause: the pause is not search time."""
+    from datetime import datetime, timedelta
+    from types import SimpleNamespace
+
+    from lamina.search._result import _busy_seconds
+
+    t0 = datetime(2026, 12, 5, 10, 0, 0)
+
+    def trial(a: float, b: float) -> SimpleNamespace:
+        return SimpleNamespace(datetime_start=t0 + timedelta(seconds=a),
+                               datetime_complete=t0 + timedelta(seconds=b))
+
+    # two workers overlapping for 0-30 s, a resumed run 100 s later for 20 s, one unfinished
+    trials = [trial(0, 10), trial(5, 30), trial(12, 20), trial(130, 150),
+              SimpleNamespace(datetime_start=t0, datetime_complete=None)]
+    assert _busy_seconds(trials) == 30 + 20
+    assert _busy_seconds([]) == 0.0

@@ -117,3 +117,17 @@ def test_a_study_made_before_the_fingerprint_still_joins(tmp_path, digits) -> No
     X, y = digits
     res = search(X, y, SMALL, storage=url, study="old", n_trials=1, batch=1, **FAST)
     assert len(res.trials_) == 1
+
+
+def test_resume_with_another_space_says_the_stored_one_is_searched(tmp_path, digits) -> None:
+    from lamina.search._study import StoredSpaceWarning
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    X, y = digits
+    search(X, y, SMALL, storage=url, study="s", n_trials=1, batch=1, **FAST)
+    wider = dict(SMALL, width=(16, 64))
+    with pytest.warns(StoredSpaceWarning, match=r"study 's' continues with the search space it "
+                                                r"was created with; .* differs \(width: stored"):
+        res = search(X, y, wider, storage=url, study="s", n_trials=1, batch=1, resume=True,
+                     **FAST)
+    assert all(16 <= w <= 32 for w in res.trials_["hidden_layer_sizes"].sum())

@@ -57,7 +57,9 @@ def search_command(
     n_samples: int = typer.Option(0, "--n-samples", help="Use a seeded subsample of this many "
                                   "rows (0: all)."),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, mps."),
-    seed: int = typer.Option(0, "--seed", help="Random seed of the sampler and the splits."),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the sampler and the splits (a "
+                              "study keeps its creator's validation split: every worker scores "
+                              "there)."),
     population: int = typer.Option(4, "--population", help="Candidates per shape, trained "
                                    "together."),
     batch: int = typer.Option(8, "--batch", help="Shapes asked per round."),
@@ -113,6 +115,7 @@ def _search(ctx: typer.Context, data: str, *, budget: str, n_trials: int, storag
     from .._validation import check_int
     from ..search import check_options, open_storage, search
     from ..search._storage import check_url
+    from ..search._study import StoredSpaceWarning
 
     # every option, then the data, are checked before the storage is touched: a bad command
     # leaves no study behind and prints nothing but its error
@@ -159,12 +162,19 @@ def _search(ctx: typer.Context, data: str, *, budget: str, n_trials: int, storag
     try:
         if bar is not None:
             bar.start()
-        with warnings.catch_warnings():    # a model at chance level: summary() says so
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            # a model at chance level: summary() says so
             warnings.filterwarnings("ignore", message="the best validation", category=UserWarning)
             res = search(X, y, the_space, budget=budget, n_trials=n_trials or None,
                          objective=objectives, storage=store, study=name, resume=resume,
                          device=device, random_state=seed, population=population, batch=batch,
                          refit=refit, callback=bar.update if bar is not None else None)
+        for w in caught:                   # a note for --resume's stored space; others as ever
+            if issubclass(w.category, StoredSpaceWarning):
+                notes.append(f"{w.message} (--resume keeps the stored space)")
+            else:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     except KeyboardInterrupt:
         if bar is not None:
             bar.stop()

@@ -19,8 +19,10 @@ class SearchResult:
     Attributes
     ----------
     best_params_ : dict
-        sklearn-named settings of the best trial: ``hidden_layer_sizes``, ``activation``,
-        ``batch_size``, ``learning_rate_init``, ``alpha``, ``dropout``, ``max_iter`` (epochs).
+        Settings of the best trial, named as sklearn names them where it has them:
+        ``hidden_layer_sizes``, ``activation``, ``batch_size``, ``learning_rate_init``,
+        ``alpha``, ``max_iter`` (epochs), and ``dropout`` (lamina's; no sklearn parameter).
+        To build the estimator, use :attr:`best_estimator_params_`.
     best_score_ : float
         Its validation score (primary objective).
     best_estimator_ : MLPClassifier or MLPRegressor or None
@@ -136,9 +138,10 @@ class SearchResult:
         lamina ended them, as :func:`lamina.search` counts its own; trials added to the study
         outside lamina are listed in ``trials_`` and never chosen as the best. What a running
         worker measures itself is not stored: ``overhead_ms_`` and
-        ``sampler_ms_`` are NaN; ``elapsed_`` is the span from the first trial's start to the
-        last one's end, and ``configs_per_minute_`` the study's trials per minute over it
-        (all workers together).
+        ``sampler_ms_`` are NaN; ``elapsed_`` is the time some trial was running (the union of
+        the trials' start-to-end intervals, so the pauses between resumed runs do not count),
+        and ``configs_per_minute_`` the study's trials per minute of it (all workers
+        together).
 
         Examples
         --------
@@ -206,20 +209,33 @@ class SearchResult:
             front = _non_dominated(complete, loaded.directions)
             best = max(front, key=lambda t: (t.values[0], -t.number))
             pareto = trials_frame(front, objective)
-        starts = [t.datetime_start for t in ours if t.datetime_start is not None]
-        ends = [t.datetime_complete for t in ours if t.datetime_complete is not None]
-        span = (max(ends) - min(starts)).total_seconds() if starts and ends else 0.0
+        span = _busy_seconds(ours)
         finished = sum(states.values())
         trained = finished - states.get("unfinished", 0)
         result = cls(loaded, objective, task, best, best_params(best), float(best.values[0]),
                      trials_frame(trials, objective), pareto, n_trials_=finished,
                      elapsed_=span, overhead_ms_=float("nan"), sampler_ms_=float("nan"),
                      configs_per_minute_=60.0 * trained / span if span > 0 else float("nan"),
-                     states_=states, resumed_=True)
+                     states_=states, resumed_=False)
         if X is not None:
             result.baseline_score_, Xc, yc = _stored_data(stored["data"], X, y, objective)
             result.best_estimator_ = refit_estimator(best, task, Xc, yc, dev, dt)
         return result
+
+    @property
+    def best_estimator_params_(self) -> dict[str, Any]:
+        """The parameters of ``MLPClassifier`` / ``MLPRegressor`` that train the best
+        configuration as the search did (``best_estimator_`` is built from them): the dropout
+        rides in the ``hidden_layer_sizes`` spec string, ``max_iter`` epochs exactly.
+
+        >>> lamina.MLPClassifier(**res.best_estimator_params_).fit(X, y)  # doctest: +SKIP
+        """
+        return estimator_params(self.best_trial_)
+
+    def __repr__(self) -> str:
+        return (f"SearchResult(objective_={self.objective_}, best_score_={self.best_score_:.4f}, "
+                f"best_spec_={self.best_spec_!r}, n_trials_={self.n_trials_}, "
+                f"trials_=<{len(self.trials_)} rows>)")
 
     @property
     def best_spec_(self) -> str:
@@ -323,6 +339,24 @@ def _check_study_file(url: str) -> None:
                              "table)", "Pass the --storage the lamina search workers wrote to.")
 
 
+def _busy_seconds(trials: list[Any]) -> float:
+    """Seconds during which at least one of ``trials`` was running: the length of the union
+    of their start-to-end intervals."""
+    spans = sorted((t.datetime_start, t.datetime_complete) for t in trials
+                   if t.datetime_start is not None and t.datetime_complete is not None)
+    total, current = 0.0, None
+    for start, end in spans:
+        if current is not None and start <= current[1]:
+            current = (current[0], max(current[1], end))
+            continue
+        if current is not None:
+            total += (current[1] - current[0]).total_seconds()
+        current = (start, end)
+    if current is not None:
+        total += (current[1] - current[0]).total_seconds()
+    return total
+
+
 def _complete(trials: list[Any]) -> list[Any]:
     """The complete trials lamina trained (a trial added to the study by hand has no
     configuration to return or refit, so it is never the best)."""
@@ -392,18 +426,22 @@ def _spec(attrs: dict[str, Any]) -> str:
     return "-".join(f"{w}:{attrs['activation']}{opt}" for w in attrs["widths"])
 
 
+def estimator_params(trial: Any) -> dict[str, Any]:
+    """A trial's configuration as ``MLPClassifier`` / ``MLPRegressor`` parameters."""
+    a = trial.user_attrs["lamina"]
+    epochs = best_params(trial)["max_iter"]
+    # the search trained exactly `max_iter` epochs: no tolerance-based early stop in the refit
+    return {"hidden_layer_sizes": _spec(a), "activation": a["activation"], "solver": "adam",
+            "alpha": a["alpha"], "batch_size": a["batch_size"], "learning_rate_init": a["lr"],
+            "max_iter": epochs, "n_iter_no_change": epochs + 1, "random_state": a["seed"]}
+
+
 def refit_estimator(trial: Any, task: str, X: Any, y: Any, device: Any, dtype: Any) -> Any:
     """The best trial's configuration as a lamina estimator, trained on all of ``X``, ``y``."""
     from ..estimators import MLPClassifier, MLPRegressor
 
-    a = trial.user_attrs["lamina"]
-    p = best_params(trial)
     cls = MLPClassifier if task == "classification" else MLPRegressor
-    # the search trained exactly `max_iter` epochs: no tolerance-based early stop in the refit
-    est = cls(hidden_layer_sizes=_spec(a), activation=a["activation"], solver="adam",
-              alpha=a["alpha"], batch_size=a["batch_size"], learning_rate_init=a["lr"],
-              max_iter=p["max_iter"], n_iter_no_change=p["max_iter"] + 1, random_state=a["seed"],
-              device=device, dtype=dtype)
+    est = cls(**estimator_params(trial), device=device, dtype=dtype)
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
@@ -458,4 +496,5 @@ def trials_frame(trials: list[Any], objective: tuple[str, ...]) -> Any:
     return pd.DataFrame(rows)
 
 
-__all__ = ["SearchResult", "trials_frame", "trial_score", "best_params", "refit_estimator"]
+__all__ = ["SearchResult", "trials_frame", "trial_score", "best_params", "estimator_params",
+           "refit_estimator"]

@@ -128,7 +128,17 @@ def create_or_join(storage: Any, name: str | None, *, space: SearchSpace | Funct
         raise ParameterError("space", space, f"study {name!r} was made with another space "
                              "function; a function cannot be restored from storage",
                              "Pass the same function to resume it.")
+    import warnings
+
+    warnings.warn(StoredSpaceWarning(
+        f"study {name!r} continues with the search space it was created with; this run's space "
+        f"(the default when none is given) differs ({_diff(stored['space'], definition['space'])})"
+        " and is not used"), stacklevel=2)
     return Opened(study, SearchSpace.from_json(stored["space"]), True, False)
+
+
+class StoredSpaceWarning(UserWarning):
+    """A resumed study searches its stored space, not the one this run was given."""
 
 
 def data_differs(stored: dict[str, Any], given: dict[str, Any]) -> str | None:
@@ -218,5 +228,5 @@ def storage_label(storage: Any) -> str:
     return mask_url(str(url)) if url else "memory"
 
 
-__all__ = ["open_study", "create_or_join", "Opened", "data_differs", "stored_split_seed", "worker_seed", "make_sampler",
+__all__ = ["open_study", "create_or_join", "Opened", "StoredSpaceWarning", "data_differs", "stored_split_seed", "worker_seed", "make_sampler",
            "make_sibling_sampler", "study_exists", "storage_label", "ATTR"]
