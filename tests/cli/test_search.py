@@ -28,6 +28,11 @@ def test_search_writes_best_trials_and_model(tmp_path) -> None:
     best = json.loads((out / "best.json").read_text())
     assert best["trials_this_run"] == 8 and 0 < best["score"] <= 1
     assert best["overhead_ms_per_trial"] > 0
+    # where the study lives, for SearchResult.from_study (acceptance review: nothing said so)
+    assert best["storage"] == f"sqlite:///{out / 'search.db'}" and best["study"] == "digits"
+    from lamina.search import SearchResult
+
+    assert SearchResult.from_study(best["storage"], best["study"]).best_score_ == best["score"]
     assert (out / "search.db").exists()                       # the SQLite default
     assert (out / "model" / "config.json").exists()
     import lamina

@@ -240,3 +240,29 @@ def test_elapsed_counts_the_time_some_trial_ran() -> None:
               SimpleNamespace(datetime_start=t0, datetime_complete=None)]
     assert _busy_seconds(trials) == 30 + 20
     assert _busy_seconds([]) == 0.0
+
+
+def test_storage_mistakes_get_the_fix(stored, tmp_path, monkeypatch) -> None:
+    """Acceptance review: a run folder, a relative path from elsewhere, a host-like
+    'sqlite://tmp/...', a bare path and None each got a message that did not say what to do."""
+    import shutil
+
+    url, _ = stored
+    db = url.removeprefix("sqlite:///")
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(db, run / "search.db")
+    with pytest.raises(ParameterError, match=rf"is a folder, not an SQLite file. Pass the study "
+                                             rf"file in it: sqlite:///{run / 'search.db'}\."):
+        SearchResult.from_study(f"sqlite:///{run}", "digits")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ParameterError, match=r"the file 'shared.db' does not exist \(a relative "
+                                             rf"path: '{tmp_path / 'shared.db'}' from the folder"):
+        SearchResult.from_study("sqlite:///shared.db", "digits")
+    with pytest.raises(ParameterError, match=r"an SQLite URL has no host, and this one reads "
+                                             r"'tmp' as one. Write sqlite:////tmp/x/s.db"):
+        SearchResult.from_study("sqlite://tmp/x/s.db", "digits")
+    with pytest.raises(ParameterError, match=rf"Did you mean storage='sqlite:///{run}/search.db'"):
+        SearchResult.from_study(str(run / "search.db"), "digits")
+    with pytest.raises(ParameterError, match=r"Invalid storage=None: the URL of the stored study"):
+        SearchResult.from_study(None, "digits")

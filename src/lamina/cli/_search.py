@@ -187,7 +187,7 @@ def _search(ctx: typer.Context, data: str, *, budget: str, n_trials: int, storag
     finally:
         if bar is not None:
             bar.stop()
-    _write_outputs(res, folder, ds, data, seed, target, drop or [])
+    _write_outputs(res, folder, ds, data, seed, url, target, drop or [])
     print(res.summary())
     for note in notes:
         print(f"note: {note}")
@@ -333,7 +333,7 @@ def _parse_space(text: str) -> Any:
     return space
 
 
-def _write_outputs(res: Any, folder: Path, ds: Any, data: str, seed: int,
+def _write_outputs(res: Any, folder: Path, ds: Any, data: str, seed: int, url: str,
                    target: str | None = None, drop: list[str] | None = None) -> None:
     """``best.json`` (with a multi-objective search's Pareto front: the trade-off, not only
     the best score), ``trials.csv`` and the refit model, with its training-data record."""
@@ -344,6 +344,8 @@ def _write_outputs(res: Any, folder: Path, ds: Any, data: str, seed: int,
             "trials_this_run": res.n_trials_, "elapsed_s": res.elapsed_,
             "configs_per_minute": res.configs_per_minute_,
             "overhead_ms_per_trial": res.overhead_ms_, "states": res.states_}
+    # where the whole study lives (password masked): SearchResult.from_study reads it back
+    best["storage"], best["study"] = _masked(url), res.study_.study_name
     if len(res.objective_) > 1:
         best["pareto"] = res.pareto_front()
     if res.best_estimator_ is not None:

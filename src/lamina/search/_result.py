@@ -154,6 +154,11 @@ class SearchResult:
         from ._storage import check_url, open_storage, open_stored_sqlite
         from ._study import ATTR, storage_label, study_exists
 
+        if storage is None:
+            raise ParameterError("storage", None, "the URL of the stored study (a search "
+                                 "kept in memory is gone when it returns: use its result)",
+                                 "Pass e.g. 'sqlite:///runs/search-digits/search.db' or "
+                                 "'postgresql://user@host/db'.")
         if not isinstance(study, str) or not study:
             raise ParameterError("study", study, "the name of a stored study (a non-empty "
                                  "string)", "Pass the --study name the workers were given.")
@@ -318,11 +323,16 @@ def _check_study_file(url: str) -> None:
                              "(an in-memory database holds no stored study)",
                              "Pass e.g. 'sqlite:///lamina.db', the --storage of the workers.")
     if not os.path.exists(path):
-        raise ParameterError("storage", url, f"the file {path!r} does not exist",
-                             "Pass the --storage the workers wrote to.")
+        where = "" if os.path.isabs(path) else \
+            f" (a relative path: {os.path.abspath(path)!r} from the folder this runs in)"
+        raise ParameterError("storage", url, f"the file {path!r} does not exist{where}",
+                             "Pass the --storage the workers wrote to (sqlite:////abs/path.db, "
+                             "four slashes, for an absolute path).")
     if not os.path.isfile(path):
-        raise ParameterError("storage", url, f"{path!r} is a folder, not an SQLite file",
-                             "Pass the study file in it, e.g. sqlite:///runs/search/study.db.")
+        found = sorted(Path(path).glob("*.db"))
+        fix = (f"Pass the study file in it: sqlite:///{found[0].resolve()}." if found else
+               "Pass the study file, e.g. sqlite:///runs/search-digits/search.db.")
+        raise ParameterError("storage", url, f"{path!r} is a folder, not an SQLite file", fix)
     try:
         # as a URI, quoted: a '#' or '?' in the name must not end the path
         conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True)

@@ -121,18 +121,26 @@ def check_url(storage: Any) -> str:
     'sqlite:///lamina.db'
     """
     if not isinstance(storage, str) or "://" not in storage:
+        fix = "Pass e.g. storage='sqlite:///lamina.db'."
+        if isinstance(storage, (str, os.PathLike)) and str(storage) and \
+                os.path.isfile(storage):      # a path to a study file, given as a path
+            fix = f"Did you mean storage='sqlite:///{os.path.abspath(storage)}'?"
         raise ParameterError("storage", storage, "expected None (in memory), 'sqlite:///FILE' or a "
-                             "database URL such as 'postgresql://user:pass@host:5432/db'",
-                             "Pass e.g. storage='sqlite:///lamina.db'.")
+                             "database URL such as 'postgresql://user:pass@host:5432/db'", fix)
     from sqlalchemy.engine import make_url
 
     dialect = storage.split("://", 1)[0].split("+", 1)[0].lower()
     if dialect == "sqlite":
         try:
-            make_url(storage)
+            parsed = make_url(storage)
         except Exception:
             raise ParameterError("storage", storage, "not a valid SQLite URL",
                                  "Write sqlite:///relative.db or sqlite:////abs/path.db.") from None
+        if parsed.host:                     # sqlite://tmp/x.db: 'tmp' was read as a host
+            path = f"/{parsed.host}/{parsed.database or ''}"
+            raise ParameterError("storage", storage, f"an SQLite URL has no host, and this one "
+                                 f"reads {parsed.host!r} as one", f"Write sqlite:///{path} (four "
+                                 "slashes before an absolute path) or sqlite:///relative.db.")
         return storage
     given = storage
     if dialect in ("postgresql", "postgres", "mysql"):
