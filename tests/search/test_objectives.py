@@ -67,8 +67,11 @@ def test_resume_continues_with_the_stored_space(digits, tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 's.db'}"
     first = search(X, y, {**SPACE, "activation": ["tanh"]}, storage=url, study="s",
                    n_trials=8, batch=2, refit=False, **RUNGS)
-    again = search(X, y, {**SPACE, "activation": ["relu"]}, storage=url, study="s",
-                   n_trials=8, batch=2, refit=False, resume=True, **RUNGS)
+    from lamina.search._study import StoredSpaceWarning
+
+    with pytest.warns(StoredSpaceWarning, match=r"activation: stored \{\"choices\": \[\"tanh"):
+        again = search(X, y, {**SPACE, "activation": ["relu"]}, storage=url, study="s",
+                       n_trials=8, batch=2, refit=False, resume=True, **RUNGS)
     assert again.resumed_ and len(again.trials_) == 16
     assert set(again.trials_["activation"]) == {"tanh"}          # the stored space won
     assert first.best_score_ <= again.best_score_
