@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import lamina
@@ -80,3 +81,24 @@ def test_dead_units_have_zero_weight_gradient():
     assert flow.layers.loc[0, "zero_grad_units"] == 1
     with pytest.raises(lamina.ParameterError, match=r"Invalid vanishing=0"):
         ins.gradient_flow(X, y, vanishing=0)
+
+
+def test_dead_units_of_a_plain_torch_activation_layer_are_counted():
+    """Acceptance review: an nn.ReLU has no weights of its own, and its dead units still get a
+    gradient at their output, so zero_grad_units said 0 for 5 dead units; it reads the
+    gradient at the activation's input, which is what the preceding weights learn from."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3)).double()
+    with torch.no_grad():
+        model[0].bias[:3] = -100.0                       # three units never fire
+    X = np.random.default_rng(4).normal(size=(40, 6))
+    y = np.arange(40) % 3
+    ins = inspect(model, X, y)
+    flow = ins.gradient_flow(X, y)
+    assert list(ins.units["dead"]).count(True) == 3
+    model.zero_grad()
+    F.cross_entropy(model(torch.from_numpy(X)), torch.from_numpy(y)).backward()
+    zero_rows = int((model[0].weight.grad.abs().sum(1) == 0).sum())
+    assert flow.layers["zero_grad_units"].tolist() == [zero_rows] == [3]
+    # the unit gradients stay those at the layer's output (dead units' included: non-zero)
+    assert (flow.units["grad_rms"].to_numpy() > 0).all()

@@ -91,16 +91,23 @@ def gradient_flow(model: Any, X: Any, y: Any = None, layers: Any = None, *, batc
     source = DataSource(X, y, batch_size, target, dev, model_float_dtype(net), targets=True)
     # (tap, call, the output, the recurrent layer's final states holding its units)
     captured: list[tuple[Tap, int, torch.Tensor, list[torch.Tensor]]] = []
+    # a parameterless layer's (an activation's) input of the output's shape: its gradient says
+    # whether a unit's pre-activation, and so the weights feeding it, learn anything
+    inputs: dict[int, torch.Tensor] = {}
 
-    def grab(tap: Tap, call: int, output: Any) -> None:
+    def grab(tap: Tap, call: int, output: Any, args: Any) -> None:
         calls = wanted.get(tap.name)
         if calls is None or call in calls:
             t = first_tensor(output)
             states = (final_states(tap.module, output)
                       if tap.unit_axis % _dim(t) == _dim(t) - 1 else [])
             # packed sequences: every real step's values (the gradient per unit sums them)
-            captured.append((tap, call, t.data if isinstance(t, PackedSequence) else t,
-                             states))
+            out = t.data if isinstance(t, PackedSequence) else t
+            if not any(True for _ in tap.module.parameters()) and args and \
+                    isinstance(args[0], torch.Tensor) and args[0].shape == out.shape and \
+                    args[0].requires_grad:
+                inputs[len(captured)] = args[0]
+            captured.append((tap, call, out, states))
 
     unit_sq: dict[str, torch.Tensor] = {}
     param_sum: dict[str, list[torch.Tensor | None]] = {}
@@ -109,12 +116,15 @@ def gradient_flow(model: Any, X: Any, y: Any = None, layers: Any = None, *, batc
     n = 0
     # cuDNN only differentiates recurrent layers in training mode; eval mode is what we want
     cudnn = torch.backends.cudnn.flags(enabled=False) if dev.type == "cuda" else nullcontext()
-    with eval_mode(net), torch.enable_grad(), cudnn, forward_hooks(taps, grab) as hooks:
+    in_sq: dict[str, torch.Tensor] = {}
+    with eval_mode(net), torch.enable_grad(), cudnn, \
+            forward_hooks(taps, grab, with_args=True) as hooks:
         for batch in source:
             if batch.y is None and batch.target is None:
                 raise DataError("gradient_flow needs targets: pass y=... (or batches of "
                                 "(inputs, targets)).")
             captured.clear()
+            inputs.clear()
             hooks.new_forward()
             x = batch.x.requires_grad_(True) if batch.x.is_floating_point() else batch.x
             out = net(x, *batch.extra)
@@ -136,11 +146,14 @@ def gradient_flow(model: Any, X: Any, y: Any = None, layers: Any = None, *, batc
                 params.setdefault(tap.name, [p for p in tap.module.parameters()
                                              if p.requires_grad])
             flat_params: list[torch.Tensor] = [p for ps in params.values() for p in ps]
-            grads = list(torch.autograd.grad(loss, [*outs, *states, *flat_params],
+            ins = list(inputs.values())
+            grads = list(torch.autograd.grad(loss, [*outs, *states, *flat_params, *ins],
                                              allow_unused=True))
+            got_in = dict(zip(inputs, grads[len(grads) - len(ins):]))
+            grads = grads[: len(grads) - len(ins)]
             got_out, got_states = grads[: len(outs)], grads[len(outs): len(outs) + len(states)]
             state_grad = {id(h): g for h, g in zip(states, got_states)}
-            for (tap, call, o, hs), g in zip(captured, got_out):
+            for k, ((tap, call, o, hs), g) in enumerate(zip(captured, got_out)):
                 g = torch.zeros_like(o) if g is None else g
                 moved = g.movedim((tap.batch_axis % g.dim(), tap.unit_axis % g.dim()), (0, -1))
                 sq = moved.double().square().reshape(-1, moved.shape[-1]).sum(0)
@@ -154,6 +167,13 @@ def gradient_flow(model: Any, X: Any, y: Any = None, layers: Any = None, *, batc
                 label = call_label(tap.name, call, n_calls[tap.name])
                 labels.setdefault(label, tap)
                 unit_sq[label] = unit_sq[label] + sq if label in unit_sq else sq
+                if k in got_in:
+                    gi = got_in[k]
+                    gi = torch.zeros_like(o) if gi is None else gi
+                    gi = gi.movedim((tap.batch_axis % gi.dim(), tap.unit_axis % gi.dim()),
+                                    (0, -1))
+                    isq = gi.double().square().reshape(-1, gi.shape[-1]).sum(0)
+                    in_sq[label] = in_sq[label] + isq if label in in_sq else isq
             rest = grads[len(outs) + len(states):]
             module_grads: dict[str, list[torch.Tensor | None]] = {}
             for name, ps in params.items():
@@ -165,7 +185,7 @@ def gradient_flow(model: Any, X: Any, y: Any = None, layers: Any = None, *, batc
                                         for i, g in enumerate(module_grads[tap.name])]
             n += batch.n
         hooks.check_fired()
-    return _tables(list(labels.items()), unit_sq, param_sum, n, vanishing, exploding)
+    return _tables(list(labels.items()), unit_sq, param_sum, n, vanishing, exploding, in_sq)
 
 
 def _dim(t: Any) -> int:
@@ -195,7 +215,7 @@ def _add(total: torch.Tensor | None, grad: torch.Tensor | None) -> torch.Tensor 
 
 def _tables(sites: list[tuple[str, Tap]], unit_sq: dict[str, torch.Tensor],
             param_sum: dict[str, list[torch.Tensor | None]], n: int, vanishing: float,
-            exploding: float) -> GradientFlow:
+            exploding: float, in_sq: dict[str, torch.Tensor] | None = None) -> GradientFlow:
     rows, unit_frames = [], []
     for label, _tap in sites:
         rms_units = (unit_sq[label] / n).sqrt().cpu().numpy()
@@ -206,7 +226,15 @@ def _tables(sites: list[tuple[str, Tap]], unit_sq: dict[str, torch.Tensor],
         rows_of = [g for g in grads if g.dim() >= 2 and g.shape[0] == len(rms_units)]
         weight_grad = ((rows_of[0] / n).reshape(len(rms_units), -1).norm(dim=1).cpu().numpy()
                        if rows_of else np.full(len(rms_units), np.nan))
-        stalled = weight_grad == 0 if rows_of else rms_units == 0
+        # a unit stalls when its incoming weights get no gradient; a parameterless layer (an
+        # activation) has none of its own: there, when the gradient at its input is 0 (a dead
+        # ReLU passes none back, whatever reaches its output)
+        if rows_of:
+            stalled = weight_grad == 0
+        elif in_sq and label in in_sq:
+            stalled = in_sq[label].cpu().numpy() == 0
+        else:
+            stalled = rms_units == 0
         rows.append({"layer": label, "width": len(rms_units),
                      "grad_rms": float(np.sqrt(np.mean(rms_units ** 2))),
                      "param_grad_norm": pnorm, "zero_grad_units": int(stalled.sum())})

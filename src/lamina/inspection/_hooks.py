@@ -13,7 +13,7 @@ from .._errors import DataError
 from ._taps import Tap
 
 # callback(tap, call_index, output): call_index counts calls of that module within one forward
-Callback = Callable[[Tap, int, Any], Any]
+Callback = Callable[..., Any]         # (tap, call, output) or, with_args, (..., args)
 
 
 class HookSet:
@@ -44,11 +44,12 @@ class HookSet:
 
 @contextmanager
 def forward_hooks(taps: Sequence[Tap], callback: Callback,
-                  replace: bool = False) -> Iterator[HookSet]:
+                  replace: bool = False, with_args: bool = False) -> Iterator[HookSet]:
     """Register a forward hook on every tap; removed in ``finally``, also when forward raises.
 
     With ``replace=True`` a non-None return value of ``callback`` replaces the module's output
-    (used by ablation to zero units).
+    (used by ablation to zero units). With ``with_args=True`` the callback also gets the
+    module's positional inputs: ``callback(tap, call, output, args)``.
     """
     hooks = HookSet(taps)
     handles = []
@@ -58,7 +59,8 @@ def forward_hooks(taps: Sequence[Tap], callback: Callback,
             call = hooks.calls[i]
             hooks.calls[i] += 1
             hooks.total[i] += 1
-            result = callback(tap, call, output)
+            result = callback(tap, call, output, args) if with_args else \
+                callback(tap, call, output)
             return result if replace else None
         return hook
 
