@@ -90,6 +90,16 @@ def test_model_output_picks_the_first_tensor_or_explains():
         model_output({"label": "cat"})
     with pytest.raises(DataError, match="not a tensor"):
         model_output(None)
+    # acceptance review: {"features": h, "logits": z} read the 32-wide features as the logits
+    # (labels 0..9 fit in 32 columns), and every loss was silently wrong
+    h = torch.ones(3, 32)
+    assert model_output({"features": h, "logits": t}) is t
+    assert model_output({"hidden": h, "output": t}) is t
+    assert model_output({"z": t}) is t
+    with pytest.raises(DataError, match=r"keys 'features', 'z', and none is named as the "
+                                        r"predictions \(logits, output, outputs, out, \.\.\.\).*"
+                                        r"Name the logits 'logits'"):
+        model_output({"features": h, "z": t})
 
 
 def test_report_of_dict_output_model_and_a_failing_analysis_is_written(tmp_path, monkeypatch):

@@ -175,16 +175,36 @@ def _argmax_hits(zt: torch.Tensor, top: torch.Tensor, t: torch.Tensor) -> torch.
     return torch.where(zt == top, ids, float(zt.shape[0])).amin(0) == t
 
 
+OUTPUT_KEYS = ("logits", "output", "outputs", "out", "pred", "preds", "prediction",
+               "predictions", "y_hat", "scores")
+"""Keys of a model's dict output that name the predictions, looked up in this order."""
+
+
 def model_output(out: Any) -> torch.Tensor:
     """The output tensor the loss reads (ablation, gradient flow, figures): the model's output
     itself; of a tuple or list its first item (``(logits, hidden)``); of a dict (or any
-    mapping, e.g. ``{"logits": ..., "h": ...}``) its first value; nested the same way."""
+    mapping) the value of its first key among :data:`OUTPUT_KEYS` (``{"features": ...,
+    "logits": ...}`` gives the logits), else its only value; nested the same way. A mapping of
+    several values none of which is named so is refused: lamina will not guess which one the
+    loss should read."""
     seen = out
     while not isinstance(seen, torch.Tensor):
         if isinstance(seen, (tuple, list)) and len(seen):
             seen = seen[0]
         elif isinstance(seen, Mapping) and len(seen):
-            seen = next(iter(seen.values()))
+            named = [k for k in OUTPUT_KEYS if k in seen]
+            if named:
+                seen = seen[named[0]]
+            elif len(seen) == 1:
+                seen = next(iter(seen.values()))
+            else:
+                keys = ", ".join(repr(k) for k in list(seen)[:6])
+                raise DataError(
+                    f"the model returned a {type(seen).__name__} with keys {keys}, and none is "
+                    f"named as the predictions ({', '.join(OUTPUT_KEYS[:4])}, ...); ablation and "
+                    "gradient flow must know which value the loss reads. Name the logits "
+                    "'logits' in forward()'s dict, or wrap the model so that forward() returns "
+                    "them.")
         else:
             raise DataError(
                 f"the model returned {type(out).__name__}"
