@@ -165,3 +165,22 @@ def test_never_positive_silu_units_are_not_reported_dead(tmp_path):
     assert '<b>0</b><span>dead units</span>' in text
     assert "a unit with fraction active 0 can still vary" in text          # the glossary
     assert "A unit whose output never changes over the inspected examples" in text
+
+
+def test_another_model_than_the_inspected_one_is_refused_in_one_line(tmp_path):
+    """Acceptance review: a report of an Inspection with an unrelated model crashed inside the
+    figure code ("cannot reshape array of size 30 into shape (3,8,8)")."""
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16).astype(np.float32)
+    clf = lamina.MLPClassifier((16, 8), max_iter=3, random_state=0).fit(X, y)
+    ins = inspect(clf, X, y)
+    other = torch.nn.Sequential(torch.nn.Linear(10, 3), torch.nn.ReLU())
+    with pytest.raises(lamina.ParameterError, match=r"Invalid model='Sequential': the model ins "
+                                                    r"was computed from \(layers 'hidden.0', "
+                                                    r"'hidden.1'\); this one has no layer "
+                                                    r"'hidden.0'. Pass the model you inspected"):
+        report(other, ins, tmp_path / "r.html")
+    wider = lamina.MLPClassifier((16, 9), max_iter=2, random_state=0).fit(X, y)
+    with pytest.raises(lamina.ParameterError, match=r"has 9 units in layer 'hidden.1', not 8"):
+        report(wider, ins, tmp_path / "r.html")
+    assert not (tmp_path / "r.html").exists()

@@ -62,6 +62,7 @@ def report(model: Any, ins: Any, path: str | os.PathLike[str] = "report.html", *
         from ..inspection._model import resolve_model
         target = resolve_model(model)
         if ins._target is None or ins._target.net is not target.net:
+            _check_same_layers(ins, target.net, model)
             ins._attach(target, ins._X if X is None else X, ins._y if y is None else y)
     out = Path(path)
     if out.suffix.lower() not in (".html", ".htm"):
@@ -76,6 +77,24 @@ def report(model: Any, ins: Any, path: str | os.PathLike[str] = "report.html", *
 
 
 write_report = report
+
+
+def _check_same_layers(ins: Any, net: Any, model: Any) -> None:
+    """``model`` must hold the layers ``ins`` describes (a report draws them from the model):
+    another model failed deep inside the figure code."""
+    modules = dict(net.named_modules())
+    widths = dict(zip(ins.layers["layer"], ins.layers["width"]))
+    for label, width in widths.items():
+        name = str(label).split("#")[0]
+        module = modules.get(name)
+        out = getattr(getattr(module, "linear", module), "out_features", None)
+        if module is None or (out is not None and out != width):
+            what = "has no layer" if module is None else f"has {out} units in layer"
+            raise ParameterError("model", type(model).__name__, f"the model ins was computed "
+                                 f"from (layers {', '.join(map(repr, widths))}); this one "
+                                 f"{what} {name!r}" + ("" if module is None else
+                                                        f", not {width}"),
+                                 "Pass the model you inspected, or model=None.")
 
 
 def _complete(ins: Any, X: Any, y: Any, ablate: bool) -> list[str]:
