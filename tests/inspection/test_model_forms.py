@@ -168,6 +168,11 @@ def test_module_called_twice_is_ablated_and_differentiated_per_call():
     np.testing.assert_allclose(only["loss"], df.loc[df["layer"] == "a#1", "loss"], rtol=1e-6)
     with pytest.raises(ParameterError, match="a#1"):
         ins.ablate(X, y, layers="a#2")
+    # acceptance review: inspect(layers="a#1") said "Did you mean 'a'?" without why
+    with pytest.raises(ParameterError, match=r"Invalid layers='a#1': a module name: 'a' runs "
+                                             r"more than once per forward.*Pass layers='a'; "
+                                             r"then pick the call by its label"):
+        inspect(m, X, y, layers="a#1")
 
     gf = ins.gradient_flow(X, y)
     assert list(gf.layers["layer"]) == ["a#0", "a#1"]

@@ -201,6 +201,13 @@ def resolve_taps(net: nn.Module, layers: Any) -> list[Tap]:
     for name, axis in axes.items():
         if not isinstance(name, str) or name not in modules:
             default = default_layer_names(net)
+            head, _, tail = name.rpartition("#") if isinstance(name, str) else ("", "", "")
+            if head in modules and tail.isdigit():      # a call label, as inspect names them
+                raise ParameterError(
+                    "layers", name, f"a module name: {head!r} runs more than once per forward, "
+                    f"and inspect records every call of it ({head!r}#0, #1, ...)",
+                    f"Pass layers={head!r}; then pick the call by its label, e.g. "
+                    f"ins.top_examples({name!r}, unit) or ins.ablate(X, y, layers={name!r}).")
             hint = did_you_mean(name, list(modules))
             raise ParameterError(
                 "layers", name, "no module of the model has this name; inspectable layers "
