@@ -128,3 +128,19 @@ def test_cka_bad_input_messages():
     with pytest.raises(lamina.ParameterError, match=r"Invalid batch_size=2"):
         cka(a, a, batch_size=2)
     assert np.isnan(cka(a, np.random.default_rng(0).normal(size=(10, 3))))   # constant A
+
+
+def test_read_only_samples_raise_no_torch_warning():
+    """A loaded Inspection's samples are read-only arrays; torch warned when aliasing them."""
+    import warnings
+
+    from lamina.inspection._cka import cka_matrix
+
+    a = np.random.default_rng(0).normal(size=(50, 4))
+    b = a @ np.random.default_rng(1).normal(size=(4, 3))
+    a.flags.writeable = False
+    b.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = cka_matrix([a, b])
+    assert out.shape == (2, 2) and out[0, 0] == pytest.approx(1.0)

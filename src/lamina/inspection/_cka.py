@@ -230,7 +230,8 @@ def cka_matrix(samples: list[np.ndarray], unbiased: bool = True) -> np.ndarray:
     Each layer's self-similarity term is computed once; each pair then costs one ``A^T B``."""
     prepared = []
     for sample in samples:
-        t = torch.as_tensor(sample, dtype=torch.float64)
+        # a copy: the samples may be read-only (a loaded Inspection), which torch warns about
+        t = torch.tensor(np.asarray(sample), dtype=torch.float64)
         t = torch.where(torch.isfinite(t), t, torch.zeros((), dtype=t.dtype))
         t = t - t.mean(0)
         na = t.square().sum(1)
