@@ -28,8 +28,6 @@ def _hidden(text: str) -> Any:
     >>> _hidden("256, 128"), _hidden("64,-5"), _hidden("256:tanh-128")
     ((256, 128), (64, -5), '256:tanh-128')
     """
-    import re
-
     parts = [p.strip() for p in text.split(",")]
     if all(re.fullmatch(r"[+-]?\d+", p) for p in parts):
         return tuple(int(p) for p in parts)

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from .._errors import DataError, ParameterError
+from ..train import readable_tensor
 
 
 def _as_matrix(x: Any, name: str) -> torch.Tensor:
@@ -230,8 +231,8 @@ def cka_matrix(samples: list[np.ndarray], unbiased: bool = True) -> np.ndarray:
     Each layer's self-similarity term is computed once; each pair then costs one ``A^T B``."""
     prepared = []
     for sample in samples:
-        # a copy: the samples may be read-only (a loaded Inspection), which torch warns about
-        t = torch.tensor(np.asarray(sample), dtype=torch.float64)
+        # readable: the samples may be read-only (a loaded Inspection), which torch warns about
+        t = readable_tensor(sample).to(torch.float64)
         t = torch.where(torch.isfinite(t), t, torch.zeros((), dtype=t.dtype))
         t = t - t.mean(0)
         na = t.square().sum(1)

@@ -103,7 +103,7 @@ def gradient_flow(model: Any, X: Any, y: Any = None, layers: Any = None, *, batc
                       if tap.unit_axis % _dim(t) == _dim(t) - 1 else [])
             # packed sequences: every real step's values (the gradient per unit sums them)
             out = t.data if isinstance(t, PackedSequence) else t
-            if not any(True for _ in tap.module.parameters()) and args and \
+            if next(tap.module.parameters(), None) is None and args and \
                     isinstance(args[0], torch.Tensor) and args[0].shape == out.shape and \
                     args[0].requires_grad:
                 inputs[len(captured)] = args[0]
@@ -154,9 +154,7 @@ def gradient_flow(model: Any, X: Any, y: Any = None, layers: Any = None, *, batc
             got_out, got_states = grads[: len(outs)], grads[len(outs): len(outs) + len(states)]
             state_grad = {id(h): g for h, g in zip(states, got_states)}
             for k, ((tap, call, o, hs), g) in enumerate(zip(captured, got_out)):
-                g = torch.zeros_like(o) if g is None else g
-                moved = g.movedim((tap.batch_axis % g.dim(), tap.unit_axis % g.dim()), (0, -1))
-                sq = moved.double().square().reshape(-1, moved.shape[-1]).sum(0)
+                sq = _unit_squares(tap, o, g)
                 # the model may read the units' last values from h_n/c_n rather than from the
                 # output sequence: those gradients count as further positions of the unit
                 directions = 2 if getattr(tap.module, "bidirectional", False) else 1
@@ -168,11 +166,7 @@ def gradient_flow(model: Any, X: Any, y: Any = None, layers: Any = None, *, batc
                 labels.setdefault(label, tap)
                 unit_sq[label] = unit_sq[label] + sq if label in unit_sq else sq
                 if k in got_in:
-                    gi = got_in[k]
-                    gi = torch.zeros_like(o) if gi is None else gi
-                    gi = gi.movedim((tap.batch_axis % gi.dim(), tap.unit_axis % gi.dim()),
-                                    (0, -1))
-                    isq = gi.double().square().reshape(-1, gi.shape[-1]).sum(0)
+                    isq = _unit_squares(tap, o, got_in[k])
                     in_sq[label] = in_sq[label] + isq if label in in_sq else isq
             rest = grads[len(outs) + len(states):]
             module_grads: dict[str, list[torch.Tensor | None]] = {}
@@ -186,6 +180,14 @@ def gradient_flow(model: Any, X: Any, y: Any = None, layers: Any = None, *, batc
             n += batch.n
         hooks.check_fired()
     return _tables(list(labels.items()), unit_sq, param_sum, n, vanishing, exploding, in_sq)
+
+
+def _unit_squares(tap: Tap, like: torch.Tensor, grad: torch.Tensor | None) -> torch.Tensor:
+    """Per unit, the sum over examples and positions of a gradient's squares (float64); a
+    gradient that never reached ``like`` (None) counts as zeros."""
+    g = torch.zeros_like(like) if grad is None else grad
+    moved = g.movedim((tap.batch_axis % g.dim(), tap.unit_axis % g.dim()), (0, -1))
+    return moved.double().square().reshape(-1, moved.shape[-1]).sum(0)
 
 
 def _dim(t: Any) -> int:

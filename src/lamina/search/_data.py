@@ -347,5 +347,5 @@ def _is_continuous(y: np.ndarray) -> bool:
 
 
 __all__ = ["parse_objective", "guess_task", "prepare", "join_validation", "score", "SearchData",
-           "data_fingerprint",
-           "Split", "check_xy", "DIRECTIONS", "PRIMARY", "SECONDARY", "MAX_CLASSES_GUESS"]
+           "data_fingerprint", "Split", "check_xy", "DIRECTIONS", "PRIMARY", "SECONDARY",
+           "MAX_CLASSES_GUESS"]

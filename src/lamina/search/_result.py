@@ -67,6 +67,7 @@ class SearchResult:
     states_: dict[str, int] = field(default_factory=dict)
     resumed_: bool = False
     baseline_score_: float = float("nan")
+    _front: list[Any] = field(default_factory=list)    # the Pareto-optimal trials
 
     @property
     def warning_(self) -> str | None:
@@ -95,21 +96,14 @@ class SearchResult:
                                      "1e-2, 'log')}, or scale X (and y for regression).")
             raise ParameterError("budget", f"{elapsed:.1f}s elapsed", "no trial finished its "
                                  "first rung within the budget", "Pass a larger budget.")
-        if len(objective) == 1:
-            best = max(complete, key=lambda t: t.values[0])
-            pareto = None
-        else:
-            front = _non_dominated(complete, study.directions)
-            best = max(front, key=lambda t: t.values[0])
-            pareto = trials_frame(front, objective)
-        params = best_params(best)
-        result = cls(study, objective, data.task, best, params, float(best.values[0]),
-                     trials_frame(trials, objective), pareto, n_trials_=book.finished,
-                     elapsed_=elapsed, rounds_=rounds, overhead_ms_=book.overhead_ms,
-                     sampler_ms_=book.sampler_ms,
+        best, front = _best_and_front(complete, study.directions)
+        result = cls(study, objective, data.task, best, best_params(best), float(best.values[0]),
+                     trials_frame(trials, objective), _pareto_frame(front, objective),
+                     n_trials_=book.finished, elapsed_=elapsed, rounds_=rounds,
+                     overhead_ms_=book.overhead_ms, sampler_ms_=book.sampler_ms,
                      configs_per_minute_=60.0 * book.trained / max(elapsed, 1e-9),
                      states_=dict(book.states), resumed_=resumed,
-                     baseline_score_=data.baseline())
+                     baseline_score_=data.baseline(), _front=front)
         if refit:
             result.best_estimator_ = refit_estimator(best, data.task, X, y, device, dtype)
         return result
@@ -207,24 +201,19 @@ class SearchResult:
             raise ParameterError("study", study, f"no trial of it has completed ({len(trials)} "
                                  f"in all{': ' + parts if parts else ''})", "Wait for its "
                                  "workers, or continue it with lamina search ... --resume.")
-        if len(objective) == 1:
-            best = max(complete, key=lambda t: (t.values[0], -t.number))
-            pareto = None
-        else:
-            front = _non_dominated(complete, loaded.directions)
-            best = max(front, key=lambda t: (t.values[0], -t.number))
-            pareto = trials_frame(front, objective)
+        best, front = _best_and_front(complete, loaded.directions)
         span = _busy_seconds(ours)
         finished = sum(states.values())
         trained = finished - states.get("unfinished", 0)
         result = cls(loaded, objective, task, best, best_params(best), float(best.values[0]),
-                     trials_frame(trials, objective), pareto, n_trials_=finished,
-                     elapsed_=span, overhead_ms_=float("nan"), sampler_ms_=float("nan"),
+                     trials_frame(trials, objective), _pareto_frame(front, objective),
+                     n_trials_=finished, elapsed_=span, overhead_ms_=float("nan"),
+                     sampler_ms_=float("nan"),
                      configs_per_minute_=60.0 * trained / span if span > 0 else float("nan"),
-                     states_=states, resumed_=False)
+                     states_=states, resumed_=False, _front=front)
         if X is not None:
-            result.baseline_score_, Xc, yc = _stored_data(stored["data"], X, y, objective)
-            result.best_estimator_ = refit_estimator(best, task, Xc, yc, dev, dt)
+            result.baseline_score_ = _stored_baseline(stored["data"], X, y, objective)
+            result.best_estimator_ = refit_estimator(best, task, X, y, dev, dt)
         return result
 
     @property
@@ -272,9 +261,7 @@ class SearchResult:
         objective). ``best_params_`` is the first one's: the best score, whatever it costs."""
         if len(self.objective_) == 1:
             return []
-        complete = _complete(self.study_.get_trials(deepcopy=False))
-        front = sorted(_non_dominated(complete, self.study_.directions),
-                       key=lambda t: (-t.values[0], t.number))
+        front = sorted(self._front, key=lambda t: (-t.values[0], t.number))
         return [{"trial": t.number,
                  "values": {name: float(v) for name, v in zip(self.objective_, t.values)},
                  "params": {k: (list(v) if isinstance(v, tuple) else v)
@@ -354,16 +341,12 @@ def _busy_seconds(trials: list[Any]) -> float:
     of their start-to-end intervals."""
     spans = sorted((t.datetime_start, t.datetime_complete) for t in trials
                    if t.datetime_start is not None and t.datetime_complete is not None)
-    total, current = 0.0, None
+    total, covered = 0.0, None          # `covered`: the end of the union so far
     for start, end in spans:
-        if current is not None and start <= current[1]:
-            current = (current[0], max(current[1], end))
+        if covered is not None and end <= covered:
             continue
-        if current is not None:
-            total += (current[1] - current[0]).total_seconds()
-        current = (start, end)
-    if current is not None:
-        total += (current[1] - current[0]).total_seconds()
+        total += (end - max(start, covered or start)).total_seconds()
+        covered = end
     return total
 
 
@@ -372,8 +355,21 @@ def _complete(trials: list[Any]) -> list[Any]:
     configuration to return or refit, so it is never the best)."""
     from optuna.trial import TrialState
 
+    from ._study import ATTR
+
     return [t for t in trials if t.state == TrialState.COMPLETE and t.values
-            and "lamina" in t.user_attrs]
+            and ATTR in t.user_attrs]
+
+
+def _best_and_front(complete: list[Any], directions: list[Any]) -> tuple[Any, list[Any]]:
+    """The best of ``complete`` (by the primary objective; the first such trial on a tie)
+    and, with several objectives, the Pareto-optimal ones it is chosen from ([] with one)."""
+    front = _non_dominated(complete, directions) if len(directions) > 1 else []
+    return max(front or complete, key=lambda t: t.values[0]), front
+
+
+def _pareto_frame(front: list[Any], objective: tuple[str, ...]) -> Any:
+    return trials_frame(front, objective) if front else None
 
 
 def _non_dominated(trials: list[Any], directions: list[Any]) -> list[Any]:
@@ -393,12 +389,12 @@ def _non_dominated(trials: list[Any], directions: list[Any]) -> list[Any]:
     return [t for t, kept in zip(trials, keep) if kept]
 
 
-def _stored_data(described: dict[str, Any], X: Any, y: Any, objective: tuple[str, ...]
-                 ) -> tuple[float, Any, Any]:
+def _stored_baseline(described: dict[str, Any], X: Any, y: Any, objective: tuple[str, ...]
+                     ) -> float:
     """Check ``X``, ``y`` against a stored study's data description; return the baseline
-    score (y's most frequent class's share, or 0 for r2) and the data for the refit. Data of
-    another shape is refused; other rows of the same shape (their fingerprint differs) refit
-    with a warning: the study's scores were measured on other data."""
+    score (y's most frequent class's share, or 0 for r2). Data of another shape is refused;
+    other rows of the same shape (their fingerprint differs) are refit on with a warning: the
+    study's scores were measured on other data."""
     from .._errors import DataError
     from ._data import check_xy, data_fingerprint
     from ._study import data_differs
@@ -419,9 +415,9 @@ def _stored_data(described: dict[str, Any], X: Any, y: Any, objective: tuple[str
                       "configuration is refit on them anyway; its scores in the study were "
                       "measured on the other data.", UserWarning, stacklevel=3)
     if task != "classification":
-        return 0.0, X, y
+        return 0.0
     _, counts = np.unique(ya, return_counts=True)
-    return float(counts.max() / counts.sum()), X, y
+    return float(counts.max() / counts.sum())
 
 
 def best_params(trial: Any) -> dict[str, Any]:

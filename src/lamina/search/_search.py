@@ -130,14 +130,15 @@ def search(X: Any, y: Any, space: Any = None, *, budget: Any = None, n_trials: i
     # module, SearchCV.fit adds a frame; the data checks' and the refit's would name lamina's
     level = caller_stacklevel()
     with warnings_to_caller(level):
-        def split(seed: int, X: Any = X, y: Any = y) -> SearchData:   # the data as given
+        def split(seed: int) -> SearchData:
             return prepare(X, y, names, validation_fraction=validation_fraction, cv=cv,
                            random_state=seed, device=dev, dtype=dt,
                            validation_data=validation_data)
 
         data = split(random_state)
-        if validation_data is not None:        # "all the data" for the refit
-            X, y = join_validation(X, y, validation_data)
+        # "all the data" for the refit
+        X_all, y_all = (X, y) if validation_data is None else \
+            join_validation(X, y, validation_data)
         first, last = _epochs(min_epochs, max_epochs, data.n_train, eta)
         rungs = Rungs.geometric(data.n_train, first, last, eta)
 
@@ -150,8 +151,8 @@ def search(X: Any, y: Any, space: Any = None, *, budget: Any = None, n_trials: i
         elapsed = time.perf_counter() - t_start
         with _quiet_optuna():
             result = SearchResult.build(optuna_study, names, data, book, elapsed=elapsed,
-                                        rounds=rounds, X=X, y=y, refit=refit, device=dev,
-                                        dtype=dt, resumed=resumed)
+                                        rounds=rounds, X=X_all, y=y_all, refit=refit,
+                                        device=dev, dtype=dt, resumed=resumed)
     if result.warning_:                # a model at chance level is still returned (and saved)
         warnings.warn(result.warning_, UserWarning, stacklevel=level)
     return result

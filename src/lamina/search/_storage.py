@@ -284,5 +284,5 @@ def is_sqlite(storage: Any) -> bool:
     return is_rdb(storage) and str(storage.url).startswith("sqlite")
 
 
-__all__ = ["open_storage", "open_stored_sqlite", "in_memory_sqlite", "check_url", "mask_url", "is_rdb", "is_sqlite", "HEARTBEAT_INTERVAL",
-           "GRACE_PERIOD"]
+__all__ = ["open_storage", "open_stored_sqlite", "in_memory_sqlite", "check_url", "mask_url",
+           "is_rdb", "is_sqlite", "HEARTBEAT_INTERVAL", "GRACE_PERIOD"]

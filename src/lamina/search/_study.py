@@ -228,5 +228,6 @@ def storage_label(storage: Any) -> str:
     return mask_url(str(url)) if url else "memory"
 
 
-__all__ = ["open_study", "create_or_join", "Opened", "StoredSpaceWarning", "data_differs", "stored_split_seed", "worker_seed", "make_sampler",
-           "make_sibling_sampler", "study_exists", "storage_label", "ATTR"]
+__all__ = ["open_study", "create_or_join", "Opened", "StoredSpaceWarning", "data_differs",
+           "stored_split_seed", "worker_seed", "make_sampler", "make_sibling_sampler",
+           "study_exists", "storage_label", "ATTR"]
